@@ -1,0 +1,170 @@
+"""The optional repository config, reconciler.yaml."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from reconciler.errors import Location, Problem
+from reconciler.identifiers import PARTITIONS, check_account, check_bucket_name, check_org
+from reconciler.shape import NodeReader
+from reconciler.yamlsource import compose_documents, read_text
+
+DEFAULT_SID_PREFIX = "BucketShare"
+DEFAULT_JOURNAL = ".bucketshare/journal.jsonl"
+
+
+@dataclass(frozen=True)
+class Guardrails:
+    """Policy limits on what declarations may ask for.
+
+    ```yaml
+    guardrails:
+      allowed_accounts: ["222222222222"]
+      allowed_orgs: [o-a1b2c3d4e5]
+      protected_buckets: [acme-prod-secrets]
+      require_reason: true
+      max_expiry_days: 365
+    ```
+    """
+
+    allowed_accounts: frozenset[str] | None = None
+    allowed_orgs: frozenset[str] | None = None
+    protected_buckets: frozenset[str] = frozenset()
+    require_reason: bool = False
+    max_expiry_days: int | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """Repository-wide settings.
+
+    ```yaml
+    version: 1
+    sid_prefix: BucketShare        # statements whose Sid starts with this are ours
+    partition: aws                 # aws | aws-cn | aws-us-gov
+    managed_accounts: ["111111111111"]   # also searched for buckets we left statements on
+    journal: .bucketshare/journal.jsonl
+    ```
+    """
+
+    sid_prefix: str = DEFAULT_SID_PREFIX
+    partition: str = "aws"
+    managed_accounts: frozenset[str] = frozenset()
+    journal: str = DEFAULT_JOURNAL
+    guardrails: Guardrails = field(default_factory=Guardrails)
+
+
+_TOP_KEYS = ("version", "sid_prefix", "partition", "managed_accounts", "journal", "guardrails")
+_GUARDRAIL_KEYS = (
+    "allowed_accounts",
+    "allowed_orgs",
+    "protected_buckets",
+    "require_reason",
+    "max_expiry_days",
+)
+
+
+def load_config(path: Path | None) -> tuple[Config, list[Problem]]:
+    """The config at path (default settings when path is None or absent)."""
+    if path is None or not path.exists():
+        return Config(), []
+    display = str(path)
+    text, problems = read_text(path, display)
+    if text is None:
+        return Config(), problems
+    documents, problems = compose_documents(text, display)
+    if problems:
+        return Config(), problems
+    if len(documents) != 1:
+        return Config(), [Problem(Location(display), "reconciler.yaml must hold exactly one document")]
+    reader = NodeReader(display)
+    config = _read_config(reader, documents[0])
+    return config, reader.problems
+
+
+def _read_config(reader: NodeReader, node: yaml.Node) -> Config:
+    entries = reader.mapping(node, "reconciler.yaml", _TOP_KEYS)
+    if entries is None:
+        return Config()
+    settings: dict[str, object] = {}
+    if "version" in entries:
+        _, value_node = entries["version"]
+        if reader.scalar(value_node, "version") != 1:
+            reader.fail(value_node, "unsupported version; use version: 1")
+    if "sid_prefix" in entries:
+        value = reader.string(entries["sid_prefix"][1], "sid_prefix")
+        if value is not None and not (value.isascii() and value.isalnum() and value[0].isalpha()):
+            reader.fail(entries["sid_prefix"][1], "sid_prefix must be letters and digits, starting with a letter")
+        elif value is not None:
+            settings["sid_prefix"] = value
+    if "partition" in entries:
+        value = reader.string(entries["partition"][1], "partition")
+        if value is not None and value not in PARTITIONS:
+            reader.fail(entries["partition"][1], f"partition must be one of {', '.join(PARTITIONS)}")
+        elif value is not None:
+            settings["partition"] = value
+    if "journal" in entries:
+        value = reader.string(entries["journal"][1], "journal")
+        if value is not None:
+            settings["journal"] = value
+    if "managed_accounts" in entries:
+        settings["managed_accounts"] = _accounts(reader, entries["managed_accounts"][1], "managed_accounts")
+    guardrails = Guardrails()
+    if "guardrails" in entries:
+        guardrails = _read_guardrails(reader, entries["guardrails"][1])
+    return Config(guardrails=guardrails, **settings)  # type: ignore[arg-type]
+
+
+def _read_guardrails(reader: NodeReader, node: yaml.Node) -> Guardrails:
+    entries = reader.mapping(node, "guardrails", _GUARDRAIL_KEYS)
+    if entries is None:
+        return Guardrails()
+    allowed_accounts = allowed_orgs = None
+    protected: frozenset[str] = frozenset()
+    require_reason = False
+    max_days = None
+    if "allowed_accounts" in entries:
+        allowed_accounts = _accounts(reader, entries["allowed_accounts"][1], "allowed_accounts")
+    if "allowed_orgs" in entries:
+        allowed_orgs = _strings(reader, entries["allowed_orgs"][1], "allowed_orgs", check_org)
+    if "protected_buckets" in entries:
+        protected = _strings(reader, entries["protected_buckets"][1], "protected_buckets", check_bucket_name)
+    if "require_reason" in entries:
+        require_reason = bool(reader.boolean(entries["require_reason"][1], "require_reason"))
+    if "max_expiry_days" in entries:
+        max_days = reader.positive_int(entries["max_expiry_days"][1], "max_expiry_days")
+    return Guardrails(allowed_accounts, allowed_orgs, protected, require_reason, max_days)
+
+
+def _accounts(reader: NodeReader, node: yaml.Node, what: str) -> frozenset[str]:
+    found = set()
+    for item in reader.sequence(node, what) or []:
+        account = reader.account_id(item, f"{what} entry")
+        if account is None:
+            continue
+        problem = check_account(account)
+        if problem:
+            reader.fail(item, problem)
+        else:
+            found.add(account)
+    return frozenset(found)
+
+
+def _strings(
+    reader: NodeReader, node: yaml.Node, what: str, check: Callable[[str], str | None]
+) -> frozenset[str]:
+    found = set()
+    for item in reader.sequence(node, what) or []:
+        value = reader.string(item, f"{what} entry")
+        if value is None:
+            continue
+        problem = check(value)
+        if problem:
+            reader.fail(item, problem)
+        else:
+            found.add(value)
+    return frozenset(found)

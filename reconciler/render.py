@@ -1,0 +1,168 @@
+"""Turn validated declarations into the bucket-policy statements bucketshare wants.
+
+Grants that need the same actions on the same resources under the same kind of condition
+share one statement with several principals, so 100 readers of one prefix cost one
+statement. The Sid names that shape, not its principals, so adding or removing a grant
+never renames the statements of unrelated grants.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.access import ACCESS_ACTIONS, Access
+from reconciler.config import Config
+from reconciler.declarations import BucketShare, Declarations, Grant, GranteeKind
+from reconciler.errors import Problem
+from reconciler.policy import POLICY_SIZE_LIMIT, policy_document, policy_size
+
+Statement = dict[str, Any]
+
+_PRINCIPAL_CLASS = {
+    GranteeKind.ACCOUNT: "Account",
+    GranteeKind.ROLE: "Arn",
+    GranteeKind.USER: "Arn",
+    GranteeKind.ORG: "Org",
+    GranteeKind.OU: "Ou",
+}
+_ACCESS_NAME = {Access.READ: "Read", Access.WRITE: "Write", Access.READ_WRITE: "ReadWrite"}
+
+
+@dataclass(frozen=True)
+class DesiredStatement:
+    sid: str
+    statement: Statement
+    grants: tuple[Grant, ...]
+    """The declarations this statement comes from."""
+
+
+@dataclass(frozen=True)
+class DesiredBucket:
+    bucket: str
+    account: str
+    statements: tuple[DesiredStatement, ...]
+    share: BucketShare
+
+
+@dataclass(frozen=True)
+class _Shape:
+    part: str
+    access: Access
+    principal_class: str
+    prefixes: tuple[str, ...]
+
+
+def root_arn(account: str, partition: str) -> str:
+    return f"arn:{partition}:iam::{account}:root"
+
+
+def bucket_arn(bucket: str, partition: str) -> str:
+    return f"arn:{partition}:s3:::{bucket}"
+
+
+def render_declarations(
+    declarations: Declarations, config: Config, today: dt.date
+) -> tuple[list[DesiredBucket], list[Problem]]:
+    desired = [render_bucket(share, config, today) for share in declarations.buckets]
+    return desired, check_rendered_size(desired)
+
+
+def render_bucket(share: BucketShare, config: Config, today: dt.date) -> DesiredBucket:
+    groups: dict[_Shape, list[Grant]] = {}
+    for grant in share.grants:
+        if grant.active(today):
+            for part in _parts(grant):
+                shape = _Shape(part, grant.access, _PRINCIPAL_CLASS[grant.grantee.kind], grant.prefixes)
+                groups.setdefault(shape, []).append(grant)
+    statements = [
+        DesiredStatement(
+            _sid(config.sid_prefix, shape), _statement(share.bucket, shape, grants, config), tuple(grants)
+        )
+        for shape, grants in groups.items()
+    ]
+    statements.sort(key=lambda s: s.sid)
+    return DesiredBucket(share.bucket, share.account, tuple(statements), share)
+
+
+def _parts(grant: Grant) -> tuple[str, ...]:
+    actions = ACCESS_ACTIONS[grant.access]
+    parts = ["Objects"]
+    if grant.prefixes and actions.listing:
+        parts.append("List")
+    if actions.bucket or (actions.listing and not grant.prefixes):
+        parts.append("Bucket")
+    return tuple(parts)
+
+
+def _sid(prefix: str, shape: _Shape) -> str:
+    if shape.prefixes:
+        digest = hashlib.sha256("\n".join(shape.prefixes).encode()).hexdigest()[:10].upper()
+        scope = f"P{digest}"
+    else:
+        scope = "All"
+    return f"{prefix}{shape.part}{_ACCESS_NAME[shape.access]}{shape.principal_class}{scope}"
+
+
+def _statement(bucket: str, shape: _Shape, grants: list[Grant], config: Config) -> Statement:
+    partition = config.partition
+    actions = ACCESS_ACTIONS[shape.access]
+    condition: dict[str, dict[str, list[str]]] = {}
+    if shape.part == "Objects":
+        action_list = actions.objects
+        resources = [f"{bucket_arn(bucket, partition)}/{p}*" for p in shape.prefixes or ("",)]
+    elif shape.part == "List":
+        action_list = actions.listing
+        resources = [bucket_arn(bucket, partition)]
+        condition["StringLike"] = {"s3:prefix": sorted({v for p in shape.prefixes for v in (p, p + "*")})}
+    else:
+        action_list = actions.bucket if shape.prefixes else actions.listing + actions.bucket
+        resources = [bucket_arn(bucket, partition)]
+    principal = _principal(shape, grants, partition, condition)
+    statement: Statement = {
+        "Sid": _sid(config.sid_prefix, shape),
+        "Effect": "Allow",
+        "Principal": principal,
+        "Action": sorted(action_list),
+        "Resource": sorted(resources),
+    }
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def _principal(
+    shape: _Shape, grants: list[Grant], partition: str, condition: dict[str, dict[str, list[str]]]
+) -> Any:
+    grantees = [g.grantee for g in grants]
+    if shape.principal_class in ("Account", "Arn"):
+        roots = sorted({root_arn(str(g.account), partition) for g in grantees})
+        if shape.principal_class == "Arn":
+            # A role named by its ARN is stored by AWS as its unique id and breaks when the role
+            # is recreated; the account root plus aws:PrincipalArn cannot (AWS-BEHAVIOUR.md).
+            condition["ArnEquals"] = {"aws:PrincipalArn": sorted({g.id for g in grantees})}
+        return {"AWS": roots}
+    condition.setdefault("StringEquals", {})["aws:PrincipalOrgID"] = sorted({str(g.org) for g in grantees})
+    if shape.principal_class == "Ou":
+        # The fixed org id keeps the statement non-public under Block Public Access.
+        condition["ForAnyValue:StringLike"] = {
+            "aws:PrincipalOrgPaths": sorted({g.id + "/*" for g in grantees})
+        }
+    return "*"
+
+
+def check_rendered_size(desired: list[DesiredBucket]) -> list[Problem]:
+    problems = []
+    for bucket in desired:
+        size = policy_size(policy_document([s.statement for s in bucket.statements]))
+        if size > POLICY_SIZE_LIMIT:
+            problems.append(
+                Problem(
+                    bucket.share.locations[0],
+                    f"bucket {bucket.bucket}: rendered policy is {size} bytes, over the "
+                    f"{POLICY_SIZE_LIMIT}-byte S3 limit; use fewer distinct prefixes or an org/OU grant",
+                )
+            )
+    return problems

@@ -1,0 +1,152 @@
+"""Structural checks on YAML nodes: mappings with known keys, scalars of a type, lists.
+
+Every check appends located problems instead of raising, so one run reports them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+import yaml
+
+from reconciler.errors import Location, Problem
+from reconciler.yamlsource import Scalar, node_location, scalar_value
+
+_KIND_NAMES = {
+    yaml.MappingNode: "a mapping",
+    yaml.SequenceNode: "a list",
+    yaml.ScalarNode: "a single value",
+}
+
+
+class NodeReader:
+    """Reads one file's nodes, collecting problems located in that file."""
+
+    def __init__(self, display: str) -> None:
+        self.display = display
+        self.problems: list[Problem] = []
+
+    def where(self, node: yaml.Node) -> Location:
+        return node_location(self.display, node)
+
+    def fail(self, node: yaml.Node, message: str) -> None:
+        self.problems.append(Problem(self.where(node), message))
+
+    def mapping(
+        self,
+        node: yaml.Node,
+        what: str,
+        known: Iterable[str],
+        required: Iterable[str] = (),
+    ) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
+        """Key -> (key node, value node), or None when node is not a mapping."""
+        if not isinstance(node, yaml.MappingNode):
+            self.fail(node, f"{what} must be a mapping, not {_describe(node)}")
+            return None
+        known = tuple(known)
+        entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            key = self._key(key_node)
+            if key is None:
+                continue
+            if key in entries:
+                first = self.where(entries[key][0])
+                self.fail(key_node, f"duplicate key {key!r} (first at line {first.line}); keep one")
+                continue
+            if key not in known:
+                self.fail(key_node, f"unknown key {key!r} in {what}{_suggest(key, known)}")
+                continue
+            entries[key] = (key_node, value_node)
+        for key in required:
+            if key not in entries:
+                self.fail(node, f"{what} is missing required key {key!r}")
+        return entries
+
+    def _key(self, node: yaml.Node) -> str | None:
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                value = scalar_value(node)
+            except ValueError as exc:
+                self.fail(node, str(exc))
+                return None
+            if isinstance(value, str):
+                return value
+        self.fail(node, "keys must be plain strings")
+        return None
+
+    def scalar(self, node: yaml.Node, what: str) -> Scalar | None:
+        if not isinstance(node, yaml.ScalarNode):
+            self.fail(node, f"{what} must be a single value, not {_describe(node)}")
+            return None
+        try:
+            return scalar_value(node)
+        except ValueError as exc:
+            self.fail(node, f"{what}: {exc}")
+            return None
+
+    def string(self, node: yaml.Node, what: str) -> str | None:
+        value = self.scalar(node, what)
+        if value is None and isinstance(node, yaml.ScalarNode) and not self._had_error(node):
+            self.fail(node, f"{what} must not be empty")
+            return None
+        if isinstance(value, str):
+            if not value.strip():
+                self.fail(node, f"{what} must not be empty")
+                return None
+            return value
+        if value is not None:
+            self.fail(node, f"{what} must be a string, not {type(value).__name__} {value!r}")
+        return None
+
+    def boolean(self, node: yaml.Node, what: str) -> bool | None:
+        value = self.scalar(node, what)
+        if isinstance(value, bool):
+            return value
+        if not self._had_error(node):
+            self.fail(node, f"{what} must be true or false")
+        return None
+
+    def positive_int(self, node: yaml.Node, what: str) -> int | None:
+        value = self.scalar(node, what)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        if not self._had_error(node):
+            self.fail(node, f"{what} must be a positive whole number")
+        return None
+
+    def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node] | None:
+        if not isinstance(node, yaml.SequenceNode):
+            self.fail(node, f"{what} must be a list, not {_describe(node)}")
+            return None
+        return list(node.value)
+
+    def account_id(self, node: yaml.Node, what: str) -> str | None:
+        """A 12-digit id; an unquoted number is accepted only with all 12 digits intact."""
+        value = self.scalar(node, what)
+        if isinstance(value, bool) or value is None:
+            if not self._had_error(node):
+                self.fail(node, f"{what} must be a quoted 12-digit account id")
+            return None
+        if isinstance(value, int):
+            text = str(node.value) if isinstance(node, yaml.ScalarNode) else ""
+            if text.isdigit() and len(text) == 12:
+                return text
+            self.fail(node, f"{what} {text!r} must be a quoted 12-digit account id, e.g. \"012345678901\"")
+            return None
+        return str(value)
+
+    def _had_error(self, node: yaml.Node) -> bool:
+        here = self.where(node)
+        return any(p.location == here for p in self.problems)
+
+
+def _describe(node: yaml.Node) -> str:
+    return _KIND_NAMES.get(type(node), "something else")
+
+
+def _suggest(key: str, known: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f"; expected one of: {', '.join(known)}"
