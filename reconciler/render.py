@@ -75,7 +75,9 @@ def render_bucket(share: BucketShare, config: Config, today: dt.date) -> Desired
     for grant in share.grants:
         if grant.active(today):
             for part in _parts(grant):
-                shape = _Shape(part, grant.access, _PRINCIPAL_CLASS[grant.grantee.kind], grant.prefixes)
+                # Bucket-level actions cannot be scoped to a prefix, so their shape ignores it.
+                prefixes = () if part == "Bucket" else grant.prefixes
+                shape = _Shape(part, grant.access, _PRINCIPAL_CLASS[grant.grantee.kind], prefixes)
                 groups.setdefault(shape, []).append(grant)
     statements = [
         DesiredStatement(
@@ -90,9 +92,9 @@ def render_bucket(share: BucketShare, config: Config, today: dt.date) -> Desired
 def _parts(grant: Grant) -> tuple[str, ...]:
     actions = ACCESS_ACTIONS[grant.access]
     parts = ["Objects"]
-    if grant.prefixes and actions.listing:
+    if actions.listing:
         parts.append("List")
-    if actions.bucket or (actions.listing and not grant.prefixes):
+    if actions.bucket:
         parts.append("Bucket")
     return tuple(parts)
 
@@ -116,9 +118,10 @@ def _statement(bucket: str, shape: _Shape, grants: list[Grant], config: Config) 
     elif shape.part == "List":
         action_list = actions.listing
         resources = [bucket_arn(bucket, partition)]
-        condition["StringLike"] = {"s3:prefix": sorted({v for p in shape.prefixes for v in (p, p + "*")})}
+        if shape.prefixes:
+            condition["StringLike"] = {"s3:prefix": sorted({v for p in shape.prefixes for v in (p, p + "*")})}
     else:
-        action_list = actions.bucket if shape.prefixes else actions.listing + actions.bucket
+        action_list = actions.bucket
         resources = [bucket_arn(bucket, partition)]
     principal = _principal(shape, grants, partition, condition)
     statement: Statement = {
