@@ -44,9 +44,7 @@ ACCESS_ACTIONS: dict[Access, Actions] = {
 }
 
 BUCKET_LEVEL_ACTIONS = frozenset(
-    action.lower()
-    for actions in ACCESS_ACTIONS.values()
-    for action in actions.listing + actions.bucket
+    action.lower() for actions in ACCESS_ACTIONS.values() for action in actions.listing + actions.bucket
 ) | {"s3:listbucketversions"}
 
 

@@ -98,7 +98,9 @@ def _read_config(reader: NodeReader, node: yaml.Node) -> Config:
     if "sid_prefix" in entries:
         value = reader.string(entries["sid_prefix"][1], "sid_prefix")
         if value is not None and not (value.isascii() and value.isalnum() and value[0].isalpha()):
-            reader.fail(entries["sid_prefix"][1], "sid_prefix must be letters and digits, starting with a letter")
+            reader.fail(
+                entries["sid_prefix"][1], "sid_prefix must be letters and digits, starting with a letter"
+            )
         elif value is not None:
             settings["sid_prefix"] = value
     if "partition" in entries:

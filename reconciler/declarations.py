@@ -122,9 +122,7 @@ class _Document:
     account_location: Location | None
 
 
-def load_shares(
-    shares_dir: Path, config: Config, today: dt.date
-) -> tuple[Declarations, list[Problem]]:
+def load_shares(shares_dir: Path, config: Config, today: dt.date) -> tuple[Declarations, list[Problem]]:
     """Every bucket declared under shares_dir, merged across files, with all problems found."""
     documents: list[_Document] = []
     problems: list[Problem] = []
@@ -417,7 +415,10 @@ def _grant_findings(
     if rails.allowed_accounts is not None and who.account and who.account not in rails.allowed_accounts:
         yield f"{who.describe()} is not in guardrails.allowed_accounts; ask to have it added", Severity.ERROR
     if rails.allowed_orgs is not None and who.org and who.org not in rails.allowed_orgs:
-        yield f"organization {who.org} is not in guardrails.allowed_orgs; ask to have it added", Severity.ERROR
+        yield (
+            f"organization {who.org} is not in guardrails.allowed_orgs; ask to have it added",
+            Severity.ERROR,
+        )
     if share.bucket in rails.protected_buckets and writes(grant.access):
         yield f"bucket {share.bucket} is protected: only read grants are allowed", Severity.ERROR
     if rails.require_reason and not grant.reason:

@@ -132,7 +132,7 @@ class NodeReader:
             text = str(node.value) if isinstance(node, yaml.ScalarNode) else ""
             if text.isdigit() and len(text) == 12:
                 return text
-            self.fail(node, f"{what} {text!r} must be a quoted 12-digit account id, e.g. \"012345678901\"")
+            self.fail(node, f'{what} {text!r} must be a quoted 12-digit account id, e.g. "012345678901"')
             return None
         return str(value)
 

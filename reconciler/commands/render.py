@@ -19,9 +19,7 @@ def render(
     if bucket is not None and not buckets:
         raise BucketshareError(f"bucket {bucket} is not declared under {shares_dir}")
     if output_format == "json":
-        documents = {
-            b.bucket: policy_document([s.statement for s in b.statements]) for b in buckets
-        }
+        documents = {b.bucket: policy_document([s.statement for s in b.statements]) for b in buckets}
         print(json.dumps(documents, indent=2))
         return 0
     for desired in buckets:

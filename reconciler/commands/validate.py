@@ -16,5 +16,8 @@ def validate(shares_dir: Path, config_path: Path | None, today: dt.date) -> int:
         raise DeclarationError(state.errors)
     buckets = len(state.declarations.buckets)
     grants = state.declarations.grant_count()
-    print(f"{buckets} buckets, {grants} grants, 0 problems" + (f", {len(warnings)} warnings" if warnings else ""))
+    print(
+        f"{buckets} buckets, {grants} grants, 0 problems"
+        + (f", {len(warnings)} warnings" if warnings else "")
+    )
     return 0

@@ -1,0 +1,106 @@
+"""One normalisation implementing the policy equivalence rules of AWS-BEHAVIOUR.md.
+
+AWS does not return a stored policy as it was written: one-item lists come back as
+strings, principal lists reordered, bare account ids as root ARNs, booleans as strings.
+Comparing normalised forms is what keeps plans free of perpetual diffs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+_SET_FIELDS = ("Action", "NotAction", "Resource", "NotResource")
+_PRINCIPAL_FIELDS = ("Principal", "NotPrincipal")
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _principal(value: Any, partition: str) -> dict[str, list[str]]:
+    if value == "*":
+        value = {"AWS": "*"}
+    if not isinstance(value, dict):
+        return {"?": sorted({_scalar_text(v) for v in _as_list(value)})}
+    result = {}
+    for key, items in value.items():
+        names = set()
+        for item in _as_list(items):
+            text = _scalar_text(item)
+            if key == "AWS" and _ACCOUNT_ID.match(text):
+                text = f"arn:{partition}:iam::{text}:root"
+            names.add(text)
+        if names:
+            result[key] = sorted(names)
+    return result
+
+
+def _condition(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    result: dict[str, dict[str, list[str]]] = {}
+    for operator, block in value.items():
+        if not isinstance(block, dict):
+            result[operator] = {"?": [json.dumps(block, sort_keys=True)]}
+            continue
+        keys = result.setdefault(operator, {})
+        for key, values in block.items():
+            keys[key.lower()] = sorted({_scalar_text(v) for v in _as_list(values)})
+    return result
+
+
+def normalize_statement(statement: Any, partition: str = "aws") -> dict[str, Any]:
+    """A canonical form: equal for two statements exactly when AWS treats them as equal."""
+    if not isinstance(statement, dict):
+        return {"?": json.dumps(statement, sort_keys=True)}
+    result: dict[str, Any] = {}
+    for key, value in statement.items():
+        if key in _SET_FIELDS:
+            items = {_scalar_text(v) for v in _as_list(value)}
+            result[key] = sorted(i.lower() for i in items) if "Action" in key else sorted(items)
+        elif key in _PRINCIPAL_FIELDS:
+            result[key] = _principal(value, partition)
+        elif key == "Condition":
+            result[key] = _condition(value)
+        elif key == "Effect" and isinstance(value, str):
+            result[key] = value.capitalize()
+        else:
+            result[key] = value
+    return result
+
+
+def statements_of(document: Any) -> list[Any]:
+    """The statements of a parsed policy; a single Statement object is a one-item list."""
+    if not isinstance(document, dict):
+        return []
+    return _as_list(document.get("Statement"))
+
+
+def canonical(statement: Any, partition: str = "aws") -> str:
+    return json.dumps(normalize_statement(statement, partition), sort_keys=True)
+
+
+def same_statements(left: Iterable[Any], right: Iterable[Any], partition: str = "aws") -> bool:
+    """Multiset equality: a duplicated statement is a difference."""
+    return Counter(canonical(s, partition) for s in left) == Counter(canonical(s, partition) for s in right)
+
+
+def equivalent_policies(left: Any, right: Any, partition: str = "aws") -> bool:
+    if (left is None) or (right is None):
+        return left is None and right is None
+    return same_statements(statements_of(left), statements_of(right), partition) and (
+        left.get("Version") == right.get("Version") and left.get("Id") == right.get("Id")
+    )

@@ -1,0 +1,386 @@
+"""Plan: compare the statements we want with a live policy we co-own with others.
+
+Pure: no AWS calls. Statements whose Sid starts with the configured prefix are ours; every
+other statement is kept exactly as read, in its order. The result is a frozen Plan that
+renderers print and apply executes, so there is one planning logic only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from reconciler.normalize import canonical, normalize_statement, statements_of
+from reconciler.policy import (
+    POLICY_SIZE_LIMIT,
+    POLICY_VERSION,
+    is_public_statement,
+    minified,
+    policy_size,
+    resource_problems,
+)
+from reconciler.render import DesiredBucket, DesiredStatement
+
+_ORPHAN_ID = re.compile(r"^(AROA|AIDA)[A-Z0-9]{8,}$")
+_ACCESS_WORDS = {"ReadWrite": "read-write", "Read": "read", "Write": "write"}
+PLAN_FORMAT_VERSION = 1
+
+
+class BucketAction(StrEnum):
+    PUT = "put-policy"
+    DELETE = "delete-policy"
+    NOOP = "no-op"
+    ERROR = "error"
+
+
+class ChangeKind(StrEnum):
+    ADD = "add"
+    CHANGE = "change"
+    REMOVE = "remove"
+
+
+@dataclass(frozen=True)
+class LivePolicy:
+    """One bucket's policy as the AWS edge read it."""
+
+    bucket: str
+    account: str
+    text: str | None
+    """The policy text as returned; None when the bucket has no policy."""
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class StatementChange:
+    sid: str
+    kind: ChangeKind
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    field_diff: tuple[str, ...]
+    sentences: tuple[str, ...]
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BucketPlan:
+    bucket: str
+    account: str
+    action: BucketAction
+    declared: bool
+    live_hash: str
+    changes: tuple[StatementChange, ...] = ()
+    kept_statements: int = 0
+    warnings: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+    new_policy: dict[str, Any] | None = None
+    new_size: int = 0
+    size_limit: int = POLICY_SIZE_LIMIT
+    owners: tuple[str, ...] = ()
+
+    @property
+    def new_policy_text(self) -> str | None:
+        return None if self.new_policy is None else minified(self.new_policy)
+
+
+@dataclass(frozen=True)
+class Plan:
+    buckets: tuple[BucketPlan, ...]
+    sid_prefix: str
+    partition: str
+    warnings: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+    format_version: int = field(default=PLAN_FORMAT_VERSION)
+
+    def count(self, action: BucketAction) -> int:
+        return sum(1 for b in self.buckets if b.action is action)
+
+    def statement_count(self, kind: ChangeKind) -> int:
+        return sum(1 for b in self.buckets for c in b.changes if c.kind is kind)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(b.action in (BucketAction.PUT, BucketAction.DELETE) for b in self.buckets)
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors) or self.count(BucketAction.ERROR) > 0
+
+
+def policy_hash(text: str | None) -> str:
+    """Identifies the live policy exactly as read, for the stale check before writing."""
+    if text is None:
+        return "none"
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _error_plan(live: LivePolicy, declared: bool, message: str) -> BucketPlan:
+    return BucketPlan(
+        live.bucket, live.account, BucketAction.ERROR, declared, policy_hash(live.text), errors=(message,)
+    )
+
+
+def plan_bucket(
+    desired: DesiredBucket | None, live: LivePolicy, sid_prefix: str, partition: str
+) -> BucketPlan:
+    declared = desired is not None
+    if live.error is not None:
+        return _error_plan(live, declared, live.error)
+    try:
+        document = json.loads(live.text) if live.text is not None else None
+    except json.JSONDecodeError as exc:
+        return _error_plan(live, declared, f"live policy is not valid JSON ({exc}); fix it by hand first")
+    live_statements = statements_of(document)
+    wanted = desired.statements if desired is not None else ()
+    kept = [s for s in live_statements if not _is_ours(s, sid_prefix)]
+    ours = [s for s in live_statements if _is_ours(s, sid_prefix)]
+    errors = _collisions(kept, wanted)
+    changes = _statement_changes(ours, wanted, _Context(sid_prefix, partition, declared))
+    statements = [*kept, *(w.statement for w in wanted)]
+    new_policy = _new_document(document, statements)
+    if not changes:
+        action = BucketAction.NOOP
+    else:
+        action = BucketAction.PUT if new_policy is not None else BucketAction.DELETE
+    new_size = policy_size(new_policy) if new_policy is not None else 0
+    if action is BucketAction.PUT:
+        errors.extend(_write_problems(new_policy or {}, new_size, wanted, live.bucket, partition))
+    warnings = _orphan_warnings(live_statements)
+    if action is BucketAction.NOOP:
+        warnings.extend(_public_warnings(live_statements))
+    return BucketPlan(
+        bucket=live.bucket,
+        account=live.account,
+        action=BucketAction.ERROR if errors else action,
+        declared=declared,
+        live_hash=policy_hash(live.text),
+        changes=tuple(changes),
+        kept_statements=len(kept),
+        warnings=tuple(warnings),
+        errors=tuple(errors),
+        new_policy=new_policy,
+        new_size=new_size,
+        owners=desired.share.owners if desired is not None else (),
+    )
+
+
+def _is_ours(statement: Any, sid_prefix: str) -> bool:
+    return isinstance(statement, dict) and str(statement.get("Sid", "")).startswith(sid_prefix)
+
+
+def _collisions(kept: list[Any], wanted: Sequence[DesiredStatement]) -> list[str]:
+    rendered = {w.sid.lower(): w.sid for w in wanted}
+    return [
+        f"statement {s.get('Sid')!r} is not managed by bucketshare but collides with rendered Sid "
+        f"{rendered[str(s.get('Sid')).lower()]}; rename it by hand"
+        for s in kept
+        if isinstance(s, dict) and str(s.get("Sid", "")).lower() in rendered
+    ]
+
+
+def _new_document(live: Any, statements: list[Any]) -> dict[str, Any] | None:
+    if not statements:
+        return None
+    document: dict[str, Any] = {"Version": POLICY_VERSION}
+    if isinstance(live, dict) and "Id" in live:
+        document["Id"] = live["Id"]
+    document["Statement"] = statements
+    return document
+
+
+def _write_problems(
+    policy: dict[str, Any], size: int, wanted: Sequence[DesiredStatement], bucket: str, partition: str
+) -> list[str]:
+    problems = []
+    if size > POLICY_SIZE_LIMIT:
+        problems.append(
+            f"the merged policy would be {size} bytes, over the {POLICY_SIZE_LIMIT}-byte S3 limit; "
+            "S3 would reject it. Remove grants or unmanaged statements"
+        )
+    for statement in statements_of(policy):
+        if is_public_statement(statement):
+            sid = statement.get("Sid", "(no Sid)") if isinstance(statement, dict) else "?"
+            problems.append(
+                f"statement {sid} would make the bucket public (S3 Block Public Access would refuse it "
+                "or, with RestrictPublicBuckets, cut off every cross-account grant); remove it"
+            )
+    for desired in wanted:
+        problems.extend(
+            f"statement {desired.sid}: {p}" for p in resource_problems(desired.statement, bucket, partition)
+        )
+    return problems
+
+
+def _orphan_warnings(statements: list[Any]) -> list[str]:
+    warnings = []
+    for statement in statements:
+        principal = statement.get("Principal") if isinstance(statement, dict) else None
+        names = principal.get("AWS", []) if isinstance(principal, dict) else []
+        for name in names if isinstance(names, list) else [names]:
+            if isinstance(name, str) and _ORPHAN_ID.match(name):
+                warnings.append(
+                    f"statement {statement.get('Sid', '(no Sid)')} names orphaned principal {name}: the "
+                    "role or user was deleted, so access for it is broken (recreating it does not restore it)"
+                )
+    return warnings
+
+
+def _public_warnings(statements: list[Any]) -> list[str]:
+    return [
+        f"statement {s.get('Sid', '(no Sid)')} is public; with RestrictPublicBuckets it blocks every "
+        "cross-account grant on this bucket"
+        for s in statements
+        if is_public_statement(s)
+    ]
+
+
+@dataclass(frozen=True)
+class _Context:
+    sid_prefix: str
+    partition: str
+    declared: bool
+
+
+def _statement_changes(
+    ours: list[Any], wanted: Sequence[DesiredStatement], ctx: _Context
+) -> list[StatementChange]:
+    live_by_sid: dict[str, Any] = {}
+    changes = []
+    for statement in ours:
+        sid = str(statement.get("Sid"))
+        if sid in live_by_sid:
+            changes.append(_change(sid, ChangeKind.REMOVE, statement, None, None, ctx))
+        else:
+            live_by_sid[sid] = statement
+    wanted_by_sid = {w.sid: w for w in wanted}
+    for sid in sorted(live_by_sid.keys() | wanted_by_sid.keys()):
+        before, desired = live_by_sid.get(sid), wanted_by_sid.get(sid)
+        if desired is None:
+            changes.append(_change(sid, ChangeKind.REMOVE, before, None, None, ctx))
+        elif before is None:
+            changes.append(_change(sid, ChangeKind.ADD, None, desired.statement, desired, ctx))
+        elif canonical(before, ctx.partition) != canonical(desired.statement, ctx.partition):
+            changes.append(_change(sid, ChangeKind.CHANGE, before, desired.statement, desired, ctx))
+    return changes
+
+
+def _change(
+    sid: str,
+    kind: ChangeKind,
+    before: Any,
+    after: dict[str, Any] | None,
+    desired: DesiredStatement | None,
+    ctx: _Context,
+) -> StatementChange:
+    old = normalize_statement(before, ctx.partition) if before is not None else {}
+    new = normalize_statement(after, ctx.partition) if after is not None else {}
+    diff = DeepDiff(old, new, ignore_order=True, verbose_level=2)
+    field_diff = tuple(diff.pretty().splitlines()) if kind is ChangeKind.CHANGE else ()
+    sources = tuple(sorted({str(g.location) for g in desired.grants})) if desired else ()
+    sentences = describe_change(sid, kind, old, new, desired, ctx.sid_prefix, ctx.declared)
+    return StatementChange(sid, kind, before, after, field_diff, sentences, sources)
+
+
+# Sids look like <prefix><Part><Access><Class><Scope>; see reconciler.render._sid.
+_SID_PARTS = re.compile(r"^(Objects|List|Bucket)(ReadWrite|Read|Write)(Account|Arn|Org|Ou)")
+
+
+def describe_change(
+    sid: str,
+    kind: ChangeKind,
+    old: dict[str, Any],
+    new: dict[str, Any],
+    desired: DesiredStatement | None,
+    sid_prefix: str,
+    declared: bool,
+) -> tuple[str, ...]:
+    """Sentences a reviewer understands: who gains or loses what, and where that was declared."""
+    match = _SID_PARTS.match(sid.removeprefix(sid_prefix))
+    if match is None:
+        return (f"removes statement {sid}: its Sid starts with {sid_prefix} but no declaration renders it",)
+    part, access_word, principal_class = match.groups()
+    access = _ACCESS_WORDS[access_word]
+    gained = _grantees(new, principal_class) - _grantees(old, principal_class)
+    lost = _grantees(old, principal_class) - _grantees(new, principal_class)
+    if part != "Objects":
+        if gained or lost or kind is ChangeKind.CHANGE:
+            return () if gained or lost else (f"restores statement {sid} to what the declarations render",)
+        return ()
+    locations = _grant_locations(desired)
+    sentences = []
+    for grantee in sorted(gained):
+        scope = _scope(new)
+        where = locations.get(grantee, "")
+        sentences.append(
+            f"{_name(grantee, principal_class)} gains {access} on {scope}" + (f" ({where})" if where else "")
+        )
+    why = "its grant was removed from shares/" if declared else "the bucket is no longer declared"
+    for grantee in sorted(lost):
+        sentences.append(f"{_name(grantee, principal_class)} loses {access} on {_scope(old)} ({why})")
+    if not sentences and kind is ChangeKind.CHANGE:
+        sentences.append(f"statement {sid} was changed outside bucketshare; it will be restored")
+    return tuple(sentences)
+
+
+def _grant_locations(desired: DesiredStatement | None) -> dict[str, str]:
+    if desired is None:
+        return {}
+    locations: dict[str, str] = {}
+    for grant in desired.grants:
+        locations.setdefault(grant.grantee.id, str(grant.location))
+    return locations
+
+
+def _grantees(statement: dict[str, Any], principal_class: str) -> set[str]:
+    if not statement:
+        return set()
+    conditions = statement.get("Condition", {})
+    if principal_class == "Account":
+        roots = statement.get("Principal", {}).get("AWS", [])
+        return {r.split(":")[4] for r in roots if r.count(":") >= 5}
+    if principal_class == "Arn":
+        return set(conditions.get("ArnEquals", {}).get("aws:principalarn", []))
+    if principal_class == "Org":
+        return set(conditions.get("StringEquals", {}).get("aws:principalorgid", []))
+    paths = conditions.get("ForAnyValue:StringLike", {}).get("aws:principalorgpaths", [])
+    return {p.removesuffix("/*") for p in paths}
+
+
+def _name(grantee: str, principal_class: str) -> str:
+    if principal_class == "Account":
+        return f"account {grantee}"
+    if principal_class == "Arn":
+        return ("user " if ":user/" in grantee else "role ") + grantee
+    return ("organization " if principal_class == "Org" else "organizational unit ") + grantee
+
+
+def _scope(statement: dict[str, Any]) -> str:
+    prefixes = []
+    for resource in statement.get("Resource", []):
+        key = resource.split(":::", 1)[-1].partition("/")[2]
+        prefixes.append(key.removesuffix("*") or "the whole bucket")
+    return ", ".join(sorted(prefixes)) if prefixes else "the bucket"
+
+
+def build_plan(
+    desired: Sequence[DesiredBucket],
+    live: Sequence[LivePolicy],
+    sid_prefix: str,
+    partition: str,
+    warnings: Sequence[str] = (),
+    errors: Sequence[str] = (),
+) -> Plan:
+    """A plan over every declared bucket plus every discovered bucket that holds our statements."""
+    by_bucket = {d.bucket: d for d in desired}
+    plans = []
+    for state in sorted(live, key=lambda s: s.bucket):
+        bucket_plan = plan_bucket(by_bucket.get(state.bucket), state, sid_prefix, partition)
+        if bucket_plan.declared or bucket_plan.action is not BucketAction.NOOP:
+            plans.append(bucket_plan)
+    return Plan(tuple(plans), sid_prefix, partition, tuple(warnings), tuple(errors))
