@@ -1,0 +1,112 @@
+"""Execute a Plan: stale check, journal, write, read back. No planning happens here."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, replace
+
+from reconciler.aws import BucketAccessError, S3Edge
+from reconciler.journal import Journal, JournalEntry, now
+from reconciler.normalize import equivalent_policies
+from reconciler.plan import BucketAction, BucketPlan, Plan, policy_hash
+
+
+@dataclass(frozen=True)
+class BucketOutcome:
+    bucket: str
+    ok: bool
+    message: str
+
+
+def apply_plan(plan: Plan, edge: S3Edge, journal: Journal) -> list[BucketOutcome]:
+    run = uuid.uuid4().hex[:12]
+    outcomes = []
+    for bucket_plan in plan.buckets:
+        if bucket_plan.action is BucketAction.ERROR:
+            outcomes.append(BucketOutcome(bucket_plan.bucket, False, "; ".join(bucket_plan.errors)))
+        elif bucket_plan.action is not BucketAction.NOOP:
+            outcomes.append(apply_bucket(bucket_plan, edge, journal, run, plan.partition))
+    return outcomes
+
+
+def apply_bucket(
+    bucket_plan: BucketPlan, edge: S3Edge, journal: Journal, run: str, partition: str
+) -> BucketOutcome:
+    bucket, account = bucket_plan.bucket, bucket_plan.account
+    new_text = bucket_plan.new_policy_text
+    return write_policy(
+        bucket,
+        account,
+        bucket_plan.live_hash,
+        new_text,
+        bucket_plan.action.value,
+        edge,
+        journal,
+        run,
+        partition,
+    )
+
+
+def write_policy(
+    bucket: str,
+    account: str,
+    expected_hash: str,
+    new_text: str | None,
+    action: str,
+    edge: S3Edge,
+    journal: Journal,
+    run: str,
+    partition: str,
+) -> BucketOutcome:
+    """Re-read, refuse if stale, journal, write (or delete when new_text is None), verify."""
+    live = edge.read_policy(bucket, account)
+    if live.error is not None:
+        return BucketOutcome(bucket, False, live.error)
+    if policy_hash(live.text) != expected_hash:
+        return BucketOutcome(bucket, False, "the live policy changed since the plan; run plan again")
+    entry = JournalEntry(run, now(), bucket, account, action, live.text, new_text, "pending")
+    journal.append(entry)
+    try:
+        if new_text is None:
+            edge.delete_policy(bucket, account)
+        else:
+            edge.put_policy(bucket, account, new_text)
+    except BucketAccessError as exc:
+        journal.append(replace(entry, time=now(), outcome="failed", message=str(exc)))
+        return BucketOutcome(bucket, False, str(exc))
+    after = edge.read_policy(bucket, account)
+    meant = json.loads(new_text) if new_text is not None else None
+    got = json.loads(after.text) if after.text is not None else None
+    if after.error is not None or not equivalent_policies(got, meant, partition):
+        message = after.error or "the policy read back differs from what was written"
+        journal.append(replace(entry, time=now(), outcome="failed", message=message))
+        return BucketOutcome(bucket, False, message)
+    journal.append(replace(entry, time=now(), outcome="applied", written_hash=policy_hash(after.text)))
+    if new_text is not None and edge.policy_is_public(bucket, account):
+        return BucketOutcome(bucket, False, "written, but S3 reports the bucket policy as public; fix it now")
+    verb = "deleted the policy" if new_text is None else "wrote the policy"
+    return BucketOutcome(bucket, True, verb)
+
+
+def rollback(journal: Journal, edge: S3Edge, bucket: str | None, partition: str) -> list[BucketOutcome]:
+    """Restore, per bucket, the policy held before the last applied write."""
+    run = uuid.uuid4().hex[:12]
+    outcomes = []
+    for name, entry in sorted(journal.last_applied().items()):
+        if bucket is not None and name != bucket:
+            continue
+        outcomes.append(
+            write_policy(
+                name,
+                entry.account,
+                entry.written_hash or "",
+                entry.previous_policy,
+                "rollback",
+                edge,
+                journal,
+                run,
+                partition,
+            )
+        )
+    return outcomes

@@ -1,0 +1,197 @@
+"""The AWS edge: the only module that imports boto3.
+
+Clients are created once per account and shared by worker threads (client creation is
+slow; clients are thread-safe). Today every account is reached with the ambient
+credentials (standard chain, AWS_PROFILE, AWS_ENDPOINT_URL, ...); keying clients by
+account is where assuming a role per account will fit. Every bucket call passes
+ExpectedBucketOwner, so a bucket name now owned by someone else is never read or written.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+)
+
+from reconciler.errors import BucketshareError
+from reconciler.plan import LivePolicy
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+TOTAL_ATTEMPTS = 5
+"""botocore's total_max_attempts counts attempts (max_attempts would count retries)."""
+TRANSIENT_WRITE_ATTEMPTS = 3
+_THROTTLE_CODES = {"Throttling", "ThrottlingException", "SlowDown", "RequestLimitExceeded", "503"}
+
+
+class BucketAccessError(BucketshareError):
+    """An AWS answer about one bucket; other buckets carry on."""
+
+
+def describe_client_error(exc: Exception, bucket: str, account: str, operation: str) -> str:
+    """One clear line, with what to do, for an AWS surprise on one bucket."""
+    if isinstance(exc, NoCredentialsError):
+        raise BucketshareError(
+            "no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+        ) from exc
+    if isinstance(exc, EndpointConnectionError):
+        return f"cannot reach the S3 endpoint ({exc}); check network and AWS_ENDPOINT_URL"
+    if not isinstance(exc, ClientError):
+        return f"{operation} failed: {exc}"
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", "?"))
+    message = str(error.get("Message", ""))
+    if code == "NoSuchBucket":
+        return f"bucket does not exist; create it in account {account} or remove its declaration"
+    if code in ("AccessDenied", "403", "AllAccessDisabled"):
+        hint = (
+            f"the reconciler's role needs s3:{operation} on it, and the bucket must be owned by account "
+            f"{account} (ExpectedBucketOwner)"
+        )
+        if operation == "PutBucketPolicy":
+            hint += "; if Block Public Access has BlockPublicPolicy on, S3 refuses any public policy"
+        return f"access denied on {operation}: {hint}"
+    if code in _THROTTLE_CODES or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+        return (
+            f"S3 kept failing after {TOTAL_ATTEMPTS} attempts ({code}: {message}); "
+            "run again later or lower --parallelism"
+        )
+    if code == "MalformedPolicy":
+        return f"S3 rejected the policy as malformed: {message}"
+    return f"{operation} failed with {code}: {message}"
+
+
+class S3Edge:
+    def __init__(self, parallelism: int = 16, session: boto3.session.Session | None = None) -> None:
+        self.parallelism = max(1, parallelism)
+        self._session = session or boto3.session.Session()
+        self._config = BotoConfig(
+            retries={"mode": "standard", "total_max_attempts": TOTAL_ATTEMPTS},
+            max_pool_connections=max(10, self.parallelism),
+            connect_timeout=10,
+            read_timeout=30,
+        )
+        self._clients: dict[str, S3Client] = {}
+        self._lock = threading.Lock()
+
+    def s3(self, account: str) -> S3Client:
+        with self._lock:
+            if account not in self._clients:
+                self._clients[account] = self._session.client("s3", config=self._config)
+            return self._clients[account]
+
+    def caller_account(self) -> str | None:
+        try:
+            identity = self._session.client("sts", config=self._config).get_caller_identity()
+        except NoCredentialsError as exc:
+            raise BucketshareError(
+                "no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+            ) from exc
+        except (ClientError, BotoCoreError):
+            return None
+        return str(identity["Account"])
+
+    def read_policy(self, bucket: str, account: str) -> LivePolicy:
+        try:
+            response = self.s3(account).get_bucket_policy(Bucket=bucket, ExpectedBucketOwner=account)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchBucketPolicy":
+                return LivePolicy(bucket, account, None)
+            return LivePolicy(
+                bucket, account, None, describe_client_error(exc, bucket, account, "GetBucketPolicy")
+            )
+        except BotoCoreError as exc:
+            return LivePolicy(
+                bucket, account, None, describe_client_error(exc, bucket, account, "GetBucketPolicy")
+            )
+        return LivePolicy(bucket, account, str(response["Policy"]))
+
+    def read_policies(
+        self, targets: Sequence[tuple[str, str]], advance: Callable[[], None] | None = None
+    ) -> list[LivePolicy]:
+        """(bucket, account) pairs read concurrently, in input order."""
+
+        def read(target: tuple[str, str]) -> LivePolicy:
+            result = self.read_policy(*target)
+            if advance is not None:
+                advance()
+            return result
+
+        with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
+            return list(pool.map(read, targets))
+
+    def list_buckets(self, account: str) -> list[str]:
+        names: list[str] = []
+        paginator = self.s3(account).get_paginator("list_buckets")
+        try:
+            for page in paginator.paginate():
+                names.extend(str(b["Name"]) for b in page.get("Buckets", []))
+        except (ClientError, BotoCoreError) as exc:
+            raise BucketAccessError(
+                f"cannot list the buckets of account {account}: "
+                + describe_client_error(exc, "*", account, "ListAllMyBuckets")
+            ) from exc
+        return names
+
+    def put_policy(
+        self, bucket: str, account: str, text: str, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self._write(
+            lambda: self.s3(account).put_bucket_policy(
+                Bucket=bucket, Policy=text, ExpectedBucketOwner=account
+            ),
+            bucket,
+            account,
+            "PutBucketPolicy",
+            sleep,
+        )
+
+    def delete_policy(self, bucket: str, account: str, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._write(
+            lambda: self.s3(account).delete_bucket_policy(Bucket=bucket, ExpectedBucketOwner=account),
+            bucket,
+            account,
+            "DeleteBucketPolicy",
+            sleep,
+        )
+
+    def _write(
+        self,
+        call: Callable[[], Any],
+        bucket: str,
+        account: str,
+        operation: str,
+        sleep: Callable[[float], None],
+    ) -> None:
+        # A principal created seconds ago, or a bucket just created, can fail transiently.
+        for attempt in range(1, TRANSIENT_WRITE_ATTEMPTS + 1):
+            try:
+                call()
+                return
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code")
+                if code in ("MalformedPolicy", "NoSuchBucket") and attempt < TRANSIENT_WRITE_ATTEMPTS:
+                    sleep(2.0 * attempt)
+                    continue
+                raise BucketAccessError(describe_client_error(exc, bucket, account, operation)) from exc
+            except BotoCoreError as exc:
+                raise BucketAccessError(describe_client_error(exc, bucket, account, operation)) from exc
+
+    def policy_is_public(self, bucket: str, account: str) -> bool | None:
+        try:
+            status = self.s3(account).get_bucket_policy_status(Bucket=bucket, ExpectedBucketOwner=account)
+        except (ClientError, BotoCoreError):
+            return None
+        return bool(status.get("PolicyStatus", {}).get("IsPublic", False))

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from reconciler.apply import apply_plan
+from reconciler.aws import S3Edge
+from reconciler.commands.apply import report_outcomes
+from reconciler.commands.plan import make_plan
+from reconciler.desired import DesiredState
+from reconciler.errors import DeclarationError
+from reconciler.journal import Journal
+from reconciler.report.terminal import make_console, render_terminal
+from reconciler.sandbox import (
+    account_credentials,
+    create_buckets,
+    environment,
+    moto_server,
+    point_process_at,
+)
+
+EXIT_OK, EXIT_ERROR = 0, 1
+
+
+def sandbox_command(state: DesiredState, apply: bool, serve: bool, parallelism: int) -> int:
+    if state.errors:
+        raise DeclarationError(state.errors)
+    console = make_console(sys.stdout)
+    by_account: dict[str, list[str]] = {}
+    for bucket in state.buckets:
+        by_account.setdefault(bucket.account, []).append(bucket.bucket)
+    first = state.buckets[0].bucket if state.buckets else None
+    with moto_server() as endpoint:
+        create_buckets(endpoint, by_account, with_unmanaged=first)
+        account = state.buckets[0].account if state.buckets else "123456789012"
+        env = environment(endpoint, account_credentials(endpoint, account))
+        point_process_at(env)
+        console.print(f"sandbox: moto server on {endpoint}; {len(state.buckets)} buckets created")
+        if first:
+            console.print(f"sandbox: {first} already holds a statement bucketshare does not own")
+        plan = make_plan(state, parallelism, declared_only=False)
+        render_terminal(plan, console)
+        code = EXIT_ERROR if plan.has_errors else EXIT_OK
+        if apply:
+            with tempfile.TemporaryDirectory() as tmp:
+                journal = Path(tmp) / "journal.jsonl"
+                code = max(code, report_outcomes(apply_plan(plan, S3Edge(parallelism), Journal(journal))))
+            console.print("\nsandbox: planning again after apply")
+            again = make_plan(state, parallelism, declared_only=False)
+            render_terminal(again, console)
+            if again.has_changes or again.has_errors:
+                console.print("sandbox: the second plan is not empty: apply did not converge")
+                code = EXIT_ERROR
+        if serve:
+            _serve(env)
+    return code
+
+
+def _serve(env: dict[str, str]) -> None:
+    print("\nThe sandbox endpoint stays up until Ctrl-C. In another shell:")
+    for name, value in env.items():
+        print(f"export {name}={value}")
+    print("unset AWS_PROFILE; reconciler plan; reconciler apply")
+    sys.stdout.flush()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("sandbox stopped")

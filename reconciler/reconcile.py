@@ -1,0 +1,51 @@
+"""Gather live state through the AWS edge and plan it: declared buckets, plus discovery.
+
+Discovery needs no state file: every account bucketshare manages (owners declared in
+shares/ plus config.managed_accounts) is listed with ListBuckets, and any undeclared
+bucket still holding statements with our Sid prefix is planned for their removal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from reconciler.aws import BucketAccessError, S3Edge
+from reconciler.desired import DesiredState
+from reconciler.plan import Plan, build_plan
+
+Progress = Callable[[int], Callable[[], None]]
+"""Given a total, returns the callback to advance by one."""
+
+
+def gather_plan(state: DesiredState, edge: S3Edge, declared_only: bool, progress: Progress) -> Plan:
+    config = state.config
+    targets = [(b.bucket, b.account) for b in state.buckets]
+    warnings: list[str] = []
+    errors: list[str] = []
+    if not declared_only:
+        discovered, warnings, errors = _discover(state, edge)
+        declared = {bucket for bucket, _ in targets}
+        targets += [(bucket, account) for bucket, account in discovered if bucket not in declared]
+    live = edge.read_policies(targets, progress(len(targets)))
+    return build_plan(state.buckets, live, config.sid_prefix, config.partition, warnings, errors)
+
+
+def _discover(state: DesiredState, edge: S3Edge) -> tuple[list[tuple[str, str]], list[str], list[str]]:
+    accounts = sorted(state.declarations.owner_accounts() | state.config.managed_accounts)
+    caller = edge.caller_account()
+    found: list[tuple[str, str]] = []
+    warnings: list[str] = []
+    errors: list[str] = []
+    for account in accounts:
+        if caller is not None and account != caller:
+            warnings.append(
+                f"discovery skipped for account {account}: the credentials are for account {caller}, and "
+                "ListBuckets only lists the caller's own buckets; undeclared buckets there keep "
+                "bucketshare's statements until a run with that account's credentials"
+            )
+            continue
+        try:
+            found += [(name, account) for name in edge.list_buckets(account)]
+        except BucketAccessError as exc:
+            errors.append(str(exc))
+    return found, warnings, errors

@@ -1,0 +1,127 @@
+"""The versioned JSON plan format (docs/plan-format.md): what `plan --format json` writes and
+`apply PLAN.json` reads."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reconciler.errors import BucketshareError
+from reconciler.plan import (
+    PLAN_FORMAT_VERSION,
+    BucketAction,
+    BucketPlan,
+    ChangeKind,
+    Plan,
+    StatementChange,
+)
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    return {
+        "format_version": PLAN_FORMAT_VERSION,
+        "sid_prefix": plan.sid_prefix,
+        "partition": plan.partition,
+        "summary": summary(plan),
+        "warnings": list(plan.warnings),
+        "errors": list(plan.errors),
+        "buckets": [_bucket_to_dict(b) for b in plan.buckets],
+    }
+
+
+def summary(plan: Plan) -> dict[str, int]:
+    return {
+        "buckets": len(plan.buckets),
+        "put_policy": plan.count(BucketAction.PUT),
+        "delete_policy": plan.count(BucketAction.DELETE),
+        "no_op": plan.count(BucketAction.NOOP),
+        "error": plan.count(BucketAction.ERROR),
+        "statements_added": plan.statement_count(ChangeKind.ADD),
+        "statements_changed": plan.statement_count(ChangeKind.CHANGE),
+        "statements_removed": plan.statement_count(ChangeKind.REMOVE),
+    }
+
+
+def _bucket_to_dict(plan: BucketPlan) -> dict[str, Any]:
+    return {
+        "bucket": plan.bucket,
+        "account": plan.account,
+        "action": plan.action.value,
+        "declared": plan.declared,
+        "owners": list(plan.owners),
+        "live_hash": plan.live_hash,
+        "kept_statements": plan.kept_statements,
+        "warnings": list(plan.warnings),
+        "errors": list(plan.errors),
+        "new_policy": plan.new_policy,
+        "new_size": plan.new_size,
+        "size_limit": plan.size_limit,
+        "changes": [
+            {
+                "sid": c.sid,
+                "kind": c.kind.value,
+                "before": c.before,
+                "after": c.after,
+                "field_diff": list(c.field_diff),
+                "sentences": list(c.sentences),
+                "sources": list(c.sources),
+            }
+            for c in plan.changes
+        ],
+    }
+
+
+def dumps(plan: Plan) -> str:
+    return json.dumps(plan_to_dict(plan), indent=2, sort_keys=False) + "\n"
+
+
+def loads(text: str, origin: str) -> Plan:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BucketshareError(f"{origin}:{exc.lineno}:{exc.colno}: not a JSON plan ({exc.msg})") from exc
+    version = data.get("format_version") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or version != PLAN_FORMAT_VERSION:
+        raise BucketshareError(
+            f"{origin}: unsupported plan format_version {version!r}; "
+            f"this reconciler reads version {PLAN_FORMAT_VERSION}: run plan again"
+        )
+    try:
+        return Plan(
+            buckets=tuple(_bucket_from_dict(b) for b in data["buckets"]),
+            sid_prefix=str(data["sid_prefix"]),
+            partition=str(data["partition"]),
+            warnings=tuple(data.get("warnings", [])),
+            errors=tuple(data.get("errors", [])),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BucketshareError(f"{origin}: malformed plan ({exc!r}); run plan again") from exc
+
+
+def _bucket_from_dict(data: dict[str, Any]) -> BucketPlan:
+    return BucketPlan(
+        bucket=str(data["bucket"]),
+        account=str(data["account"]),
+        action=BucketAction(data["action"]),
+        declared=bool(data["declared"]),
+        live_hash=str(data["live_hash"]),
+        changes=tuple(
+            StatementChange(
+                sid=str(c["sid"]),
+                kind=ChangeKind(c["kind"]),
+                before=c["before"],
+                after=c["after"],
+                field_diff=tuple(c["field_diff"]),
+                sentences=tuple(c["sentences"]),
+                sources=tuple(c["sources"]),
+            )
+            for c in data["changes"]
+        ),
+        kept_statements=int(data["kept_statements"]),
+        warnings=tuple(data["warnings"]),
+        errors=tuple(data["errors"]),
+        new_policy=data["new_policy"],
+        new_size=int(data["new_size"]),
+        size_limit=int(data["size_limit"]),
+        owners=tuple(data.get("owners", [])),
+    )
