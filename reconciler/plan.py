@@ -280,8 +280,9 @@ def _change(
 ) -> StatementChange:
     old = normalize_statement(before, ctx.partition) if before is not None else {}
     new = normalize_statement(after, ctx.partition) if after is not None else {}
-    diff = DeepDiff(old, new, ignore_order=True, verbose_level=2)
-    field_diff = tuple(diff.pretty().splitlines()) if kind is ChangeKind.CHANGE else ()
+    field_diff: tuple[str, ...] = ()
+    if kind is ChangeKind.CHANGE:
+        field_diff = tuple(DeepDiff(old, new, ignore_order=True, verbose_level=2).pretty().splitlines())
     sources = tuple(sorted({str(g.location) for g in desired.grants})) if desired else ()
     sentences = describe_change(sid, kind, old, new, desired, ctx.sid_prefix, ctx.declared)
     return StatementChange(sid, kind, before, after, field_diff, sentences, sources)
