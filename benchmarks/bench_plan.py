@@ -9,6 +9,7 @@ Prints both timings and their ratio, measured in one run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import socket
@@ -32,8 +33,8 @@ def write_shares(root: Path, count: int) -> list[str]:
     names = [f"bench-{i:05d}-artifacts" for i in range(count)]
     for i, name in enumerate(names):
         (root / f"{name}.yaml").write_text(
-            f"version: 1\nbucket: {name}\naccount: \"{ACCOUNT}\"\ngrants:\n"
-            f"  - to: \"{200000000000 + i % 50:012d}\"\n    access: read\n    prefixes: [models/]\n"
+            f'version: 1\nbucket: {name}\naccount: "{ACCOUNT}"\ngrants:\n'
+            f'  - to: "{200000000000 + i % 50:012d}"\n    access: read\n    prefixes: [models/]\n'
             f"  - to: org:o-a1b2c3d4e5\n    access: read\n    prefixes: [shared/]\n"
         )
     return names
@@ -48,10 +49,8 @@ def _pipe(src: socket.socket, dst: socket.socket, delay: float) -> None:
         pass
     finally:
         for sock in (src, dst):
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def delay_proxy(target_port: int, delay: float) -> int:
@@ -76,7 +75,9 @@ def main() -> int:
     parser.add_argument("--buckets", type=int, default=1000)
     parser.add_argument("--delay-ms", type=float, default=0.0)
     args = parser.parse_args()
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1"
+    )
     os.environ.pop("AWS_PROFILE", None)
     with moto_server() as endpoint, tempfile.TemporaryDirectory() as tmp:
         names = write_shares(Path(tmp), args.buckets)

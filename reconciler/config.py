@@ -15,6 +15,7 @@ from reconciler.yamlsource import compose_documents, read_text
 
 DEFAULT_SID_PREFIX = "BucketShare"
 DEFAULT_JOURNAL = ".bucketshare/journal.jsonl"
+MAX_EXPIRY_DAYS = 36_500
 
 
 @dataclass(frozen=True)
@@ -87,13 +88,15 @@ def load_config(path: Path | None) -> tuple[Config, list[Problem]]:
 
 
 def _read_config(reader: NodeReader, node: yaml.Node) -> Config:
-    entries = reader.mapping(node, "reconciler.yaml", _TOP_KEYS)
+    misplaced = {key: "; it belongs under 'guardrails:'" for key in _GUARDRAIL_KEYS}
+    entries = reader.mapping(node, "reconciler.yaml", _TOP_KEYS, hints=misplaced)
     if entries is None:
         return Config()
     settings: dict[str, object] = {}
     if "version" in entries:
         _, value_node = entries["version"]
-        if reader.scalar(value_node, "version") != 1:
+        version = reader.scalar(value_node, "version")
+        if type(version) is not int or version != 1:
             reader.fail(value_node, "unsupported version; use version: 1")
     if "sid_prefix" in entries:
         value = reader.string(entries["sid_prefix"][1], "sid_prefix")
@@ -139,6 +142,9 @@ def _read_guardrails(reader: NodeReader, node: yaml.Node) -> Guardrails:
         require_reason = bool(reader.boolean(entries["require_reason"][1], "require_reason"))
     if "max_expiry_days" in entries:
         max_days = reader.positive_int(entries["max_expiry_days"][1], "max_expiry_days")
+        if max_days is not None and max_days > MAX_EXPIRY_DAYS:
+            reader.fail(entries["max_expiry_days"][1], f"max_expiry_days must be at most {MAX_EXPIRY_DAYS}")
+            max_days = None
     return Guardrails(allowed_accounts, allowed_orgs, protected, require_reason, max_days)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -44,6 +45,7 @@ from reconciler.yamlsource import compose_documents, read_text
 SUPPORTED_VERSIONS = (1,)
 _DOC_KEYS = ("version", "bucket", "account", "owner", "grants")
 _GRANT_KEYS = ("to", "access", "prefixes", "reason", "expires")
+_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _PUBLIC_WORDS = {"*", "everyone", "public", "anonymous", "all", "anyone", "arn:aws:iam::*:root"}
 
 
@@ -149,7 +151,12 @@ def _share_files(root: Path) -> Iterator[tuple[Path, str, str | None]]:
         for name in sorted([*dirnames, *filenames]):
             path = Path(dirpath, name)
             if path.is_symlink():
-                if not path.resolve().is_relative_to(real_root):
+                try:
+                    inside = path.resolve(strict=True).is_relative_to(real_root)
+                except (OSError, RuntimeError):
+                    yield path, str(path), "symlink cannot be resolved (broken or a loop); remove it"
+                    continue
+                if not inside:
                     yield path, str(path), "symlink leads outside the shares directory; refused"
                 # A link inside the tree is skipped: its target is loaded where it really is.
             elif name in filenames and path.suffix in (".yaml", ".yml"):
@@ -192,7 +199,9 @@ def _read_document(reader: NodeReader, node: yaml.Node, config: Config) -> _Docu
     if "version" in entries:
         value_node = entries["version"][1]
         version = reader.scalar(value_node, "version")
-        if version not in SUPPORTED_VERSIONS or isinstance(version, bool):
+        if not reader.had_error(value_node) and (
+            type(version) is not int or version not in SUPPORTED_VERSIONS
+        ):
             reader.fail(value_node, f"unsupported version {version!r}; use version: 1")
     bucket = None
     if "bucket" in entries:
@@ -250,8 +259,7 @@ def _read_grant(
 
 
 def _read_grantee(reader: NodeReader, node: yaml.Node, config: Config) -> Grantee | None:
-    value = reader.scalar(node, "to")
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":int"):
         account = reader.account_id(node, "to")
         return None if account is None else Grantee(GranteeKind.ACCOUNT, account, account=account)
     text = reader.string(node, "to")
@@ -325,17 +333,21 @@ def _read_prefixes(reader: NodeReader, node: yaml.Node) -> tuple[str, ...] | Non
             continue
         normal = normalize_prefix(value)
         if normal in prefixes:
-            reader.fail(item, f"prefix {value!r} is listed twice in this grant")
+            first = reader.where(prefixes[normal])
+            reader.fail(item, f"prefix {value!r} is listed twice in this grant (first at {first})")
             ok = False
+            continue
         prefixes[normal] = item
     return tuple(sorted(prefixes)) if ok else None
 
 
 def _read_date(reader: NodeReader, node: yaml.Node) -> dt.date | None:
     value = reader.scalar(node, "expires")
-    if isinstance(value, dt.date):
+    if reader.had_error(node):
+        return None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
-    if isinstance(value, str):
+    if isinstance(value, str) and _DATE_RE.match(value):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:

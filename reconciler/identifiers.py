@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 
-ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
-ORG_RE = re.compile(r"^o-[a-z0-9]{10,32}$")
-OU_PATH_RE = re.compile(r"^(o-[a-z0-9]{10,32})/(r-[a-z0-9]{4,32})(/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32})+/?$")
+ACCOUNT_RE = re.compile(r"^[0-9]{12}\Z")
+ORG_RE = re.compile(r"^o-[a-z0-9]{10,32}\Z")
+OU_PATH_RE = re.compile(r"^(o-[a-z0-9]{10,32})/(r-[a-z0-9]{4,32})(/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32})+/?\Z")
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 _IAM_NAME = r"[\w+=,.@-]{1,128}"
 IAM_ARN_RE = re.compile(
     r"^arn:(?P<partition>[a-z-]+):iam::(?P<account>[0-9]{12}):"
-    rf"(?:(?P<root>root)|(?P<kind>role|user)(?P<path>/(?:{_IAM_NAME}/)*)(?P<name>{_IAM_NAME}))$"
+    rf"(?:(?P<root>root)|(?P<kind>role|user)(?P<path>/(?:{_IAM_NAME}/)*)(?P<name>{_IAM_NAME}))\Z",
+    re.ASCII,
 )
-_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
 MAX_PREFIX_BYTES = 1024
 
 
@@ -85,8 +87,10 @@ def check_prefix(prefix: str) -> str | None:
         return f"prefix {prefix!r} must not start with '/'; S3 keys have no leading slash"
     if "*" in prefix or "?" in prefix:
         return f"prefix {prefix!r} must not contain '*' or '?'; a prefix already covers everything below it"
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in prefix):
+    if any(unicodedata.category(c) == "Cc" for c in prefix):
         return f"prefix {prefix!r} must not contain control characters"
+    if "${" in prefix:
+        return f"prefix {prefix!r} must not contain '${{': IAM would read it as a policy variable"
     if any(segment in (".", "..") for segment in prefix.split("/")):
         return f"prefix {prefix!r} must not contain '.' or '..' segments"
     if "//" in prefix:

@@ -255,7 +255,8 @@ def _statement_changes(
     for statement in ours:
         sid = str(statement.get("Sid"))
         if sid in live_by_sid:
-            changes.append(_change(sid, ChangeKind.REMOVE, statement, None, None, ctx))
+            sentence = f"removes a duplicate of statement {sid}; the first copy stays"
+            changes.append(StatementChange(sid, ChangeKind.REMOVE, statement, None, (), (sentence,), ()))
         else:
             live_by_sid[sid] = statement
     wanted_by_sid = {w.sid: w for w in wanted}

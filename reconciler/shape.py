@@ -39,6 +39,7 @@ class NodeReader:
         what: str,
         known: Iterable[str],
         required: Iterable[str] = (),
+        hints: dict[str, str] | None = None,
     ) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
         """Key -> (key node, value node), or None when node is not a mapping."""
         if not isinstance(node, yaml.MappingNode):
@@ -55,7 +56,8 @@ class NodeReader:
                 self.fail(key_node, f"duplicate key {key!r} (first at line {first.line}); keep one")
                 continue
             if key not in known:
-                self.fail(key_node, f"unknown key {key!r} in {what}{_suggest(key, known)}")
+                hint = (hints or {}).get(key) or _suggest(key, known)
+                self.fail(key_node, f"unknown key {key!r} in {what}{hint}")
                 continue
             entries[key] = (key_node, value_node)
         for key in required:
@@ -87,7 +89,7 @@ class NodeReader:
 
     def string(self, node: yaml.Node, what: str) -> str | None:
         value = self.scalar(node, what)
-        if value is None and isinstance(node, yaml.ScalarNode) and not self._had_error(node):
+        if value is None and isinstance(node, yaml.ScalarNode) and not self.had_error(node):
             self.fail(node, f"{what} must not be empty")
             return None
         if isinstance(value, str):
@@ -103,7 +105,7 @@ class NodeReader:
         value = self.scalar(node, what)
         if isinstance(value, bool):
             return value
-        if not self._had_error(node):
+        if not self.had_error(node):
             self.fail(node, f"{what} must be true or false")
         return None
 
@@ -111,7 +113,7 @@ class NodeReader:
         value = self.scalar(node, what)
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return value
-        if not self._had_error(node):
+        if not self.had_error(node):
             self.fail(node, f"{what} must be a positive whole number")
         return None
 
@@ -125,7 +127,7 @@ class NodeReader:
         """A 12-digit id; an unquoted number is accepted only with all 12 digits intact."""
         value = self.scalar(node, what)
         if isinstance(value, bool) or value is None:
-            if not self._had_error(node):
+            if not self.had_error(node):
                 self.fail(node, f"{what} must be a quoted 12-digit account id")
             return None
         if isinstance(value, int):
@@ -136,7 +138,7 @@ class NodeReader:
             return None
         return str(value)
 
-    def _had_error(self, node: yaml.Node) -> bool:
+    def had_error(self, node: yaml.Node) -> bool:
         here = self.where(node)
         return any(p.location == here for p in self.problems)
 

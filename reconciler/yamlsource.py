@@ -46,9 +46,14 @@ def _mark_location(display: str, mark: Any) -> Location:
 
 def _byte_location(display: str, data: bytes, offset: int) -> Location:
     before = data[:offset]
-    line = before.count(b"\n") + 1
-    col = offset - (before.rfind(b"\n") + 1) + 1
-    return Location(display, line, col)
+    line_start = before.rfind(b"\n") + 1
+    col = len(before[line_start:].decode("utf-8", errors="replace")) + 1
+    return Location(display, before.count(b"\n") + 1, col)
+
+
+def _char_location(display: str, text: str, offset: int) -> Location:
+    before = text[:offset]
+    return Location(display, before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1)
 
 
 def _tab_problems(display: str, text: str) -> list[Problem]:
@@ -65,16 +70,26 @@ def _tab_problems(display: str, text: str) -> list[Problem]:
     return problems
 
 
-def _anchor_problems(display: str, text: str) -> list[Problem]:
+def _scan_events(display: str, text: str) -> tuple[list[Problem], list[Any]]:
+    """Anchor/alias problems, and where each document starts (its '---' when explicit)."""
+    starts = []
     for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.DocumentStartEvent):
+            starts.append(event.start_mark)
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            return [
-                Problem(
-                    _mark_location(display, event.start_mark),
-                    "YAML anchors and aliases are not allowed; write the value out",
-                )
-            ]
-    return []
+            problem = Problem(
+                _mark_location(display, event.start_mark),
+                "YAML anchors and aliases are not allowed; write the value out",
+            )
+            return [problem], starts
+    return [], starts
+
+
+def _located_empty(node: yaml.Node, start: Any) -> yaml.Node:
+    """An empty document's null node carries the mark after it; point at its '---' instead."""
+    if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null") and node.value == "":
+        return yaml.ScalarNode(node.tag, "", start, start)
+    return node
 
 
 def read_text(path: Path, display: str) -> tuple[str | None, list[Problem]]:
@@ -109,18 +124,26 @@ def compose_documents(text: str, display: str) -> tuple[list[yaml.Node], list[Pr
     if problems:
         return [], problems
     try:
-        problems = _anchor_problems(display, text)
+        problems, starts = _scan_events(display, text)
         if problems:
             return [], problems
         loader = _Loader(text)
         try:
-            documents = []
+            documents: list[yaml.Node] = []
             while loader.check_node():
                 node = loader.get_node()
                 if node is not None:
-                    documents.append(node)
+                    start = starts[len(documents)] if len(documents) < len(starts) else node.start_mark
+                    documents.append(_located_empty(node, start))
         finally:
             loader.dispose()
+    except yaml.reader.ReaderError as exc:
+        return [], [
+            Problem(
+                _char_location(display, text, exc.position),
+                f"character {exc.character!r} is not allowed in YAML; remove it or escape it in quotes",
+            )
+        ]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = exc.problem or exc.context or "invalid YAML"
@@ -137,9 +160,11 @@ def scalar_value(node: yaml.ScalarNode) -> Scalar:
     try:
         value = _CONSTRUCTOR.yaml_constructors[node.tag](_CONSTRUCTOR, node)
     except (yaml.YAMLError, ValueError, OverflowError) as exc:
+        if node.tag.endswith(":int"):
+            raise ValueError("number is too long") from exc
         raise ValueError(str(exc).splitlines()[0]) from exc
     if isinstance(value, dt.datetime):
-        return value.date()
+        raise ValueError("a date with a time of day; write only YYYY-MM-DD")
     if isinstance(value, str | int | float | bool | dt.date) or value is None:
         return value
     raise ValueError(f"unsupported YAML value of type {type(value).__name__}")
