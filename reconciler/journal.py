@@ -51,13 +51,13 @@ class Journal:
         if not self.path.exists():
             raise BucketshareError(f"{self.path}: journal not found")
         entries = []
-        with self.path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
+        with self.path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
                     continue
                 try:
-                    entries.append(JournalEntry(**json.loads(line)))
-                except (json.JSONDecodeError, TypeError) as exc:
+                    entries.append(JournalEntry(**json.loads(raw.decode("utf-8"))))
+                except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
                     raise BucketshareError(f"{self.path}:{number}:1: not a journal entry ({exc})") from exc
         return entries
 

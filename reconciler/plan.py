@@ -322,7 +322,7 @@ def describe_change(
         sentences.append(
             f"{_name(grantee, principal_class)} gains {access} on {scope}" + (f" ({where})" if where else "")
         )
-    why = "its grant was removed from shares/" if declared else "the bucket is no longer declared"
+    why = "not declared in shares/" if declared else "the bucket is no longer declared"
     for grantee in sorted(lost):
         sentences.append(f"{_name(grantee, principal_class)} loses {access} on {_scope(old)} ({why})")
     if not sentences and kind is ChangeKind.CHANGE:
@@ -381,7 +381,12 @@ def build_plan(
     """A plan over every declared bucket plus every discovered bucket that holds our statements."""
     by_bucket = {d.bucket: d for d in desired}
     plans = []
+    warnings = list(warnings)
     for state in sorted(live, key=lambda s: s.bucket):
+        if state.bucket not in by_bucket and state.error is not None:
+            # A discovered bucket we cannot read may not be ours at all: say so, don't fail.
+            warnings.append(f"discovery could not read bucket {state.bucket}: {state.error}")
+            continue
         bucket_plan = plan_bucket(by_bucket.get(state.bucket), state, sid_prefix, partition)
         if bucket_plan.declared or bucket_plan.action is not BucketAction.NOOP:
             plans.append(bucket_plan)

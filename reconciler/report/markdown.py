@@ -7,6 +7,7 @@ any backtick run inside, so nothing can break out.
 
 from __future__ import annotations
 
+import html
 import re
 
 from reconciler.plan import BucketAction, BucketPlan, Plan
@@ -15,6 +16,7 @@ from reconciler.report.jsonplan import summary
 
 MARKER = "<!-- bucketshare-plan -->"
 MAX_COMMENT_CHARS = 65_000
+MAX_TABLE_ROWS = 100
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 _ICON = {
     BucketAction.PUT: "update",
@@ -28,7 +30,8 @@ def escape(text: str) -> str:
     """Inline-safe text: HTML entities, Markdown punctuation escaped, @mentions defused."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _SPECIAL.sub(r"\\\1", text)
-    text = text.replace("@", "&#64;").replace(":", "&#58;")
+    # GitHub finds @mentions after rendering, so an entity would still notify: break the word.
+    text = text.replace("@", "@\u200b").replace(":", "&#58;")
     return " ".join(text.split())
 
 
@@ -77,16 +80,24 @@ def _summary_table(plan: Plan) -> str:
     ]
     changed = [b for b in plan.buckets if b.action is not BucketAction.NOOP]
     if changed:
-        rows += ["", "| bucket | account | action | size | changes |", "|---|---|---|---|---|"]
-        for b in changed:
+        rows += ["", "| bucket | account | owners | action | size | changes |", "|---|---|---|---|---|---|"]
+        for b in changed[:MAX_TABLE_ROWS]:
             size = f"{b.new_size}/{b.size_limit}" if b.new_policy is not None else "-"
-            cells = [escape(b.bucket), escape(b.account), _ICON[b.action], size, str(len(b.changes))]
+            owners = escape(", ".join(b.owners)) or "-"
+            cells = [escape(b.bucket), escape(b.account), owners, _ICON[b.action], size, str(len(b.changes))]
             rows.append("| " + " | ".join(cells) + " |")
+        if len(changed) > MAX_TABLE_ROWS:
+            rows.append(
+                f"\n_{len(changed) - MAX_TABLE_ROWS} more changed buckets are listed in the full plan._"
+            )
     return "\n".join(rows)
 
 
 def _bucket_section(plan: BucketPlan) -> str:
-    title = f"{escape(plan.bucket)} ({escape(plan.account)}): {_ICON[plan.action]}"
+    # <summary> is raw HTML: Markdown is not processed there, so escape HTML only.
+    owners = f" [{', '.join(plan.owners)}]" if plan.owners else ""
+    title = html.escape(f"{plan.bucket} ({plan.account}){owners}: {plan.action.value}")
+    title = title.replace("@", "@\u200b").replace("[", "&#91;").replace("]", "&#93;").replace(":", "&#58;")
     lines = ["<details>", f"<summary>{title}</summary>", ""]
     for message in plan.errors:
         lines.append(f"- **error**: {escape(message)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import unicodedata
 from typing import IO
 
 from rich.console import Console
@@ -20,6 +21,11 @@ _STYLE = {
     BucketAction.ERROR: "bold red",
 }
 _DIFF_STYLE = {"+": "green", "-": "red", "@": "cyan"}
+
+
+def _clean(text: str) -> str:
+    """Strip control characters (terminal escapes) from text that came from YAML or AWS."""
+    return "".join("?" if unicodedata.category(c) == "Cc" else c for c in text)
 
 
 def make_console(file: IO[str]) -> Console:
@@ -44,9 +50,9 @@ def render_terminal(plan: Plan, console: Console) -> None:
     )
     console.print(table)
     for message in plan.errors:
-        console.print(Text(f"error: {message}", style="bold red"))
+        console.print(Text(_clean(f"error: {message}"), style="bold red"))
     for message in plan.warnings:
-        console.print(Text(f"warning: {message}", style="yellow"))
+        console.print(Text(_clean(f"warning: {message}"), style="yellow"))
     for bucket in plan.buckets:
         _render_bucket(bucket, console)
     if not plan.has_changes and not plan.has_errors:
@@ -56,21 +62,22 @@ def render_terminal(plan: Plan, console: Console) -> None:
 def _render_bucket(plan: BucketPlan, console: Console) -> None:
     if plan.action is BucketAction.NOOP and not plan.warnings:
         return
-    header = Text(f"\n{plan.bucket} (account {plan.account}): ")
+    owners = f" [{', '.join(plan.owners)}]" if plan.owners else ""
+    header = Text("\n" + _clean(f"{plan.bucket} (account {plan.account}){owners}: "))
     header.append(plan.action.value, style=_STYLE[plan.action])
     if plan.new_policy is not None:
         header.append(f"  [{plan.new_size}/{plan.size_limit} bytes]")
     console.print(header)
     for message in plan.errors:
-        console.print(Text(f"  error: {message}", style="bold red"))
+        console.print(Text(_clean(f"  error: {message}"), style="bold red"))
     for message in plan.warnings:
-        console.print(Text(f"  warning: {message}", style="yellow"))
+        console.print(Text(_clean(f"  warning: {message}"), style="yellow"))
     for change in plan.changes:
         marker = {ChangeKind.ADD: "+", ChangeKind.CHANGE: "~", ChangeKind.REMOVE: "-"}[change.kind]
-        console.print(Text(f"  {marker} {change.sid}"))
+        console.print(Text(_clean(f"  {marker} {change.sid}")))
         for sentence in change.sentences:
-            console.print(Text(f"      {sentence}"))
+            console.print(Text(_clean(f"      {sentence}")))
         for line in statement_diff(change) if change.kind is ChangeKind.CHANGE else ():
-            console.print(Text(f"      {line}", style=_DIFF_STYLE.get(line[:1], "")))
+            console.print(Text(_clean(f"      {line}"), style=_DIFF_STYLE.get(line[:1], "")))
     if plan.changes:
         console.print(Text(f"  keeps {plan.kept_statements} statements bucketshare does not own"))
