@@ -8,8 +8,9 @@ from dataclasses import dataclass, replace
 
 from reconciler.aws import BucketAccessError, S3Edge
 from reconciler.journal import Journal, JournalEntry, now
-from reconciler.normalize import equivalent_policies
+from reconciler.normalize import equivalent_policies, statements_of
 from reconciler.plan import BucketAction, BucketPlan, Plan, policy_hash
+from reconciler.policy import POLICY_SIZE_LIMIT, is_public_statement, policy_size
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ def apply_bucket(
 ) -> BucketOutcome:
     bucket, account = bucket_plan.bucket, bucket_plan.account
     new_text = bucket_plan.new_policy_text
+    refusal = _unsafe(bucket_plan)
+    if refusal:
+        return BucketOutcome(bucket, False, refusal)
     return write_policy(
         bucket,
         account,
@@ -46,6 +50,17 @@ def apply_bucket(
         run,
         partition,
     )
+
+
+def _unsafe(bucket_plan: BucketPlan) -> str | None:
+    """A saved plan can be edited by hand: never write a policy S3 would refuse or that is public."""
+    if bucket_plan.new_policy is None:
+        return None
+    if policy_size(bucket_plan.new_policy) > POLICY_SIZE_LIMIT:
+        return f"refused: the planned policy is over the {POLICY_SIZE_LIMIT}-byte limit"
+    if any(is_public_statement(s) for s in statements_of(bucket_plan.new_policy)):
+        return "refused: the planned policy holds a public statement"
+    return None
 
 
 def write_policy(

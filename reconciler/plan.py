@@ -370,6 +370,10 @@ def _scope(statement: dict[str, Any]) -> str:
     return ", ".join(sorted(prefixes)) if prefixes else "the bucket"
 
 
+def _not_ours_to_read(error: str) -> bool:
+    return error.startswith(("access denied", "bucket does not exist"))
+
+
 def build_plan(
     desired: Sequence[DesiredBucket],
     live: Sequence[LivePolicy],
@@ -383,7 +387,7 @@ def build_plan(
     plans = []
     warnings = list(warnings)
     for state in sorted(live, key=lambda s: s.bucket):
-        if state.bucket not in by_bucket and state.error is not None:
+        if state.bucket not in by_bucket and state.error is not None and _not_ours_to_read(state.error):
             # A discovered bucket we cannot read may not be ours at all: say so, don't fail.
             warnings.append(f"discovery could not read bucket {state.bucket}: {state.error}")
             continue

@@ -24,8 +24,11 @@ def gather_plan(state: DesiredState, edge: S3Edge, declared_only: bool, progress
     errors: list[str] = []
     if not declared_only:
         discovered, warnings, errors = _discover(state, edge)
-        declared = {bucket for bucket, _ in targets}
-        targets += [(bucket, account) for bucket, account in discovered if bucket not in declared]
+        seen = {bucket for bucket, _ in targets}
+        for bucket, account in discovered:
+            if bucket not in seen:
+                seen.add(bucket)
+                targets.append((bucket, account))
     live = edge.read_policies(targets, progress(len(targets)))
     return build_plan(state.buckets, live, config.sid_prefix, config.partition, warnings, errors)
 
@@ -36,8 +39,15 @@ def _discover(state: DesiredState, edge: S3Edge) -> tuple[list[tuple[str, str]],
     found: list[tuple[str, str]] = []
     warnings: list[str] = []
     errors: list[str] = []
+    if caller is None:
+        # Without knowing whose buckets ListBuckets returns, we could attribute them to
+        # the wrong owner: skip rather than guess.
+        warnings.append(
+            "discovery skipped: sts:GetCallerIdentity failed, so the credentials' account is unknown"
+        )
+        return found, warnings, errors
     for account in accounts:
-        if caller is not None and account != caller:
+        if account != caller:
             warnings.append(
                 f"discovery skipped for account {account}: the credentials are for account {caller}, and "
                 "ListBuckets only lists the caller's own buckets; undeclared buckets there keep "
