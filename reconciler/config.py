@@ -149,25 +149,21 @@ def _read_guardrails(reader: NodeReader, node: yaml.Node) -> Guardrails:
 
 
 def _accounts(reader: NodeReader, node: yaml.Node, what: str) -> frozenset[str]:
-    found = set()
-    for item in reader.sequence(node, what) or []:
-        account = reader.account_id(item, f"{what} entry")
-        if account is None:
-            continue
-        problem = check_account(account)
-        if problem:
-            reader.fail(item, problem)
-        else:
-            found.add(account)
-    return frozenset(found)
+    # Account ids may arrive as unquoted 12-digit numbers, so they are read with account_id.
+    return _strings(reader, node, what, check_account, read=reader.account_id)
 
 
 def _strings(
-    reader: NodeReader, node: yaml.Node, what: str, check: Callable[[str], str | None]
+    reader: NodeReader,
+    node: yaml.Node,
+    what: str,
+    check: Callable[[str], str | None],
+    read: Callable[[yaml.Node, str], str | None] | None = None,
 ) -> frozenset[str]:
+    read_item = read or reader.string
     found = set()
     for item in reader.sequence(node, what) or []:
-        value = reader.string(item, f"{what} entry")
+        value = read_item(item, f"{what} entry")
         if value is None:
             continue
         problem = check(value)
