@@ -8,9 +8,9 @@ from dataclasses import dataclass, replace
 
 from reconciler.aws import BucketAccessError, S3Edge
 from reconciler.journal import Journal, JournalEntry, now
-from reconciler.normalize import equivalent_policies, statements_of
+from reconciler.normalize import equivalent_policies
 from reconciler.plan import BucketAction, BucketPlan, Plan, policy_hash
-from reconciler.policy import POLICY_SIZE_LIMIT, is_public_statement, policy_size
+from reconciler.policy import POLICY_SIZE_LIMIT, policy_size, public_statement_sids
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def _unsafe(bucket_plan: BucketPlan) -> str | None:
         return None
     if policy_size(bucket_plan.new_policy) > POLICY_SIZE_LIMIT:
         return f"refused: the planned policy is over the {POLICY_SIZE_LIMIT}-byte limit"
-    if any(is_public_statement(s) for s in statements_of(bucket_plan.new_policy)):
+    if public_statement_sids(bucket_plan.new_policy):
         return "refused: the planned policy holds a public statement"
     return None
 

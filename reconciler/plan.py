@@ -24,6 +24,7 @@ from reconciler.policy import (
     is_public_statement,
     minified,
     policy_size,
+    public_statement_sids,
     resource_problems,
 )
 from reconciler.render import DesiredBucket, DesiredStatement
@@ -203,13 +204,11 @@ def _write_problems(
             f"the merged policy would be {size} bytes, over the {POLICY_SIZE_LIMIT}-byte S3 limit; "
             "S3 would reject it. Remove grants or unmanaged statements"
         )
-    for statement in statements_of(policy):
-        if is_public_statement(statement):
-            sid = statement.get("Sid", "(no Sid)") if isinstance(statement, dict) else "?"
-            problems.append(
-                f"statement {sid} would make the bucket public (S3 Block Public Access would refuse it "
-                "or, with RestrictPublicBuckets, cut off every cross-account grant); remove it"
-            )
+    for sid in public_statement_sids(policy):
+        problems.append(
+            f"statement {sid} would make the bucket public (S3 Block Public Access would refuse it "
+            "or, with RestrictPublicBuckets, cut off every cross-account grant); remove it"
+        )
     for desired in wanted:
         problems.extend(
             f"statement {desired.sid}: {p}" for p in resource_problems(desired.statement, bucket, partition)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from reconciler.access import BUCKET_LEVEL_ACTIONS
+from reconciler.normalize import statements_of
 
 POLICY_VERSION = "2012-10-17"
 POLICY_SIZE_LIMIT = 20 * 1024
@@ -101,6 +102,15 @@ def is_public_statement(statement: Any) -> bool:
         if isinstance(block, dict)
         for key, values in block.items()
     )
+
+
+def public_statement_sids(document: dict[str, Any]) -> list[str]:
+    """Sids of the statements that would make a policy public (and be refused by S3)."""
+    return [
+        str(s.get("Sid", "(no Sid)")) if isinstance(s, dict) else "?"
+        for s in statements_of(document)
+        if is_public_statement(s)
+    ]
 
 
 def resource_problems(statement: dict[str, Any], bucket: str, partition: str) -> list[str]:

@@ -79,12 +79,12 @@ def render_bucket(share: BucketShare, config: Config, today: dt.date) -> Desired
                 prefixes = () if part == "Bucket" else grant.prefixes
                 shape = _Shape(part, grant.access, _PRINCIPAL_CLASS[grant.grantee.kind], prefixes)
                 groups.setdefault(shape, []).append(grant)
-    statements = [
-        DesiredStatement(
-            _sid(config.sid_prefix, shape), _statement(share.bucket, shape, grants, config), tuple(grants)
+    statements = []
+    for shape, grants in groups.items():
+        sid = _sid(config.sid_prefix, shape)
+        statements.append(
+            DesiredStatement(sid, _statement(sid, share.bucket, shape, grants, config), tuple(grants))
         )
-        for shape, grants in groups.items()
-    ]
     statements.sort(key=lambda s: s.sid)
     return DesiredBucket(share.bucket, share.account, tuple(statements), share)
 
@@ -108,7 +108,7 @@ def _sid(prefix: str, shape: _Shape) -> str:
     return f"{prefix}{shape.part}{_ACCESS_NAME[shape.access]}{shape.principal_class}{scope}"
 
 
-def _statement(bucket: str, shape: _Shape, grants: list[Grant], config: Config) -> Statement:
+def _statement(sid: str, bucket: str, shape: _Shape, grants: list[Grant], config: Config) -> Statement:
     partition = config.partition
     actions = ACCESS_ACTIONS[shape.access]
     condition: dict[str, dict[str, list[str]]] = {}
@@ -125,7 +125,7 @@ def _statement(bucket: str, shape: _Shape, grants: list[Grant], config: Config) 
         resources = [bucket_arn(bucket, partition)]
     principal = _principal(shape, grants, partition, condition)
     statement: Statement = {
-        "Sid": _sid(config.sid_prefix, shape),
+        "Sid": sid,
         "Effect": "Allow",
         "Principal": principal,
         "Action": sorted(action_list),

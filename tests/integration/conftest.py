@@ -12,12 +12,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +22,7 @@ import boto3
 import pytest
 
 from reconciler.cli import main
+from reconciler.sandbox import account_credentials, moto_server
 
 from .faultproxy import FaultProxy
 
@@ -35,43 +30,11 @@ REGION = "us-east-1"
 MOTO_ACCOUNT = "123456789012"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
-def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    with log.open("wb") as handle:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"moto server exited with {process.returncode}: {log.read_text()}")
-            try:
-                with urllib.request.urlopen(url + "/moto-api/", timeout=1):
-                    break
-            except (urllib.error.URLError, OSError):
-                if time.monotonic() > deadline:
-                    pytest.fail(f"moto server did not answer on {url}")
-                time.sleep(0.1)
+def moto_endpoint() -> Iterator[str]:
+    # The same loopback moto process the sandbox runs: one way to start it.
+    with moto_server() as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 class MotoAws:
@@ -90,21 +53,7 @@ class MotoAws:
 
     def credentials(self, account: str) -> dict[str, str]:
         if account not in self._credentials:
-            sts = boto3.client(
-                "sts",
-                endpoint_url=self.endpoint,
-                region_name=REGION,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-            )
-            creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/x", RoleSessionName="test")[
-                "Credentials"
-            ]
-            self._credentials[account] = {
-                "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
-                "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
-                "AWS_SESSION_TOKEN": creds["SessionToken"],
-            }
+            self._credentials[account] = account_credentials(self.endpoint, account)
         return self._credentials[account]
 
     def s3(self, account: str) -> Any:
