@@ -16,6 +16,8 @@ from reconciler.yamlsource import compose_documents, read_text
 DEFAULT_SID_PREFIX = "BucketShare"
 DEFAULT_JOURNAL = ".bucketshare/journal.jsonl"
 MAX_EXPIRY_DAYS = 36_500
+DEFAULT_EXPIRY_WARNING_DAYS = 14
+DRIFT_MODES = ("report", "fix")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class Config:
     partition: aws                 # aws | aws-cn | aws-us-gov
     managed_accounts: ["111111111111"]   # also searched for buckets we left statements on
     journal: .bucketshare/journal.jsonl
+    drift: report                  # the scheduled run: report drift, or fix it
+    expiry_warning_days: 14        # plans warn about grants expiring this soon
     ```
     """
 
@@ -56,10 +60,22 @@ class Config:
     partition: str = "aws"
     managed_accounts: frozenset[str] = frozenset()
     journal: str = DEFAULT_JOURNAL
+    drift: str = "report"
+    """`fix` lets the scheduled run apply all drift; `report` applies only expired-grant removals."""
+    expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS
     guardrails: Guardrails = field(default_factory=Guardrails)
 
 
-_TOP_KEYS = ("version", "sid_prefix", "partition", "managed_accounts", "journal", "guardrails")
+_TOP_KEYS = (
+    "version",
+    "sid_prefix",
+    "partition",
+    "managed_accounts",
+    "journal",
+    "drift",
+    "expiry_warning_days",
+    "guardrails",
+)
 _GUARDRAIL_KEYS = (
     "allowed_accounts",
     "allowed_orgs",
@@ -116,6 +132,20 @@ def _read_config(reader: NodeReader, node: yaml.Node) -> Config:
         value = reader.string(entries["journal"][1], "journal")
         if value is not None:
             settings["journal"] = value
+    if "drift" in entries:
+        value = reader.string(entries["drift"][1], "drift")
+        if value is not None and value not in DRIFT_MODES:
+            reader.fail(entries["drift"][1], "drift must be report or fix")
+        elif value is not None:
+            settings["drift"] = value
+    if "expiry_warning_days" in entries:
+        days = reader.positive_int(entries["expiry_warning_days"][1], "expiry_warning_days")
+        if days is not None and days > MAX_EXPIRY_DAYS:
+            reader.fail(
+                entries["expiry_warning_days"][1], f"expiry_warning_days must be at most {MAX_EXPIRY_DAYS}"
+            )
+        elif days is not None:
+            settings["expiry_warning_days"] = days
     if "managed_accounts" in entries:
         settings["managed_accounts"] = _accounts(reader, entries["managed_accounts"][1], "managed_accounts")
     guardrails = Guardrails()

@@ -11,12 +11,13 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 from deepdiff import DeepDiff
 
+from reconciler.expiry import ExpiringGrant
 from reconciler.normalize import canonical, normalize_statement, statements_of
 from reconciler.policy import (
     POLICY_SIZE_LIMIT,
@@ -84,6 +85,8 @@ class BucketPlan:
     new_size: int = 0
     size_limit: int = POLICY_SIZE_LIMIT
     owners: tuple[str, ...] = ()
+    expiry_only: bool = False
+    """The whole change is the removal of grants past their reviewed `expires:` date."""
 
     @property
     def new_policy_text(self) -> str | None:
@@ -97,6 +100,7 @@ class Plan:
     partition: str
     warnings: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
+    expiring: tuple[ExpiringGrant, ...] = ()
     format_version: int = field(default=PLAN_FORMAT_VERSION)
 
     def count(self, action: BucketAction) -> int:
@@ -394,3 +398,20 @@ def build_plan(
         if bucket_plan.declared or bucket_plan.action is not BucketAction.NOOP:
             plans.append(bucket_plan)
     return Plan(tuple(plans), sid_prefix, partition, tuple(warnings), tuple(errors))
+
+
+def select_scheduled(plan: Plan, fix_all_drift: bool) -> Plan:
+    """What the unattended scheduled run may apply: expired-grant removals, or all with `drift: fix`.
+
+    Other changing buckets become no-ops, so apply writes nothing to them; their drift is
+    still reported by the plan the run printed.
+    """
+    if fix_all_drift:
+        return plan
+    buckets = tuple(
+        b
+        if b.expiry_only or b.action not in (BucketAction.PUT, BucketAction.DELETE)
+        else replace(b, action=BucketAction.NOOP)
+        for b in plan.buckets
+    )
+    return replace(plan, buckets=buckets)

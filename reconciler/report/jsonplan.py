@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
+from reconciler.digest import plan_digest
 from reconciler.errors import BucketshareError
+from reconciler.expiry import ExpiringGrant
 from reconciler.plan import (
     PLAN_FORMAT_VERSION,
     BucketAction,
@@ -22,9 +25,11 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "format_version": PLAN_FORMAT_VERSION,
         "sid_prefix": plan.sid_prefix,
         "partition": plan.partition,
+        "digest": plan_digest(plan),
         "summary": summary(plan),
         "warnings": list(plan.warnings),
         "errors": list(plan.errors),
+        "expiring": [_expiring_to_dict(e) for e in plan.expiring],
         "buckets": [_bucket_to_dict(b) for b in plan.buckets],
     }
 
@@ -49,6 +54,7 @@ def _bucket_to_dict(plan: BucketPlan) -> dict[str, Any]:
         "action": plan.action.value,
         "declared": plan.declared,
         "owners": list(plan.owners),
+        "expiry_only": plan.expiry_only,
         "live_hash": plan.live_hash,
         "kept_statements": plan.kept_statements,
         "warnings": list(plan.warnings),
@@ -93,6 +99,7 @@ def loads(text: str, origin: str) -> Plan:
             partition=str(data["partition"]),
             warnings=tuple(data.get("warnings", [])),
             errors=tuple(data.get("errors", [])),
+            expiring=tuple(_expiring_from_dict(e) for e in data.get("expiring", [])),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise BucketshareError(f"{origin}: malformed plan ({exc!r}); run plan again") from exc
@@ -124,4 +131,27 @@ def _bucket_from_dict(data: dict[str, Any]) -> BucketPlan:
         new_size=int(data["new_size"]),
         size_limit=int(data["size_limit"]),
         owners=tuple(data.get("owners", [])),
+        expiry_only=data.get("expiry_only", False) is True,
+    )
+
+
+def _expiring_to_dict(grant: ExpiringGrant) -> dict[str, Any]:
+    return {
+        "bucket": grant.bucket,
+        "grantee": grant.grantee,
+        "access": grant.access,
+        "prefixes": list(grant.prefixes),
+        "expires": grant.expires.isoformat(),
+        "location": grant.location,
+    }
+
+
+def _expiring_from_dict(data: dict[str, Any]) -> ExpiringGrant:
+    return ExpiringGrant(
+        expires=dt.date.fromisoformat(str(data["expires"])),
+        bucket=str(data["bucket"]),
+        grantee=str(data["grantee"]),
+        access=str(data["access"]),
+        prefixes=tuple(str(p) for p in data["prefixes"]),
+        location=str(data["location"]),
     )

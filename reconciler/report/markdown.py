@@ -10,11 +10,16 @@ from __future__ import annotations
 import html
 import re
 
+from reconciler.digest import plan_digest
 from reconciler.plan import BucketAction, BucketPlan, Plan
 from reconciler.report.diffs import statement_diff
 from reconciler.report.jsonplan import summary
 
 MARKER = "<!-- bucketshare-plan -->"
+"""First line of every plan comment: how the workflows find the one comment per PR."""
+_REVIEW_LINE = re.compile(
+    r"^<!-- bucketshare-review digest=(sha256:[0-9a-f]{64}) commit=([0-9a-f]{7,64}|none) -->$"
+)
 MAX_COMMENT_CHARS = 65_000
 MAX_TABLE_ROWS = 100
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
@@ -42,8 +47,33 @@ def code_block(lines: list[str], language: str = "") -> str:
     return f"{fence}{language}\n{body}\n{fence}"
 
 
-def render_markdown(plan: Plan, full_plan_hint: str = "the workflow's plan.json artifact") -> str:
-    head = [MARKER, "## bucketshare plan", "", _summary_table(plan), ""]
+def review_line(plan: Plan, commit: str | None) -> str:
+    """The hidden second line: the digest reviewers saw and the commit it was planned on."""
+    return f"<!-- bucketshare-review digest={plan_digest(plan)} commit={commit or 'none'} -->"
+
+
+def parse_review(body: str) -> tuple[str, str | None] | None:
+    """(digest, commit) from a plan comment's head, or None when it is not one.
+
+    Only the first two lines count: anything further down is rendered plan content, and
+    text from YAML or a live policy must never pass for a marker.
+    """
+    lines = body.replace("\r\n", "\n").split("\n", 2)
+    if len(lines) < 2 or lines[0] != MARKER:
+        return None
+    match = _REVIEW_LINE.match(lines[1])
+    if match is None:
+        return None
+    commit = match.group(2)
+    return match.group(1), None if commit == "none" else commit
+
+
+def render_markdown(
+    plan: Plan,
+    full_plan_hint: str = "the workflow's plan.json artifact",
+    commit: str | None = None,
+) -> str:
+    head = [MARKER, review_line(plan, commit), "## bucketshare plan", "", _summary_table(plan), ""]
     for message in plan.errors:
         head.append(f"- **error**: {escape(message)}")
     for message in plan.warnings:
