@@ -18,7 +18,8 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from reconciler.expiry import ExpiringGrant
-from reconciler.normalize import canonical, normalize_statement, statements_of
+from reconciler.explain import AccessChange, Direction, access_changes, statement_grantees
+from reconciler.normalize import canonical, normalize_statement, same_statements, statements_of
 from reconciler.policy import (
     POLICY_SIZE_LIMIT,
     POLICY_VERSION,
@@ -31,7 +32,6 @@ from reconciler.policy import (
 from reconciler.render import DesiredBucket, DesiredStatement
 
 _ORPHAN_ID = re.compile(r"^(AROA|AIDA)[A-Z0-9]{8,}$")
-_ACCESS_WORDS = {"ReadWrite": "read-write", "Read": "read", "Write": "write"}
 PLAN_FORMAT_VERSION = 1
 
 
@@ -87,6 +87,8 @@ class BucketPlan:
     owners: tuple[str, ...] = ()
     expiry_only: bool = False
     """The whole change is the removal of grants past their reviewed `expires:` date."""
+    access: tuple[AccessChange, ...] = ()
+    """Who gains and loses what: the reviewer's table (reconciler.explain)."""
 
     @property
     def new_policy_text(self) -> str | None:
@@ -147,6 +149,8 @@ def plan_bucket(
     ours = [s for s in live_statements if _is_ours(s, sid_prefix)]
     errors = _collisions(kept, wanted)
     changes = _statement_changes(ours, wanted, _Context(sid_prefix, partition, declared))
+    access = access_changes(live.bucket, desired, ours)
+    changes = _explained(changes, access, sid_prefix)
     statements = [*kept, *(w.statement for w in wanted)]
     new_policy = _new_document(document, statements)
     if not changes:
@@ -172,6 +176,8 @@ def plan_bucket(
         new_policy=new_policy,
         new_size=new_size,
         owners=desired.share.owners if desired is not None else (),
+        expiry_only=bool(changes) and _expiry_only(desired, ours, partition),
+        access=access,
     )
 
 
@@ -288,89 +294,38 @@ def _change(
     if kind is ChangeKind.CHANGE:
         field_diff = tuple(DeepDiff(old, new, ignore_order=True, verbose_level=2).pretty().splitlines())
     sources = tuple(sorted({str(g.location) for g in desired.grants})) if desired else ()
-    sentences = describe_change(sid, kind, old, new, desired, ctx.sid_prefix, ctx.declared)
-    return StatementChange(sid, kind, before, after, field_diff, sentences, sources)
+    return StatementChange(sid, kind, before, after, field_diff, (), sources)
 
 
-# Sids look like <prefix><Part><Access><Class><Scope>; see reconciler.render._sid.
-_SID_PARTS = re.compile(r"^(Objects|List|Bucket)(ReadWrite|Read|Write)(Account|Arn|Org|Ou)")
+def _explained(
+    changes: list[StatementChange], rows: tuple[AccessChange, ...], sid_prefix: str
+) -> list[StatementChange]:
+    """Each change with the reviewer's sentences for it: who gains or loses what through it."""
+    losers = {r.grantee for r in rows if r.direction is Direction.LOSES}
+    result = []
+    for change in changes:
+        sentences = list(change.sentences) or [r.sentence() for r in rows if r.sid == change.sid]
+        if sentences:
+            pass
+        elif change.kind is ChangeKind.CHANGE and statement_grantees(change.before) == statement_grantees(
+            change.after
+        ):
+            sentences = [f"statement {change.sid} was changed outside bucketshare; it will be restored"]
+        elif change.kind is ChangeKind.REMOVE and not statement_grantees(change.before) & losers:
+            sentences = [
+                f"removes statement {change.sid}: its Sid starts with {sid_prefix} but no declaration "
+                "renders it"
+            ]
+        result.append(replace(change, sentences=tuple(sentences)))
+    return result
 
 
-def describe_change(
-    sid: str,
-    kind: ChangeKind,
-    old: dict[str, Any],
-    new: dict[str, Any],
-    desired: DesiredStatement | None,
-    sid_prefix: str,
-    declared: bool,
-) -> tuple[str, ...]:
-    """Sentences a reviewer understands: who gains or loses what, and where that was declared."""
-    match = _SID_PARTS.match(sid.removeprefix(sid_prefix))
-    if match is None:
-        return (f"removes statement {sid}: its Sid starts with {sid_prefix} but no declaration renders it",)
-    part, access_word, principal_class = match.groups()
-    access = _ACCESS_WORDS[access_word]
-    gained = _grantees(new, principal_class) - _grantees(old, principal_class)
-    lost = _grantees(old, principal_class) - _grantees(new, principal_class)
-    if part != "Objects":
-        if gained or lost or kind is ChangeKind.CHANGE:
-            return () if gained or lost else (f"restores statement {sid} to what the declarations render",)
-        return ()
-    locations = _grant_locations(desired)
-    sentences = []
-    for grantee in sorted(gained):
-        scope = _scope(new)
-        where = locations.get(grantee, "")
-        sentences.append(
-            f"{_name(grantee, principal_class)} gains {access} on {scope}" + (f" ({where})" if where else "")
-        )
-    why = "not declared in shares/" if declared else "the bucket is no longer declared"
-    for grantee in sorted(lost):
-        sentences.append(f"{_name(grantee, principal_class)} loses {access} on {_scope(old)} ({why})")
-    if not sentences and kind is ChangeKind.CHANGE:
-        sentences.append(f"statement {sid} was changed outside bucketshare; it will be restored")
-    return tuple(sentences)
-
-
-def _grant_locations(desired: DesiredStatement | None) -> dict[str, str]:
-    if desired is None:
-        return {}
-    locations: dict[str, str] = {}
-    for grant in desired.grants:
-        locations.setdefault(grant.grantee.id, str(grant.location))
-    return locations
-
-
-def _grantees(statement: dict[str, Any], principal_class: str) -> set[str]:
-    if not statement:
-        return set()
-    conditions = statement.get("Condition", {})
-    if principal_class == "Account":
-        roots = statement.get("Principal", {}).get("AWS", [])
-        return {r.split(":")[4] for r in roots if r.count(":") >= 5}
-    if principal_class == "Arn":
-        return set(conditions.get("ArnEquals", {}).get("aws:principalarn", []))
-    if principal_class == "Org":
-        return set(conditions.get("StringEquals", {}).get("aws:principalorgid", []))
-    paths = conditions.get("ForAnyValue:StringLike", {}).get("aws:principalorgpaths", [])
-    return {p.removesuffix("/*") for p in paths}
-
-
-def _name(grantee: str, principal_class: str) -> str:
-    if principal_class == "Account":
-        return f"account {grantee}"
-    if principal_class == "Arn":
-        return ("user " if ":user/" in grantee else "role ") + grantee
-    return ("organization " if principal_class == "Org" else "organizational unit ") + grantee
-
-
-def _scope(statement: dict[str, Any]) -> str:
-    prefixes = []
-    for resource in statement.get("Resource", []):
-        key = resource.split(":::", 1)[-1].partition("/")[2]
-        prefixes.append(key.removesuffix("*") or "the whole bucket")
-    return ", ".join(sorted(prefixes)) if prefixes else "the bucket"
+def _expiry_only(desired: DesiredBucket | None, ours: list[Any], partition: str) -> bool:
+    """True when the live statements are exactly what rendered before some grants expired."""
+    if desired is None or desired.with_expired is None:
+        return False
+    before = [w.statement for w in desired.with_expired]
+    return same_statements(ours, before, partition)
 
 
 def _not_ours_to_read(error: str) -> bool:

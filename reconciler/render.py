@@ -45,6 +45,10 @@ class DesiredBucket:
     account: str
     statements: tuple[DesiredStatement, ...]
     share: BucketShare
+    with_expired: tuple[DesiredStatement, ...] | None = None
+    """What would render if the expired grants were still active; None when none expired.
+
+    A live policy equal to this lost only expired grants, which the scheduled run may remove."""
 
 
 @dataclass(frozen=True)
@@ -71,22 +75,32 @@ def render_declarations(
 
 
 def render_bucket(share: BucketShare, config: Config, today: dt.date) -> DesiredBucket:
+    active = [g for g in share.grants if g.active(today)]
+    statements = _render_statements(share, active, config)
+    with_expired = None
+    if len(active) < len(share.grants):
+        with_expired = _render_statements(share, list(share.grants), config)
+    return DesiredBucket(share.bucket, share.account, statements, share, with_expired)
+
+
+def _render_statements(
+    share: BucketShare, grants: list[Grant], config: Config
+) -> tuple[DesiredStatement, ...]:
     groups: dict[_Shape, list[Grant]] = {}
-    for grant in share.grants:
-        if grant.active(today):
-            for part in _parts(grant):
-                # Bucket-level actions cannot be scoped to a prefix, so their shape ignores it.
-                prefixes = () if part == "Bucket" else grant.prefixes
-                shape = _Shape(part, grant.access, _PRINCIPAL_CLASS[grant.grantee.kind], prefixes)
-                groups.setdefault(shape, []).append(grant)
+    for grant in grants:
+        for part in _parts(grant):
+            # Bucket-level actions cannot be scoped to a prefix, so their shape ignores it.
+            prefixes = () if part == "Bucket" else grant.prefixes
+            shape = _Shape(part, grant.access, _PRINCIPAL_CLASS[grant.grantee.kind], prefixes)
+            groups.setdefault(shape, []).append(grant)
     statements = []
-    for shape, grants in groups.items():
+    for shape, members in groups.items():
         sid = _sid(config.sid_prefix, shape)
         statements.append(
-            DesiredStatement(sid, _statement(sid, share.bucket, shape, grants, config), tuple(grants))
+            DesiredStatement(sid, _statement(sid, share.bucket, shape, members, config), tuple(members))
         )
     statements.sort(key=lambda s: s.sid)
-    return DesiredBucket(share.bucket, share.account, tuple(statements), share)
+    return tuple(statements)
 
 
 def _parts(grant: Grant) -> tuple[str, ...]:

@@ -352,7 +352,7 @@ def test_changed_list_statement_is_restored() -> None:
     result = plan(desired(FRAUD_READER), policy(*tampered))
     assert changes(result) == [(LIST_FRAUD, ChangeKind.CHANGE)]
     assert result.changes[0].sentences == (
-        f"restores statement {LIST_FRAUD} to what the declarations render",
+        f"statement {LIST_FRAUD} was changed outside bucketshare; it will be restored",
     )
     assert len(result.changes[0].field_diff) >= 1
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from reconciler.digest import plan_digest
 from reconciler.errors import BucketshareError
+from reconciler.explain import AccessChange, Direction
 from reconciler.expiry import ExpiringGrant
 from reconciler.plan import (
     PLAN_FORMAT_VERSION,
@@ -57,6 +58,7 @@ def _bucket_to_dict(plan: BucketPlan) -> dict[str, Any]:
         "expiry_only": plan.expiry_only,
         "live_hash": plan.live_hash,
         "kept_statements": plan.kept_statements,
+        "access_changes": [_access_to_dict(a) for a in plan.access],
         "warnings": list(plan.warnings),
         "errors": list(plan.errors),
         "new_policy": plan.new_policy,
@@ -132,6 +134,34 @@ def _bucket_from_dict(data: dict[str, Any]) -> BucketPlan:
         size_limit=int(data["size_limit"]),
         owners=tuple(data.get("owners", [])),
         expiry_only=data.get("expiry_only", False) is True,
+        access=tuple(_access_from_dict(a, str(data["bucket"])) for a in data.get("access_changes", [])),
+    )
+
+
+def _access_to_dict(row: AccessChange) -> dict[str, Any]:
+    return {
+        "direction": row.direction.value,
+        "grantee": row.grantee,
+        "access": row.access,
+        "prefixes": list(row.prefixes),
+        "sid": row.sid,
+        "expires": row.expires,
+        "declared_at": row.declared_at,
+        "why": row.why,
+    }
+
+
+def _access_from_dict(data: dict[str, Any], bucket: str) -> AccessChange:
+    return AccessChange(
+        bucket=bucket,
+        direction=Direction(data["direction"]),
+        grantee=str(data["grantee"]),
+        access=str(data["access"]),
+        prefixes=tuple(str(p) for p in data["prefixes"]),
+        sid=str(data["sid"]),
+        expires=None if data["expires"] is None else str(data["expires"]),
+        declared_at=None if data["declared_at"] is None else str(data["declared_at"]),
+        why=str(data["why"]),
     )
 
 

@@ -1,0 +1,165 @@
+"""Who gains and who loses what: the plan explained to a reviewer.
+
+The planner decides; this module only explains. Gains come from the grants each rendered
+statement carries (so they name the YAML line that asked for them); losses come from the
+content of the live statements we own (their principals, actions and resources), never
+from parsing Sids back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from reconciler.access import ACCESS_ACTIONS
+from reconciler.declarations import Grant, GranteeKind
+from reconciler.normalize import normalize_statement
+from reconciler.render import DesiredBucket
+
+_OBJECT_ACTIONS = {
+    frozenset(a.lower() for a in actions.objects): access.value for access, actions in ACCESS_ACTIONS.items()
+}
+_KIND_NAMES = {
+    GranteeKind.ACCOUNT: "account",
+    GranteeKind.ROLE: "role",
+    GranteeKind.USER: "user",
+    GranteeKind.ORG: "organization",
+    GranteeKind.OU: "organizational unit",
+}
+
+
+class Direction(StrEnum):
+    GAINS = "gains"
+    LOSES = "loses"
+
+
+@dataclass(frozen=True, order=True)
+class AccessChange:
+    """One row of the reviewer's table: a grantee gains or loses an access on a bucket."""
+
+    bucket: str
+    direction: Direction
+    grantee: str
+    """As a person reads it: `account 222222222222`, `role arn:...`, `organization o-...`."""
+    access: str
+    prefixes: tuple[str, ...]
+    """Empty: the whole bucket."""
+    sid: str
+    """The object-level statement that carries the grant."""
+    expires: str | None = None
+    declared_at: str | None = None
+    """`path:line:col` of the grant for a gain; None for a loss."""
+    why: str = ""
+    """For a loss: why the grant is going."""
+
+    @property
+    def scope(self) -> str:
+        return ", ".join(self.prefixes) if self.prefixes else "the whole bucket"
+
+    def sentence(self) -> str:
+        text = f"{self.grantee} {self.direction.value} {self.access} on {self.scope}"
+        if self.direction is Direction.GAINS:
+            return text + (f" ({self.declared_at})" if self.declared_at else "")
+        return f"{text} ({self.why})"
+
+
+_Key = tuple[str, str, tuple[str, ...]]
+"""(grantee as read, access, prefixes): the granularity at which statements group grants."""
+
+
+def _grant_key(grant: Grant) -> _Key:
+    return (f"{_KIND_NAMES[grant.grantee.kind]} {grant.grantee.id}", grant.access.value, grant.prefixes)
+
+
+def object_scope(statement: Any) -> tuple[str, tuple[str, ...]] | None:
+    """(access, prefixes) of an object-level statement; None for bucket-level ones."""
+    normal = normalize_statement(statement)
+    resources = normal.get("Resource", [])
+    if not resources or not all(isinstance(r, str) and "/" in r.partition(":::")[2] for r in resources):
+        return None
+    actions = frozenset(normal.get("Action", []))
+    access = _OBJECT_ACTIONS.get(actions, "the actions " + ", ".join(sorted(actions)))
+    prefixes = sorted(r.partition(":::")[2].partition("/")[2].removesuffix("*") for r in resources)
+    return access, tuple(p for p in prefixes if p)
+
+
+def statement_grantees(statement: Any) -> set[str]:
+    """The grantees a statement of ours names, as a person reads them."""
+    normal = normalize_statement(statement)
+    conditions = normal.get("Condition", {})
+    if not isinstance(conditions, dict):
+        return set()
+    arns = conditions.get("ArnEquals", {}).get("aws:principalarn", [])
+    if arns:
+        return {("user " if ":user/" in a else "role ") + a for a in arns}
+    paths = conditions.get("ForAnyValue:StringLike", {}).get("aws:principalorgpaths", [])
+    if paths:
+        return {"organizational unit " + p.removesuffix("/*") for p in paths}
+    orgs = conditions.get("StringEquals", {}).get("aws:principalorgid", [])
+    if orgs:
+        return {"organization " + o for o in orgs}
+    roots = normal.get("Principal", {}).get("AWS", [])
+    return {"account " + r.split(":")[4] for r in roots if r.count(":") >= 5 and r.split(":")[4]}
+
+
+def _live_keys(ours: Sequence[Any]) -> dict[_Key, str]:
+    keys: dict[_Key, str] = {}
+    for statement in ours:
+        scope = object_scope(statement)
+        if scope is None:
+            continue
+        for grantee in statement_grantees(statement):
+            keys.setdefault((grantee, *scope), str(statement.get("Sid")))
+    return keys
+
+
+def _object_sid(desired: DesiredBucket, grant: Grant) -> str:
+    for statement in desired.statements:
+        if grant in statement.grants and object_scope(statement.statement) is not None:
+            return statement.sid
+    return ""
+
+
+def access_changes(
+    bucket: str, desired: DesiredBucket | None, ours: Sequence[Any]
+) -> tuple[AccessChange, ...]:
+    """Gains and losses between the live statements we own and the declared grants.
+
+    A grantee named by the same statement (Sid) on both sides keeps its access even when a
+    hand edit changed that statement's content: that is a restoration, not a gain or loss.
+    """
+    live = _live_keys(ours)
+    live_by_sid = {str(s.get("Sid")): statement_grantees(s) for s in ours if isinstance(s, dict)}
+    wanted: dict[_Key, tuple[Grant, str]] = {}
+    expired: dict[_Key, Grant] = {}
+    if desired is not None:
+        rendered = {g for s in desired.statements for g in s.grants}
+        for grant in desired.share.grants:
+            if grant in rendered:
+                wanted[_grant_key(grant)] = (grant, _object_sid(desired, grant))
+            else:
+                expired[_grant_key(grant)] = grant
+    wanted_by_sid: dict[str, set[str]] = {}
+    for key, (_, sid) in wanted.items():
+        wanted_by_sid.setdefault(sid, set()).add(key[0])
+    rows = []
+    for key, (grant, sid) in wanted.items():
+        if key not in live and key[0] not in live_by_sid.get(sid, set()):
+            expires = grant.expires.isoformat() if grant.expires else None
+            rows.append(AccessChange(bucket, Direction.GAINS, *key, sid, expires, str(grant.location)))
+    for key, sid in live.items():
+        if key not in wanted and key[0] not in wanted_by_sid.get(sid, set()):
+            why = _why_lost(key, desired, expired)
+            rows.append(AccessChange(bucket, Direction.LOSES, *key, sid, why=why))
+    return tuple(sorted(rows))
+
+
+def _why_lost(key: _Key, desired: DesiredBucket | None, expired: dict[_Key, Grant]) -> str:
+    if desired is None:
+        return "the bucket is no longer declared"
+    grant = expired.get(key)
+    if grant is not None:
+        return f"expired on {grant.expires} ({grant.location})"
+    return "not declared in shares/"
