@@ -48,7 +48,7 @@ def _principal(value: Any, partition: str) -> dict[str, list[str]]:
     return result
 
 
-def _condition(value: Any) -> Any:
+def _condition(value: Any, fold_case: bool = True) -> Any:
     if not isinstance(value, dict):
         return value
     result: dict[str, dict[str, list[str]]] = {}
@@ -58,23 +58,28 @@ def _condition(value: Any) -> Any:
             continue
         keys = result.setdefault(operator, {})
         for key, values in block.items():
-            keys[key.lower()] = sorted({_scalar_text(v) for v in _as_list(values)})
+            keys[key.lower() if fold_case else key] = sorted({_scalar_text(v) for v in _as_list(values)})
     return result
 
 
-def normalize_statement(statement: Any, partition: str = "aws") -> dict[str, Any]:
-    """A canonical form: equal for two statements exactly when AWS treats them as equal."""
+def normalize_statement(statement: Any, partition: str = "aws", fold_case: bool = True) -> dict[str, Any]:
+    """A canonical form: equal for two statements exactly when AWS treats them as equal.
+
+    fold_case=False keeps the spelling of actions and condition keys, for showing a diff
+    to a person; comparisons always fold case.
+    """
     if not isinstance(statement, dict):
         return {"?": json.dumps(statement, sort_keys=True)}
     result: dict[str, Any] = {}
     for key, value in statement.items():
         if key in _SET_FIELDS:
             items = {_scalar_text(v) for v in _as_list(value)}
-            result[key] = sorted(i.lower() for i in items) if "Action" in key else sorted(items)
+            fold = fold_case and "Action" in key
+            result[key] = sorted(i.lower() for i in items) if fold else sorted(items)
         elif key in _PRINCIPAL_FIELDS:
             result[key] = _principal(value, partition)
         elif key == "Condition":
-            result[key] = _condition(value)
+            result[key] = _condition(value, fold_case)
         elif key == "Effect" and isinstance(value, str):
             result[key] = value.capitalize()
         else:

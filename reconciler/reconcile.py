@@ -8,6 +8,7 @@ bucket still holding statements with our Sid prefix is planned for their removal
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from reconciler.aws import BucketAccessError, S3Edge
 from reconciler.desired import DesiredState
@@ -30,7 +31,11 @@ def gather_plan(state: DesiredState, edge: S3Edge, declared_only: bool, progress
                 seen.add(bucket)
                 targets.append((bucket, account))
     live = edge.read_policies(targets, progress(len(targets)))
-    return build_plan(state.buckets, live, config.sid_prefix, config.partition, warnings, errors)
+    # Declaration warnings (expired grants, grants in the owner's own account) belong in the
+    # plan a reviewer reads, with the YAML line to edit.
+    warnings = [*(str(p) for p in state.warnings), *warnings]
+    plan = build_plan(state.buckets, live, config.sid_prefix, config.partition, warnings, errors)
+    return replace(plan, expiring=tuple(state.expiring()))
 
 
 def _discover(state: DesiredState, edge: S3Edge) -> tuple[list[tuple[str, str]], list[str], list[str]]:

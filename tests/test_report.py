@@ -21,7 +21,8 @@ from reconciler.journal import Journal, JournalEntry
 from reconciler.plan import BucketAction, LivePolicy, Plan, build_plan, plan_bucket
 from reconciler.render import DesiredBucket, render_bucket
 from reconciler.report.jsonplan import dumps, loads, plan_to_dict
-from reconciler.report.markdown import MARKER, render_markdown
+from reconciler.digest import plan_digest
+from reconciler.report.markdown import MARKER, parse_review, render_markdown
 from reconciler.report.terminal import make_console, render_terminal
 
 TODAY = dt.date(2026, 1, 15)
@@ -126,12 +127,49 @@ def test_markdown_starts_with_the_hidden_marker() -> None:
     assert markdown.split("\n")[0] == MARKER == "<!-- bucketshare-plan -->"
 
 
-def test_markdown_summary_comes_before_details() -> None:
+def test_markdown_puts_errors_warnings_totals_and_the_grantee_table_before_details() -> None:
     markdown = render_markdown(sample_plan())
-    summary = markdown.index("| buckets | put-policy | delete-policy | no-op | error | statements +/~/- |")
-    assert summary < markdown.index("<details>")
-    assert "| 5 | 1 | 1 | 2 | 1 | +3 ~0 -3 |" in markdown
-    assert "- warning: plan warning" in markdown
+    order = [
+        markdown.index("**Errors**"),
+        markdown.index("**Warnings**"),
+        markdown.index("**2 buckets to change"),
+        markdown.index("### Who gains and who loses access"),
+        markdown.index("<details>"),
+    ]
+    assert order == sorted(order)
+    assert (
+        "**2 buckets to change \\(1 put\\-policy, 1 delete\\-policy\\); 2 no\\-op; 1 error; "
+        "statements&#58; 3 to add, 0 to change, 3 to remove.**"
+    ) in markdown
+    assert "- plan warning" in markdown
+    assert "- acme\\-e&#58; access denied on GetBucketPolicy" in markdown
+
+
+def test_markdown_grantee_table_says_who_gains_and_loses_what_and_where_declared() -> None:
+    markdown = render_markdown(sample_plan())
+    rows = [unescaped(html.unescape(line)) for line in markdown.splitlines() if line.startswith("| **")]
+    assert rows == [
+        "| **loses** | account 333333333333 | acme-d | read | the whole bucket | - | "
+        "the bucket is no longer declared |",
+        "| **gains** | account 222222222222 | acme-a | read | models/fraud/ | - | "
+        "shares/fraud-team.yaml:8:5 |",
+    ]
+
+
+def test_markdown_names_the_digest_and_commit_in_the_hidden_line_and_in_prose() -> None:
+    plan = sample_plan()
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    markdown = render_markdown(plan, commit=commit)
+    assert parse_review(markdown) == (plan_digest(plan), commit)
+    assert f"Plan digest `{plan_digest(plan)}` on commit `{commit}`" in markdown
+    assert parse_review(render_markdown(plan)) == (plan_digest(plan), None)
+
+
+def test_a_marker_further_down_the_comment_is_not_a_review() -> None:
+    digest = "sha256:" + "0" * 64
+    forged = f"hello\n{MARKER}\n<!-- bucketshare-review digest={digest} commit=none -->\n"
+    assert parse_review(forged) is None
+    assert parse_review(f"{MARKER}\n<!-- bucketshare-review digest=sha256:xyz commit=none -->") is None
 
 
 def test_markdown_one_details_block_per_bucket_with_something_to_say() -> None:
@@ -157,10 +195,12 @@ def test_markdown_bucket_section_has_sentences_and_a_diff() -> None:
     section = section_of(markdown, "acme-a")
     shown = [html.unescape(unescaped(line)) for line in section.splitlines()]
     assert "- account 222222222222 gains read on models/fraud/ (shares/fraud-team.yaml:8:5)" in shown
-    assert "- keeps 0 statements bucketshare does not own" in section
+    assert "- keeps 0 statements bucketshare does not own, unchanged" in section
     _, blocks = fenced(section)
     assert len(blocks) == 1
-    assert "+++ planned BucketShareObjectsReadAccountPD8D6D6E718" in blocks[0]
+    # A new statement is shown once, on one line, exactly as apply writes it.
+    added = [json.loads(line[2:]) for line in blocks[0] if line.startswith("+ ")]
+    assert [a["Sid"] for a in added] == [d.sid for d in desired("acme-a", READER).statements]
 
 
 def test_markdown_shows_the_owning_team() -> None:
@@ -218,8 +258,10 @@ def test_hostile_strings_never_appear_raw_outside_a_code_fence(tmp_path: Path) -
     outside, blocks = fenced(markdown)
     structural = {MARKER, "<details>", "</details>"}
     for line in outside:
-        if line in structural:
+        if line in structural or line == outside[1] and parse_review(markdown) is not None:
             continue
+        if re.fullmatch(r"Plan digest `sha256:[0-9a-f]{64}`\. On merge, .*", line):
+            continue  # our own hex digest, the one code span outside a fence
         text = (
             line.removeprefix("<summary>").removesuffix("</summary>")
             if line.startswith("<summary>")
@@ -235,8 +277,8 @@ def test_hostile_strings_never_appear_raw_outside_a_code_fence(tmp_path: Path) -
     # Every code block holds only diff lines: nothing from inside leaked into the prose around it.
     for block in blocks:
         assert block, "empty code block"
-    raw_sid_lines = [line for block in blocks for line in block if line == BACKTICKS]
-    assert raw_sid_lines, "the hostile Sid's backtick line must stay inside a fence"
+    raw_sid_lines = [line for block in blocks for line in block if BACKTICKS in line]
+    assert raw_sid_lines, "the hostile Sid's backtick run must stay inside a fence"
 
 
 def rendered_html(markdown: str) -> str:
@@ -290,28 +332,86 @@ def many_changed_buckets(count: int) -> Plan:
     return Plan(buckets, PREFIX, "aws")
 
 
+def estate(declared: int, changing: int, erroring: int = 0) -> Plan:
+    """A large estate: `declared` buckets, of which `changing` gain two readers, `erroring` fail."""
+    unchanged = plan_bucket(
+        desired("acme-bucket", READER),
+        LivePolicy("acme-bucket", OWNER, policy(*ours("acme-bucket", READER))),
+        PREFIX,
+        "aws",
+    )
+    changed = plan_bucket(
+        desired("acme-bucket", READER, OTHER),
+        LivePolicy("acme-bucket", OWNER, policy(*ours("acme-bucket", READER))),
+        PREFIX,
+        "aws",
+    )
+    buckets = []
+    for i in range(declared):
+        name = f"acme-bucket-{i:04d}"
+        if i < erroring:
+            failed = LivePolicy(name, OWNER, None, f"access denied on GetBucketPolicy for bucket number {i}")
+            buckets.append(plan_bucket(desired(name, READER), failed, PREFIX, "aws"))
+        else:
+            template = changed if i < erroring + changing else unchanged
+            buckets.append(dataclasses.replace(template, bucket=name))
+    return Plan(tuple(buckets), PREFIX, "aws", warnings=("discovery skipped for account 999999999999",))
+
+
+def table_rows(markdown: str) -> list[str]:
+    return [line for line in markdown.splitlines() if line.startswith("| **")]
+
+
 def trimmed_count(markdown: str) -> int:
     match = re.search(
-        r"^_Details of (\d+) more buckets were trimmed to keep this comment under 65000 "
-        r"characters; the full plan is in the workflow's plan\.json artifact\._$",
+        r"^_Details of ([\d,]+) more buckets? were trimmed to keep this comment under 65,536 "
+        r"characters; the full plan is in the job summary and the plan\.json artifact of this "
+        r"workflow run\._$",
         markdown,
         re.M,
     )
     assert match, "no line saying how many buckets were trimmed and where the full plan is"
-    return int(match.group(1))
+    return int(match.group(1).replace(",", ""))
 
 
-@pytest.mark.parametrize("count", [150, 2000])
-def test_long_plan_stays_under_the_comment_limit(count: int) -> None:
-    markdown = render_markdown(many_changed_buckets(count))
-    assert len(markdown) < 65_000
-    assert markdown.startswith(MARKER + "\n")
-    # Each bucket adds five statements: Objects/List for each grant, one shared Bucket statement.
-    assert f"| {count} | {count} | 0 | 0 | 0 | +{5 * count} ~0 -0 |" in markdown
-    shown = markdown.count("<details>")
-    assert shown == markdown.count("</details>")
-    assert shown + trimmed_count(markdown) == count
+def test_usual_pull_request_on_a_large_estate_fits_whole() -> None:
+    # 2,000 declared buckets, 20 change: the comment is complete, the table whole.
+    markdown = render_markdown(estate(2000, 20))
+    assert len(markdown) <= 65_536
+    assert "trimmed" not in markdown and "left out" not in markdown
+    assert len(table_rows(markdown)) == 20  # one new reader per changed bucket
+    assert markdown.count("<details>") == markdown.count("</details>") == 20
+    assert "**20 buckets to change \\(20 put\\-policy, 0 delete\\-policy\\); 1,980 no\\-op;" in markdown
+
+
+def test_every_bucket_changing_keeps_summary_and_errors_and_cuts_the_table_with_a_count() -> None:
+    plan = estate(2000, 1970, erroring=30)
+    markdown = render_markdown(plan)
+    assert len(markdown) <= 65_536
     fenced(markdown)  # no half-cut code block
+    # The summary and every error survive whole.
+    assert (
+        "**1,970 buckets to change \\(1,970 put\\-policy, 0 delete\\-policy\\); 0 no\\-op; 30 errors;"
+        in markdown
+    )
+    for i in range(30):
+        assert f"access denied on GetBucketPolicy for bucket number {i}" in markdown
+    assert "discovery skipped for account 999999999999" in markdown
+    assert "left out" not in markdown.split("### Who gains")[0]
+    # The grantee table is cut, and says how many rows it left out.
+    shown = len(table_rows(markdown))
+    match = re.search(
+        r"^_([\d,]+) more rows? left out to fit this comment; see the job summary", markdown, re.M
+    )
+    assert match and shown > 0
+    assert shown + int(match.group(1).replace(",", "")) == 1970
+    assert markdown.count("<details>") + trimmed_count(markdown) == 2000
+
+
+def test_full_plan_without_limit_keeps_everything() -> None:
+    markdown = render_markdown(estate(300, 300), max_chars=10_000_000)
+    assert len(table_rows(markdown)) == 300
+    assert markdown.count("<details>") == 300
 
 
 def test_short_plan_is_not_trimmed() -> None:
@@ -439,9 +539,13 @@ def test_terminal_lists_summary_and_per_bucket_changes(color_env: pytest.MonkeyP
     lines = output.splitlines()
     size = len(json.dumps(plan.buckets[0].new_policy, separators=(",", ":")))
     assert lines[0] == "bucketshare plan"
-    assert re.search(r"│ 5 +│ 1 +│ 1 +│ 2 +│ 1 +│ \+3 ~0 -3 +│", output)
+    assert lines[4] == (
+        "2 buckets to change (1 put-policy, 1 delete-policy); 2 no-op; 1 error; "
+        "statements: 3 to add, 0 to change, 3 to remove"
+    )
+    assert lines[1] == "error: acme-e: access denied on GetBucketPolicy: needs s3:GetBucketPolicy"
     assert "warning: plan warning" in lines
-    assert f"acme-a (account 111111111111) [fraud-detection]: put-policy  [{size}/20480 bytes]" in lines
+    assert f"acme-a (account 111111111111) [fraud-detection]: put-policy  [{size:,}/20,480 bytes]" in lines
     assert "  + BucketShareObjectsReadAccountPD8D6D6E718" in lines
     assert "      account 222222222222 gains read on models/fraud/ (shares/fraud-team.yaml:8:5)" in lines
     assert "acme-d (account 111111111111): delete-policy" in lines
@@ -476,7 +580,7 @@ def test_terminal_shows_a_field_diff_for_a_changed_statement(color_env: pytest.M
     )
     lines = terminal_output(plan, io.StringIO()).splitlines()
     assert "  ~ BucketShareObjectsReadAccountPD8D6D6E718" in lines
-    assert '      -    "s3:DeleteObject"' in lines
+    assert '      -    "s3:DeleteObject",' in lines
     assert "      --- live BucketShareObjectsReadAccountPD8D6D6E718" in lines
 
 

@@ -1,17 +1,32 @@
-"""Unified diffs of statements, shared by the terminal and Markdown renderers."""
+"""Unified diffs of changed statements, shared by the terminal and Markdown renderers.
+
+Both sides are normalised first (reconciler.normalize), so the rewrites AWS makes when it
+stores a policy (one-item lists as strings, reordered principals, bare account ids) never
+show beside the real change."""
 
 from __future__ import annotations
 
 import difflib
 import json
 
+from reconciler.normalize import normalize_statement
 from reconciler.plan import StatementChange
 
 
-def statement_diff(change: StatementChange) -> list[str]:
-    before = json.dumps(change.before, indent=2, sort_keys=True).splitlines() if change.before else []
-    after = json.dumps(change.after, indent=2, sort_keys=True).splitlines() if change.after else []
+def _lines(statement: object, partition: str) -> list[str]:
+    if statement is None:
+        return []
+    shown = normalize_statement(statement, partition, fold_case=False)
+    return json.dumps(shown, indent=2, sort_keys=True).splitlines()
+
+
+def statement_diff(change: StatementChange, partition: str = "aws") -> list[str]:
     lines = difflib.unified_diff(
-        before, after, f"live {change.sid}", f"planned {change.sid}", lineterm="", n=3
+        _lines(change.before, partition),
+        _lines(change.after, partition),
+        f"live {change.sid}",
+        f"planned {change.sid}",
+        lineterm="",
+        n=3,
     )
     return list(lines)

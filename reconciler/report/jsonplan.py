@@ -9,8 +9,8 @@ from typing import Any
 
 from reconciler.digest import plan_digest
 from reconciler.errors import BucketshareError
-from reconciler.explain import AccessChange, Direction
 from reconciler.expiry import ExpiringGrant
+from reconciler.explain import AccessChange, Direction
 from reconciler.plan import (
     PLAN_FORMAT_VERSION,
     BucketAction,
@@ -134,7 +134,7 @@ def _bucket_from_dict(data: dict[str, Any]) -> BucketPlan:
         size_limit=int(data["size_limit"]),
         owners=tuple(data.get("owners", [])),
         expiry_only=data.get("expiry_only", False) is True,
-        access=tuple(_access_from_dict(a, str(data["bucket"])) for a in data.get("access_changes", [])),
+        access=tuple(_access_from_dict(a) for a in data.get("access_changes", [])),
     )
 
 
@@ -151,9 +151,8 @@ def _access_to_dict(row: AccessChange) -> dict[str, Any]:
     }
 
 
-def _access_from_dict(data: dict[str, Any], bucket: str) -> AccessChange:
+def _access_from_dict(data: dict[str, Any]) -> AccessChange:
     return AccessChange(
-        bucket=bucket,
         direction=Direction(data["direction"]),
         grantee=str(data["grantee"]),
         access=str(data["access"]),

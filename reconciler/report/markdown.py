@@ -1,34 +1,36 @@
 """The plan as a pull-request comment.
 
+Order: errors, warnings, grants expiring soon, one line of totals and the digest, the table
+of who gains and loses what, then per-bucket details collapsed. Over GitHub's comment limit
+the details go first, then table rows (with a count), never the summary or the errors.
+
 Everything that came from YAML or AWS is untrusted: escaped in prose and table cells
 (no HTML, no @mentions, no links), and fenced in code blocks with a fence longer than
-any backtick run inside, so nothing can break out.
+any backtick run inside, so nothing can break out or forge the marker.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+import json
 import re
 
 from reconciler.digest import plan_digest
-from reconciler.plan import BucketAction, BucketPlan, Plan
+from reconciler.plan import BucketAction, BucketPlan, ChangeKind, Plan
+from reconciler.report import summary
 from reconciler.report.diffs import statement_diff
-from reconciler.report.jsonplan import summary
 
 MARKER = "<!-- bucketshare-plan -->"
 """First line of every plan comment: how the workflows find the one comment per PR."""
 _REVIEW_LINE = re.compile(
     r"^<!-- bucketshare-review digest=(sha256:[0-9a-f]{64}) commit=([0-9a-f]{7,64}|none) -->$"
 )
-MAX_COMMENT_CHARS = 65_000
-MAX_TABLE_ROWS = 100
+MAX_COMMENT_CHARS = 65_536
+"""GitHub refuses a comment body of more characters than this."""
+_MARGIN = 512
+FULL_PLAN_HINT = "the job summary and the plan.json artifact of this workflow run"
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
-_ICON = {
-    BucketAction.PUT: "update",
-    BucketAction.DELETE: "delete policy",
-    BucketAction.NOOP: "no change",
-    BucketAction.ERROR: "**error**",
-}
 
 
 def escape(text: str) -> str:
@@ -70,77 +72,129 @@ def parse_review(body: str) -> tuple[str, str | None] | None:
 
 def render_markdown(
     plan: Plan,
-    full_plan_hint: str = "the workflow's plan.json artifact",
+    full_plan_hint: str = FULL_PLAN_HINT,
     commit: str | None = None,
+    max_chars: int = MAX_COMMENT_CHARS,
+    today: dt.date | None = None,
 ) -> str:
-    head = [MARKER, review_line(plan, commit), "## bucketshare plan", "", _summary_table(plan), ""]
-    for message in plan.errors:
-        head.append(f"- **error**: {escape(message)}")
-    for message in plan.warnings:
-        head.append(f"- warning: {escape(message)}")
-    header = "\n".join(head) + "\n"
+    """The comment; at most max_chars characters, trimming details first, then table rows."""
+    head = [MARKER, review_line(plan, commit), "## bucketshare plan", ""]
+    budget = max_chars - _MARGIN - len("\n".join(head))
+    hint = escape(full_plan_hint)
+    blocks: list[str] = []
+    for title, items in (
+        ("Errors", summary.errors(plan)),
+        ("Warnings", summary.warnings(plan)),
+        ("Expiring soon", summary.expiring(plan, today)),
+    ):
+        if items:
+            block = _bullets(title, items, budget // 2, hint)
+            blocks.append(block)
+            budget -= len(block) + 1
+    totals = f"**{escape(summary.totals(plan))}.**\n\n{_digest_sentence(plan, commit)}"
+    blocks.append(totals)
+    budget -= len(totals) + 1
+    table = _grantee_table(plan, budget, hint)
+    if table:
+        blocks.append(table)
+        budget -= len(table) + 1
+    blocks.extend(_details(plan, budget, hint))
+    return "\n".join(head) + "\n" + "\n\n".join(blocks) + "\n"
+
+
+def _digest_sentence(plan: Plan, commit: str | None) -> str:
+    where = f" on commit `{commit}`" if commit else ""
+    return (
+        f"Plan digest `{plan_digest(plan)}`{where}. On merge, apply runs only if a fresh plan of the "
+        "merge commit has this same digest."
+    )
+
+
+def _bullets(title: str, items: list[str], budget: int, hint: str) -> str:
+    lines = [f"**{title}**", ""]
+    used = sum(len(line) + 1 for line in lines)
+    for shown, item in enumerate(items):
+        line = f"- {escape(item)}"
+        if used + len(line) + 1 > budget:
+            lines.append(f"- _and {len(items) - shown:,} more; all are in {hint}._")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    return "\n".join(lines)
+
+
+def _grantee_table(plan: Plan, budget: int, hint: str) -> str:
+    rows = summary.grantee_rows(plan)
+    if not rows:
+        return ""
+    lines = [
+        "### Who gains and who loses access",
+        "",
+        "| " + " | ".join(summary.ROW_HEADERS) + " |",
+        "|" + "---|" * len(summary.ROW_HEADERS),
+    ]
+    used = sum(len(line) + 1 for line in lines) + 200
+    for shown, row in enumerate(rows):
+        cells = [escape(cell) for cell in summary.row_cells(row)]
+        cells[0] = f"**{cells[0]}**"
+        line = "| " + " | ".join(cells) + " |"
+        if used + len(line) + 1 > budget:
+            left = len(rows) - shown
+            lines += ["", f"_{summary.plural(left, 'more row')} left out to fit this comment; see {hint}._"]
+            break
+        lines.append(line)
+        used += len(line) + 1
+    return "\n".join(lines)
+
+
+def _details(plan: Plan, budget: int, hint: str) -> list[str]:
     sections = [_bucket_section(b) for b in plan.buckets if b.action is not BucketAction.NOOP or b.warnings]
-    budget = MAX_COMMENT_CHARS - len(header) - 400
-    kept: list[str] = []
+    if not sections:
+        return []
+    kept = ["### Details per bucket"]
+    budget -= len(kept[0]) + 300
     for section in sections:
-        if len(section) + 1 > budget:
+        if len(section) + 2 > budget:
             break
         kept.append(section)
-        budget -= len(section) + 1
-    trimmed = sections[len(kept) :]
-    parts = [header, *kept]
+        budget -= len(section) + 2
+    trimmed = len(sections) - (len(kept) - 1)
     if trimmed:
-        parts.append(
-            f"_Details of {len(trimmed)} more buckets were trimmed to keep this comment under "
-            f"{MAX_COMMENT_CHARS} characters; the full plan is in {escape(full_plan_hint)}._"
+        kept.append(
+            f"_Details of {summary.plural(trimmed, 'more bucket')} were trimmed to keep this comment "
+            f"under {MAX_COMMENT_CHARS:,} characters; the full plan is in {hint}._"
         )
-    return "\n".join(parts) + "\n"
+    return kept
 
 
-def _summary_table(plan: Plan) -> str:
-    counts = summary(plan)
-    rows = [
-        "| buckets | put-policy | delete-policy | no-op | error | statements +/~/- |",
-        "|---|---|---|---|---|---|",
-        (
-            f"| {counts['buckets']} | {counts['put_policy']} | {counts['delete_policy']} | {counts['no_op']} "
-            f"| {counts['error']} | +{counts['statements_added']} ~{counts['statements_changed']} "
-            f"-{counts['statements_removed']} |"
-        ),
-    ]
-    changed = [b for b in plan.buckets if b.action is not BucketAction.NOOP]
-    if changed:
-        rows += ["", "| bucket | account | owners | action | size | changes |", "|---|---|---|---|---|---|"]
-        for b in changed[:MAX_TABLE_ROWS]:
-            size = f"{b.new_size}/{b.size_limit}" if b.new_policy is not None else "-"
-            owners = escape(", ".join(b.owners)) or "-"
-            cells = [escape(b.bucket), escape(b.account), owners, _ICON[b.action], size, str(len(b.changes))]
-            rows.append("| " + " | ".join(cells) + " |")
-        if len(changed) > MAX_TABLE_ROWS:
-            rows.append(
-                f"\n_{len(changed) - MAX_TABLE_ROWS} more changed buckets are listed in the full plan._"
-            )
-    return "\n".join(rows)
+def _summary_text(plan: BucketPlan) -> str:
+    # <summary> is raw HTML: Markdown is not processed there, so escape HTML only.
+    owners = f" [{', '.join(plan.owners)}]" if plan.owners else ""
+    size = f", {plan.new_size:,}/{plan.size_limit:,} bytes" if plan.new_policy is not None else ""
+    title = html.escape(f"{plan.bucket} ({plan.account}){owners}: {plan.action.value}{size}")
+    return title.replace("@", "@\u200b").replace("[", "&#91;").replace("]", "&#93;").replace(":", "&#58;")
 
 
 def _bucket_section(plan: BucketPlan) -> str:
-    # <summary> is raw HTML: Markdown is not processed there, so escape HTML only.
-    owners = f" [{', '.join(plan.owners)}]" if plan.owners else ""
-    title = html.escape(f"{plan.bucket} ({plan.account}){owners}: {plan.action.value}")
-    title = title.replace("@", "@\u200b").replace("[", "&#91;").replace("]", "&#93;").replace(":", "&#58;")
-    lines = ["<details>", f"<summary>{title}</summary>", ""]
-    for message in plan.errors:
-        lines.append(f"- **error**: {escape(message)}")
-    for message in plan.warnings:
-        lines.append(f"- warning: {escape(message)}")
-    for change in plan.changes:
-        for sentence in change.sentences:
-            lines.append(f"- {escape(sentence)}")
-    lines.append(f"- keeps {plan.kept_statements} statements bucketshare does not own")
-    diff: list[str] = []
-    for change in plan.changes:
-        diff.extend(statement_diff(change))
+    lines = ["<details>", f"<summary>{_summary_text(plan)}</summary>", ""]
+    lines += [f"- **error**: {escape(message)}" for message in plan.errors]
+    lines += [f"- warning: {escape(message)}" for message in plan.warnings]
+    lines += [f"- {escape(sentence)}" for change in plan.changes for sentence in change.sentences]
+    if plan.changes:
+        kept = summary.plural(plan.kept_statements, "statement")
+        lines.append(f"- keeps {kept} bucketshare does not own, unchanged")
+    diff = [line for c in plan.changes if c.kind is ChangeKind.CHANGE for line in statement_diff(c)]
+    compact = [_compact(c.kind, c.before or c.after) for c in plan.changes if c.kind is not ChangeKind.CHANGE]
     if diff:
         lines += ["", code_block(diff, "diff")]
+    if compact:
+        lines += ["", code_block(compact, "diff")]
     lines += ["", "</details>"]
     return "\n".join(lines)
+
+
+def _compact(kind: ChangeKind, statement: object) -> str:
+    """A statement added or removed, once, on one line."""
+    sign = "+" if kind is ChangeKind.ADD else "-"
+    body = json.dumps(statement, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return f"{sign} {body}"

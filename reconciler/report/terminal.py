@@ -10,9 +10,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from reconciler.digest import plan_digest
+from reconciler.explain import Direction
 from reconciler.plan import BucketAction, BucketPlan, ChangeKind, Plan
+from reconciler.report import summary
 from reconciler.report.diffs import statement_diff
-from reconciler.report.jsonplan import summary
 
 _STYLE = {
     BucketAction.PUT: "yellow",
@@ -36,23 +38,26 @@ def make_console(file: IO[str]) -> Console:
 
 
 def render_terminal(plan: Plan, console: Console) -> None:
-    counts = summary(plan)
-    table = Table(title="bucketshare plan")
-    for column in ("buckets", "put-policy", "delete-policy", "no-op", "error", "statements +/~/-"):
-        table.add_column(column)
-    table.add_row(
-        str(counts["buckets"]),
-        str(counts["put_policy"]),
-        str(counts["delete_policy"]),
-        str(counts["no_op"]),
-        str(counts["error"]),
-        f"+{counts['statements_added']} ~{counts['statements_changed']} -{counts['statements_removed']}",
-    )
-    console.print(table)
-    for message in plan.errors:
+    """Errors, warnings, expiring grants, totals, who gains and loses what; then each bucket."""
+    console.print(Text("bucketshare plan", style="bold"))
+    for message in summary.errors(plan):
         console.print(Text(_clean(f"error: {message}"), style="bold red"))
-    for message in plan.warnings:
+    for message in summary.warnings(plan):
         console.print(Text(_clean(f"warning: {message}"), style="yellow"))
+    for message in summary.expiring(plan):
+        console.print(Text(_clean(f"expiring soon: {message}"), style="yellow"))
+    console.print(Text(summary.totals(plan)))
+    console.print(Text(f"digest: {plan_digest(plan)}"))
+    rows = summary.grantee_rows(plan)
+    if rows:
+        table = Table(title="who gains and who loses access", title_justify="left")
+        for header in summary.ROW_HEADERS:
+            table.add_column(header)
+        for row in rows:
+            cells = [_clean(cell) for cell in summary.row_cells(row)]
+            style = "green" if row.change.direction is Direction.GAINS else "red"
+            table.add_row(*cells, style=style)
+        console.print(table)
     for bucket in plan.buckets:
         _render_bucket(bucket, console)
     if not plan.has_changes and not plan.has_errors:
@@ -66,7 +71,7 @@ def _render_bucket(plan: BucketPlan, console: Console) -> None:
     header = Text("\n" + _clean(f"{plan.bucket} (account {plan.account}){owners}: "))
     header.append(plan.action.value, style=_STYLE[plan.action])
     if plan.new_policy is not None:
-        header.append(f"  [{plan.new_size}/{plan.size_limit} bytes]")
+        header.append(f"  [{plan.new_size:,}/{plan.size_limit:,} bytes]")
     console.print(header)
     for message in plan.errors:
         console.print(Text(_clean(f"  error: {message}"), style="bold red"))
@@ -80,4 +85,5 @@ def _render_bucket(plan: BucketPlan, console: Console) -> None:
         for line in statement_diff(change) if change.kind is ChangeKind.CHANGE else ():
             console.print(Text(_clean(f"      {line}"), style=_DIFF_STYLE.get(line[:1], "")))
     if plan.changes:
-        console.print(Text(f"  keeps {plan.kept_statements} statements bucketshare does not own"))
+        kept = summary.plural(plan.kept_statements, "statement")
+        console.print(Text(f"  keeps {kept} bucketshare does not own, unchanged"))

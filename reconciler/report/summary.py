@@ -1,0 +1,83 @@
+"""What every view of a plan shows first, in one order: errors, warnings, grants expiring
+soon, one line of totals, then who gains and loses what. Shared by the terminal and
+Markdown renderers so the two never tell a reviewer different things."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from reconciler.explain import AccessChange
+from reconciler.plan import BucketAction, ChangeKind, Plan
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"
+
+
+def errors(plan: Plan) -> list[str]:
+    """Plan-wide errors, then each failing bucket's, named."""
+    found = list(plan.errors)
+    found += [f"{b.bucket}: {e}" for b in plan.buckets for e in b.errors]
+    return found
+
+
+def warnings(plan: Plan) -> list[str]:
+    found = list(plan.warnings)
+    found += [f"{b.bucket}: {w}" for b in plan.buckets for w in b.warnings]
+    return found
+
+
+def expiring(plan: Plan, today: dt.date | None = None) -> list[str]:
+    day = today or dt.date.today()
+    return [grant.describe(day) for grant in plan.expiring]
+
+
+def totals(plan: Plan) -> str:
+    """One line: what the merge does, in counts."""
+    changing = plan.count(BucketAction.PUT) + plan.count(BucketAction.DELETE)
+    parts = [
+        f"{plural(changing, 'bucket')} to change "
+        f"({plan.count(BucketAction.PUT):,} put-policy, {plan.count(BucketAction.DELETE):,} delete-policy)",
+        f"{plan.count(BucketAction.NOOP):,} no-op",
+        plural(plan.count(BucketAction.ERROR), "error"),
+        f"statements: {plan.statement_count(ChangeKind.ADD):,} to add, "
+        f"{plan.statement_count(ChangeKind.CHANGE):,} to change, "
+        f"{plan.statement_count(ChangeKind.REMOVE):,} to remove",
+    ]
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class GranteeRow:
+    bucket: str
+    change: AccessChange
+
+
+def grantee_rows(plan: Plan) -> list[GranteeRow]:
+    """Every gain and loss of the buckets that change, losses first: they break things."""
+    rows = [
+        GranteeRow(b.bucket, row)
+        for b in plan.buckets
+        if b.action in (BucketAction.PUT, BucketAction.DELETE)
+        for row in b.access
+    ]
+    return sorted(rows, key=lambda r: (r.change.direction.value != "loses", r.bucket, r.change))
+
+
+def row_cells(row: GranteeRow) -> list[str]:
+    """grantee, bucket, access, prefixes, expires, declared at (or why it goes)."""
+    change = row.change
+    where = change.declared_at or change.why
+    return [
+        f"{change.direction.value}",
+        change.grantee,
+        row.bucket,
+        change.access,
+        change.scope,
+        change.expires or "-",
+        where or "-",
+    ]
+
+
+ROW_HEADERS = ("", "grantee", "bucket", "access", "prefixes", "expires", "declared at / why")
