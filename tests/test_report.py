@@ -16,12 +16,12 @@ from reconciler.access import Access
 from reconciler.config import Config
 from reconciler.declarations import BucketShare, Grant, parse_grantee
 from reconciler.desired import load_desired
+from reconciler.digest import plan_digest
 from reconciler.errors import BucketshareError, Location
 from reconciler.journal import Journal, JournalEntry
 from reconciler.plan import BucketAction, LivePolicy, Plan, build_plan, plan_bucket
 from reconciler.render import DesiredBucket, render_bucket
 from reconciler.report.jsonplan import dumps, loads, plan_to_dict
-from reconciler.digest import plan_digest
 from reconciler.report.markdown import MARKER, parse_review, render_markdown
 from reconciler.report.terminal import make_console, render_terminal
 
@@ -258,7 +258,7 @@ def test_hostile_strings_never_appear_raw_outside_a_code_fence(tmp_path: Path) -
     outside, blocks = fenced(markdown)
     structural = {MARKER, "<details>", "</details>"}
     for line in outside:
-        if line in structural or line == outside[1] and parse_review(markdown) is not None:
+        if line in structural or (line == outside[1] and parse_review(markdown) is not None):
             continue
         if re.fullmatch(r"Plan digest `sha256:[0-9a-f]{64}`\. On merge, .*", line):
             continue  # our own hex digest, the one code span outside a fence
