@@ -9,7 +9,10 @@ from .conftest import Workspace, read_grant
 
 MARKER = "<!-- bucketshare-plan -->"
 HOSTILE = "<script>alert(1)</script> @everyone ``` [x](https://evil.example)"
-_ALLOWED_HTML = re.compile(r"<(/?details|/?summary)>|<!-- bucketshare-plan -->")
+_ALLOWED_HTML = re.compile(
+    r"<(/?details|/?summary)>|<!-- bucketshare-plan -->"
+    r"|<!-- bucketshare-review digest=sha256:[0-9a-f]{64} commit=none -->"
+)
 
 
 def split_fences(markdown: str) -> tuple[str, list[str]]:
@@ -79,8 +82,7 @@ def test_markdown_plan_structure_and_escaping(ws: Workspace) -> None:
     markdown = out.read_text(encoding="utf-8")
 
     assert markdown.splitlines()[0] == MARKER
-    assert "| buckets | put-policy | delete-policy | no-op | error | statements +/~/- |" in markdown
-    assert "| 3 | 2 | 0 | 1 | 0 |" in markdown
+    assert "**2 buckets to change \\(2 put\\-policy, 0 delete\\-policy\\); 1 no\\-op; 0 errors;" in markdown
     assert markdown.count("<details>") == 2
     assert markdown.count("</details>") == 2
     summaries = re.findall(r"<summary>(.*)</summary>", markdown)
@@ -94,7 +96,11 @@ def test_markdown_plan_structure_and_escaping(ws: Workspace) -> None:
     for bad in ("<script", "<img", "<b>", "@everyone"):
         assert bad not in outside, f"{bad!r} escaped the escaping:\n{outside}"
     # Markdown is not processed inside the raw-HTML <summary> line; everywhere else it is.
-    prose = "\n".join(line for line in outside.splitlines() if not line.startswith("<summary>"))
+    prose = "\n".join(
+        line
+        for line in outside.splitlines()
+        if not line.startswith(("<summary>", "Plan digest `sha256:"))  # our hex digest in a code span
+    )
     for bad in ("```", "](http"):
         assert bad not in prose, f"{bad!r} escaped the escaping:\n{prose}"
     for tag in re.findall(r"<[^>]*>", outside):
