@@ -37,9 +37,8 @@ class Direction(StrEnum):
 
 @dataclass(frozen=True, order=True)
 class AccessChange:
-    """One row of the reviewer's table: a grantee gains or loses an access on a bucket."""
+    """One row of the reviewer's table: a grantee gains or loses an access on the bucket."""
 
-    bucket: str
     direction: Direction
     grantee: str
     """As a person reads it: `account 222222222222`, `role arn:...`, `organization o-...`."""
@@ -122,9 +121,7 @@ def _object_sid(desired: DesiredBucket, grant: Grant) -> str:
     return ""
 
 
-def access_changes(
-    bucket: str, desired: DesiredBucket | None, ours: Sequence[Any]
-) -> tuple[AccessChange, ...]:
+def access_changes(desired: DesiredBucket | None, ours: Sequence[Any]) -> tuple[AccessChange, ...]:
     """Gains and losses between the live statements we own and the declared grants.
 
     A grantee named by the same statement (Sid) on both sides keeps its access even when a
@@ -148,11 +145,11 @@ def access_changes(
     for key, (grant, sid) in wanted.items():
         if key not in live and key[0] not in live_by_sid.get(sid, set()):
             expires = grant.expires.isoformat() if grant.expires else None
-            rows.append(AccessChange(bucket, Direction.GAINS, *key, sid, expires, str(grant.location)))
+            rows.append(AccessChange(Direction.GAINS, *key, sid, expires, str(grant.location)))
     for key, sid in live.items():
         if key not in wanted and key[0] not in wanted_by_sid.get(sid, set()):
             why = _why_lost(key, desired, expired)
-            rows.append(AccessChange(bucket, Direction.LOSES, *key, sid, why=why))
+            rows.append(AccessChange(Direction.LOSES, *key, sid, why=why))
     return tuple(sorted(rows))
 
 
@@ -161,5 +158,5 @@ def _why_lost(key: _Key, desired: DesiredBucket | None, expired: dict[_Key, Gran
         return "the bucket is no longer declared"
     grant = expired.get(key)
     if grant is not None:
-        return f"expired on {grant.expires} ({grant.location})"
+        return f"expired on {grant.expires}, {grant.location}"
     return "not declared in shares/"

@@ -22,6 +22,8 @@ sid_prefix: Acme2
 partition: aws-cn
 managed_accounts: ["111111111111", 999999999999]
 journal: state/journal.jsonl
+drift: fix
+expiry_warning_days: 30
 guardrails:
   allowed_accounts: ["222222222222", 333333333333]
   allowed_orgs: [o-a1b2c3d4e5]
@@ -64,6 +66,8 @@ def test_full_config(tmp_path: Path) -> None:
         partition="aws-cn",
         managed_accounts=frozenset({"111111111111", "999999999999"}),
         journal="state/journal.jsonl",
+        drift="fix",
+        expiry_warning_days=30,
         guardrails=Guardrails(
             allowed_accounts=frozenset({"222222222222", "333333333333"}),
             allowed_orgs=frozenset({"o-a1b2c3d4e5"}),
@@ -181,6 +185,15 @@ BAD_CONFIGS = [
     pytest.param("guardrails:\n  max_expiry_days: 1.5\n", "2:20", "positive whole number", id="days-float"),
     pytest.param("guardrails:\n  max_expiry_days: true\n", "2:20", "positive whole number", id="days-bool"),
     pytest.param("guardrails:\n  max_expiry_days: ninety\n", "2:20", "positive whole number", id="days-word"),
+    pytest.param("drift: always\n", "1:8", "drift must be report or fix", id="drift-word"),
+    pytest.param("drift: [fix]\n", "1:8", "drift must be", id="drift-list"),
+    pytest.param(
+        "expiry_warning_days: 0\n", "1:22", "expiry_warning_days must be a positive whole number", id="warn-0"
+    ),
+    pytest.param("expiry_warning_days: 99999\n", "1:22", "must be at most 36500", id="warn-huge"),
+    pytest.param(
+        "guardrails:\n  drift: fix\n", "2:3", "unknown key 'drift' in guardrails", id="drift-nested"
+    ),
     pytest.param("- version: 1\n", "1:1", "reconciler.yaml must be a mapping, not a list", id="not-mapping"),
     pytest.param("", "1:1", "reconciler.yaml must hold exactly one document", id="empty-file"),
     pytest.param(
