@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from reconciler.cli import main
 from reconciler.sandbox import account_credentials, moto_server
 
 from .faultproxy import FaultProxy
+from .iam_recorder import RECORDER
 
 REGION = "us-east-1"
 MOTO_ACCOUNT = "123456789012"
@@ -100,6 +102,18 @@ def bucket_name(label: str) -> str:
 @pytest.fixture(scope="session")
 def moto(moto_endpoint: str) -> MotoAws:
     return MotoAws(moto_endpoint)
+
+
+@pytest.fixture(autouse=True)
+def record_aws_operations(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Record the reconciler's AWS calls, for test_iam_roles.py to check against docs/iam/."""
+    recorded_main = RECORDER.install(monkeypatch, request.node.nodeid, main)
+    monkeypatch.setattr(sys.modules[__name__], "main", recorded_main)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The IAM check reads what every other test recorded, so it runs last.
+    items.sort(key=lambda item: item.path.name == "test_iam_roles.py")
 
 
 @dataclass(frozen=True)
