@@ -149,7 +149,7 @@ def plan_bucket(
     ours = [s for s in live_statements if _is_ours(s, sid_prefix)]
     errors = _collisions(kept, wanted)
     changes = _statement_changes(ours, wanted, _Context(sid_prefix, partition, declared))
-    access = access_changes(live.bucket, desired, ours)
+    access = access_changes(desired, ours)
     changes = _explained(changes, access, sid_prefix)
     statements = [*kept, *(w.statement for w in wanted)]
     new_policy = _new_document(document, statements)
