@@ -1,1 +1,2 @@
-"""One module per subcommand; each exposes a function returning an exit code."""
+"""One module per subcommand: `add_arguments(parser)`, a frozen options dataclass with
+`from_args(args)`, and `run(options)` returning the exit code. reconciler.cli dispatches."""

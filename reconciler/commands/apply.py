@@ -1,25 +1,137 @@
+"""reconciler apply: apply a saved plan, or plan and apply after confirmation."""
+
 from __future__ import annotations
 
+import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
-from reconciler.apply import BucketOutcome, apply_plan, rollback
+from reconciler.apply import BucketOutcome, apply_plan
 from reconciler.aws import S3Edge
+from reconciler.commands.plan import add_live_arguments, make_plan
+from reconciler.commands.source import Source, add_source_arguments
+from reconciler.config import Config
+from reconciler.digest import check_digest_text, plan_digest
 from reconciler.errors import BucketshareError
 from reconciler.journal import Journal
-from reconciler.plan import Plan
+from reconciler.plan import BucketAction, Plan, select_scheduled
 from reconciler.report.jsonplan import loads
 from reconciler.report.terminal import make_console, render_terminal
 
 EXIT_OK, EXIT_ERROR = 0, 1
+LEFT_FOR_REVIEW = "drift is reported, not fixed; set drift: fix in reconciler.yaml to fix it"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_source_arguments(parser)
+    parser.add_argument("plan_file", nargs="?", type=Path, default=None, metavar="PLAN.json")
+    parser.add_argument("--auto-approve", action="store_true")
+    parser.add_argument("--journal", type=Path, default=None, help="journal path (default from config)")
+    parser.add_argument(
+        "--expect-digest",
+        default=None,
+        metavar="DIGEST",
+        help="refuse unless the plan's digest is this one (the sha256:... that was reviewed)",
+    )
+    parser.add_argument(
+        "--scheduled",
+        action="store_true",
+        help="the unattended run: apply only expired-grant removals, or all drift with drift: fix",
+    )
+    add_live_arguments(parser)
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    source: Source
+    plan_file: Path | None = None
+    auto_approve: bool = False
+    journal: Path | None = None
+    expect_digest: str | None = None
+    scheduled: bool = False
+    parallelism: int = 16
+    declared_only: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Self:
+        if args.expect_digest is not None and (problem := check_digest_text(args.expect_digest)):
+            raise BucketshareError(f"--expect-digest: {problem}")
+        return cls(
+            source=Source.from_args(args),
+            plan_file=args.plan_file,
+            auto_approve=args.auto_approve,
+            journal=args.journal,
+            expect_digest=args.expect_digest,
+            scheduled=args.scheduled,
+            parallelism=args.parallelism,
+            declared_only=args.declared_only,
+        )
+
+
+def run(options: ApplyOptions) -> int:
+    saved = options.plan_file is not None
+    if options.plan_file is not None:
+        # A saved plan is applied as it is: the declarations need not validate today.
+        config = options.source.load_config()
+        plan = load_plan_file(options.plan_file)
+    else:
+        state = options.source.load()
+        config = state.config
+        plan = make_plan(state, options.parallelism, options.declared_only)
+        render_terminal(plan, make_console(sys.stdout))
+    journal = options.journal or Path(config.journal)
+    check_journal_path(journal)
+    if options.expect_digest is not None:
+        check_digest(plan, options.expect_digest, saved)
+    if options.scheduled:
+        plan = scheduled_part(plan, config)
+    return apply_command(plan, journal, options.auto_approve or saved, options.parallelism)
 
 
 def load_plan_file(path: Path) -> Plan:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise BucketshareError(f"{path}: cannot read plan ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise BucketshareError(f"{path}: not a JSON plan (not UTF-8 at byte {exc.start})") from exc
     return loads(text, str(path))
+
+
+def check_journal_path(path: Path) -> None:
+    """Refuse before any write: a journal that cannot be appended to would fail mid-apply."""
+    if path.exists() and not path.is_file():
+        raise BucketshareError(f"{path}: the journal must be a regular file")
+
+
+def check_digest(plan: Plan, expected: str, saved: bool) -> None:
+    """Apply exactly what was reviewed: the digest is recomputed, never read from the file."""
+    actual = plan_digest(plan)
+    if actual == expected:
+        return
+    why = (
+        "the saved plan is not the one that was reviewed"
+        if saved
+        else "the live plan is not the one that was reviewed (policies or declarations changed since)"
+    )
+    raise BucketshareError(
+        f"plan digest {actual} does not match --expect-digest {expected}: {why}; nothing was applied"
+    )
+
+
+def scheduled_part(plan: Plan, config: Config) -> Plan:
+    """What the scheduled run applies; says which changing buckets it leaves for review."""
+    selected = select_scheduled(plan, fix_all_drift=config.drift == "fix")
+    kept = {b.bucket: b.action for b in selected.buckets}
+    for bucket in plan.buckets:
+        changing = bucket.action in (BucketAction.PUT, BucketAction.DELETE)
+        if changing and kept.get(bucket.bucket) is BucketAction.NOOP:
+            print(
+                f"{bucket.bucket} (account {bucket.account}): left for review, not applied: {LEFT_FOR_REVIEW}"
+            )
+    return selected
 
 
 def confirm(auto_approve: bool) -> bool:
@@ -40,24 +152,13 @@ def report_outcomes(outcomes: list[BucketOutcome]) -> int:
     return EXIT_ERROR if failed else EXIT_OK
 
 
-def apply_command(plan: Plan, journal_path: Path, auto_approve: bool, parallelism: int, saved: bool) -> int:
-    if not saved:
-        render_terminal(plan, make_console(sys.stdout))
+def apply_command(plan: Plan, journal_path: Path, auto_approve: bool, parallelism: int) -> int:
     if not plan.has_changes:
         print("Nothing to apply.")
         return EXIT_ERROR if plan.has_errors else EXIT_OK
-    if not saved and not confirm(auto_approve):
+    if not confirm(auto_approve):
         print("Apply cancelled; nothing was written.")
         return EXIT_ERROR
     outcomes = apply_plan(plan, S3Edge(parallelism), Journal(journal_path))
     print(f"journal: {journal_path}")
-    return report_outcomes(outcomes)
-
-
-def rollback_command(journal_path: Path, bucket: str | None, partition: str) -> int:
-    outcomes = rollback(Journal(journal_path), S3Edge(), bucket, partition)
-    if not outcomes:
-        raise BucketshareError(
-            f"{journal_path}: no applied write to roll back" + (f" for {bucket}" if bucket else "")
-        )
     return report_outcomes(outcomes)

@@ -1,15 +1,23 @@
+"""reconciler plan: read the live policies and show what apply would change."""
+
 from __future__ import annotations
 
+import argparse
+import re
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 from rich.progress import Progress as RichProgress
 
 from reconciler.aws import S3Edge
+from reconciler.commands.source import Source, add_source_arguments, positive
 from reconciler.desired import DesiredState
-from reconciler.errors import DeclarationError
+from reconciler.digest import plan_digest
+from reconciler.errors import BucketshareError, DeclarationError
 from reconciler.plan import Plan
 from reconciler.reconcile import gather_plan
 from reconciler.report.jsonplan import dumps
@@ -17,6 +25,75 @@ from reconciler.report.markdown import render_markdown
 from reconciler.report.terminal import make_console, render_terminal
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+FORMATS = ("text", "markdown", "json")
+# The same shape the review line of a plan comment accepts (reconciler.report.markdown).
+_COMMIT = re.compile(r"^[0-9a-f]{7,64}\Z")
+
+
+def add_live_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--parallelism", type=positive, default=16, help="concurrent S3 reads")
+    parser.add_argument(
+        "--declared-only", action="store_true", help="skip discovery of undeclared buckets (faster)"
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_source_arguments(parser)
+    parser.add_argument("--format", choices=FORMATS, default="text")
+    parser.add_argument("--out", type=Path, default=None, help="write the plan here instead of stdout")
+    parser.add_argument("--save", type=Path, default=None, help="also save the JSON plan for apply")
+    parser.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when changes are present")
+    parser.add_argument(
+        "--commit", default=None, metavar="SHA", help="the commit planned on; recorded in a markdown plan"
+    )
+    parser.add_argument(
+        "--digest-only", action="store_true", help="print only the plan digest (sha256:...) to stdout"
+    )
+    add_live_arguments(parser)
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    source: Source
+    output_format: str = "text"
+    out: Path | None = None
+    save: Path | None = None
+    detailed_exitcode: bool = False
+    commit: str | None = None
+    digest_only: bool = False
+    parallelism: int = 16
+    declared_only: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Self:
+        if args.commit is not None and not _COMMIT.match(args.commit):
+            raise BucketshareError(
+                f"--commit {args.commit!r} is not a commit SHA; give 7 to 64 lowercase hex characters"
+            )
+        return cls(
+            source=Source.from_args(args),
+            output_format=args.format,
+            out=args.out,
+            save=args.save,
+            detailed_exitcode=args.detailed_exitcode,
+            commit=args.commit,
+            digest_only=args.digest_only,
+            parallelism=args.parallelism,
+            declared_only=args.declared_only,
+        )
+
+
+def run(options: PlanOptions) -> int:
+    plan = make_plan(options.source.load(), options.parallelism, options.declared_only)
+    if options.digest_only:
+        if options.out is not None:
+            show(plan, options.output_format, options.out, options.commit)
+        sys.stdout.write(plan_digest(plan) + "\n")
+    else:
+        show(plan, options.output_format, options.out, options.commit)
+    if options.save is not None:
+        write_file(options.save, dumps(plan))
+    return plan_exit_code(plan, options.detailed_exitcode)
 
 
 class ReadProgress:
@@ -54,23 +131,26 @@ def make_plan(state: DesiredState, parallelism: int, declared_only: bool) -> Pla
         progress.finish()
 
 
-def render(plan: Plan, output_format: str) -> str | None:
+def render(plan: Plan, output_format: str, commit: str | None = None) -> str | None:
     """The plan as text for a file or pipe; None means print to the terminal with rich."""
     if output_format == "json":
         return dumps(plan)
     if output_format == "markdown":
-        return render_markdown(plan)
+        return render_markdown(plan, commit=commit)
     return None
 
 
-def show(plan: Plan, output_format: str, out: Path | None) -> None:
-    text = render(plan, output_format)
+def show(plan: Plan, output_format: str, out: Path | None, commit: str | None = None) -> None:
+    text = render(plan, output_format, commit)
     if out is not None:
         if text is None:
-            with out.open("w", encoding="utf-8") as handle:
-                render_terminal(plan, make_console(handle))
+            try:
+                with out.open("w", encoding="utf-8") as handle:
+                    render_terminal(plan, make_console(handle))
+            except OSError as exc:
+                raise BucketshareError(f"{out}: cannot write the plan ({exc.strerror})") from exc
         else:
-            out.write_text(text, encoding="utf-8")
+            write_file(out, text)
     elif text is None:
         render_terminal(plan, make_console(sys.stdout))
     else:
@@ -83,17 +163,8 @@ def plan_exit_code(plan: Plan, detailed: bool) -> int:
     return EXIT_CHANGES if detailed and plan.has_changes else EXIT_OK
 
 
-def plan_command(
-    state: DesiredState,
-    output_format: str,
-    out: Path | None,
-    save: Path | None,
-    detailed: bool,
-    parallelism: int,
-    declared_only: bool,
-) -> int:
-    plan = make_plan(state, parallelism, declared_only)
-    show(plan, output_format, out)
-    if save is not None:
-        save.write_text(dumps(plan), encoding="utf-8")
-    return plan_exit_code(plan, detailed)
+def write_file(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise BucketshareError(f"{path}: cannot write the plan ({exc.strerror})") from exc

@@ -1,24 +1,41 @@
+"""reconciler render: print the statements bucketshare wants per bucket."""
+
 from __future__ import annotations
 
-import datetime as dt
+import argparse
 import json
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Self
 
-from reconciler.desired import load_desired
-from reconciler.errors import BucketshareError, DeclarationError
+from reconciler.commands.source import Source, add_source_arguments
+from reconciler.errors import BucketshareError
 from reconciler.policy import policy_document
 
 
-def render(
-    shares_dir: Path, config_path: Path | None, today: dt.date, bucket: str | None, output_format: str
-) -> int:
-    state = load_desired(shares_dir, config_path, today)
-    if state.errors:
-        raise DeclarationError(state.errors)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_source_arguments(parser)
+    parser.add_argument("--bucket", default=None)
+    parser.add_argument("--format", choices=("json", "text"), default="text")
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    source: Source
+    bucket: str | None = None
+    output_format: str = "text"
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Self:
+        return cls(Source.from_args(args), args.bucket, args.format)
+
+
+def run(options: RenderOptions) -> int:
+    state = options.source.load_valid()
+    bucket = options.bucket
     buckets = [b for b in state.buckets if bucket is None or b.bucket == bucket]
     if bucket is not None and not buckets:
-        raise BucketshareError(f"bucket {bucket} is not declared under {shares_dir}")
-    if output_format == "json":
+        raise BucketshareError(f"bucket {bucket} is not declared under {options.source.shares}")
+    if options.output_format == "json":
         documents = {b.bucket: policy_document([s.statement for s in b.statements]) for b in buckets}
         print(json.dumps(documents, indent=2))
         return 0

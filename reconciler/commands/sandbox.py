@@ -1,16 +1,20 @@
+"""reconciler sandbox: the whole loop against a local moto server with the example buckets."""
+
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 from reconciler.apply import apply_plan
 from reconciler.aws import S3Edge
 from reconciler.commands.apply import report_outcomes
 from reconciler.commands.plan import make_plan
-from reconciler.desired import DesiredState
-from reconciler.errors import DeclarationError
+from reconciler.commands.source import Source, add_source_arguments, positive
 from reconciler.journal import Journal
 from reconciler.report.terminal import make_console, render_terminal
 from reconciler.sandbox import (
@@ -24,9 +28,28 @@ from reconciler.sandbox import (
 EXIT_OK, EXIT_ERROR = 0, 1
 
 
-def sandbox_command(state: DesiredState, apply: bool, serve: bool, parallelism: int) -> int:
-    if state.errors:
-        raise DeclarationError(state.errors)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_source_arguments(parser)
+    parser.add_argument("--apply", action="store_true", help="apply the plan, then plan again")
+    parser.add_argument("--serve", action="store_true", help="keep the endpoint up for manual runs")
+    parser.add_argument("--parallelism", type=positive, default=16)
+
+
+@dataclass(frozen=True)
+class SandboxOptions:
+    source: Source
+    apply: bool = False
+    serve: bool = False
+    parallelism: int = 16
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Self:
+        return cls(Source.from_args(args), args.apply, args.serve, args.parallelism)
+
+
+def run(options: SandboxOptions) -> int:
+    state = options.source.load_valid()
+    apply, serve, parallelism = options.apply, options.serve, options.parallelism
     console = make_console(sys.stdout)
     by_account: dict[str, list[str]] = {}
     for bucket in state.buckets:

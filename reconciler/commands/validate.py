@@ -1,23 +1,80 @@
+"""reconciler validate: check every declaration without AWS access."""
+
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
+import argparse
+import sys
+from dataclasses import dataclass
+from typing import Self
 
-from reconciler.desired import load_desired
-from reconciler.errors import DeclarationError
+from reconciler.commands.source import Source, add_source_arguments
+from reconciler.errors import DeclarationError, Problem, Severity
+
+FORMATS = ("text", "github")
 
 
-def validate(shares_dir: Path, config_path: Path | None, today: dt.date) -> int:
-    state = load_desired(shares_dir, config_path, today)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_source_arguments(parser)
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text: path:line:col lines; github: GitHub Actions annotations on the files",
+    )
+
+
+@dataclass(frozen=True)
+class ValidateOptions:
+    source: Source
+    output_format: str = "text"
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Self:
+        return cls(Source.from_args(args), args.format)
+
+
+def run(options: ValidateOptions) -> int:
+    state = options.source.load()
     warnings = [p for p in state.problems if p not in state.errors]
+    totals = (
+        f"{len(state.declarations.buckets)} buckets, {state.declarations.grant_count()} grants, 0 problems"
+        + (f", {len(warnings)} warnings" if warnings else "")
+    )
+    if options.output_format == "github":
+        for problem in state.problems:
+            print(annotation(problem))
+        if state.errors:
+            print(f"{len(state.errors)} problems; nothing was sent to AWS", file=sys.stderr)
+            return 1
+        print(totals, file=sys.stderr)
+        return 0
     for warning in warnings:
         print(warning)
     if state.errors:
         raise DeclarationError(state.errors)
-    buckets = len(state.declarations.buckets)
-    grants = state.declarations.grant_count()
-    print(
-        f"{buckets} buckets, {grants} grants, 0 problems"
-        + (f", {len(warnings)} warnings" if warnings else "")
-    )
+    print(totals)
     return 0
+
+
+def annotation(problem: Problem) -> str:
+    """One GitHub Actions workflow command: `::error file=F,line=L,col=C::message`.
+
+    File names and messages come from the repository (and messages quote YAML values):
+    escaped so no text of theirs can end the line and start a workflow command of its own.
+    https://github.com/actions/toolkit/blob/main/packages/core/src/command.ts
+    """
+    command = "error" if problem.severity is Severity.ERROR else "warning"
+    where = problem.location
+    properties = ",".join(
+        f"{key}={escape_property(str(value))}"
+        for key, value in (("file", where.path), ("line", where.line), ("col", where.col))
+    )
+    return f"::{command} {properties}::{escape_data(problem.message)}"
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")

@@ -1,0 +1,79 @@
+"""Where a command reads declarations and config from: --shares and --config."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Self
+
+from reconciler.config import Config, load_config
+from reconciler.desired import DesiredState, load_desired
+from reconciler.errors import BucketshareError, DeclarationError, errors_only
+from reconciler.yamlsource import read_text
+
+DEFAULT_CONFIG = Path("reconciler.yaml")
+
+
+def add_source_arguments(parser: argparse.ArgumentParser, shares: bool = True) -> None:
+    if shares:
+        parser.add_argument("--shares", type=Path, default=Path("shares"), help="declarations directory")
+    parser.add_argument(
+        "--config", type=Path, default=None, help="repository config (default: reconciler.yaml if present)"
+    )
+
+
+def positive(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+@dataclass(frozen=True)
+class Source:
+    shares: Path
+    config: Path | None
+    """As given with --config; None means reconciler.yaml when present."""
+    today: dt.date = field(default_factory=dt.date.today)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Self:
+        return cls(getattr(args, "shares", Path("shares")), args.config)
+
+    def config_path(self) -> Path | None:
+        """The config file to read, refusing on one line a path that cannot be a config file."""
+        if self.config is None and not DEFAULT_CONFIG.exists():
+            return None
+        path = self.config or DEFAULT_CONFIG
+        if not path.exists():
+            raise BucketshareError(f"{path}: config file not found")
+        if not path.is_file():
+            # A directory, FIFO or device: reading it would fail later, or block forever.
+            raise BucketshareError(f"{path}: config must be a regular file")
+        # Unreadable, oversized or not UTF-8: one line, not a problem list plus a count.
+        text, problems = read_text(path, str(path))
+        if text is None:
+            raise BucketshareError(str(problems[0]) if problems else f"{path}: cannot read config")
+        return path
+
+    def load_config(self) -> Config:
+        config, problems = load_config(self.config_path())
+        if errors_only(problems):
+            raise DeclarationError(errors_only(problems))
+        return config
+
+    def load(self) -> DesiredState:
+        """Config + shares/ validated and rendered; problems are returned, not raised."""
+        return load_desired(self.shares, self.config_path(), self.today)
+
+    def load_valid(self) -> DesiredState:
+        state = self.load()
+        if state.errors:
+            raise DeclarationError(state.errors)
+        return state
