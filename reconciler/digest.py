@@ -11,8 +11,10 @@ starting point.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
+import zlib
 
 from reconciler.plan import BucketAction, Plan, policy_hash
 
@@ -40,3 +42,64 @@ def check_digest_text(text: str) -> str | None:
     if DIGEST_RE.match(text):
         return None
     return f"{text!r} is not a plan digest; copy the sha256:... value shown in the plan"
+
+
+_SHORT = 16
+"""Hex digits of each policy hash kept in the reviewed-bucket list: enough to tell two
+policies apart for an explanation; the digest itself stays the full-length check."""
+MAX_REVIEWED_CHARS = 16_000
+"""Above this the list is left out of the comment (the digest alone still decides)."""
+
+
+def _short(line: str) -> str:
+    bucket, account, action, live, new = line.split("\t")
+    return "\t".join((bucket, account, action, _short_hash(live), _short_hash(new)))
+
+
+def _short_hash(value: str) -> str:
+    return value.removeprefix("sha256:")[:_SHORT]
+
+
+def encode_reviewed(plan: Plan) -> str | None:
+    """The changing buckets, compact and comment-safe, so a later run can say what moved."""
+    body = "\n".join(_short(line) for line in digest_lines(plan)).encode("utf-8")
+    text = base64.b64encode(zlib.compress(body, 9)).decode("ascii")
+    return text if len(text) <= MAX_REVIEWED_CHARS else None
+
+
+def decode_reviewed(text: str) -> dict[str, tuple[str, str, str]] | None:
+    """bucket -> (action, live hash, new hash) as reviewed; None when text is not ours."""
+    try:
+        # A bounded inflate: the comment is untrusted, and must not become a zip bomb.
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(base64.b64decode(text, validate=True), 1 << 20)
+        if inflater.unconsumed_tail:
+            return None
+        lines = raw.decode("utf-8").split("\n") if raw else []
+        rows = [line.split("\t") for line in lines]
+    except (ValueError, zlib.error, UnicodeDecodeError):
+        return None
+    if any(len(row) != 5 for row in rows):
+        return None
+    return {row[0]: (row[2], row[3], row[4]) for row in rows}
+
+
+def changes_since_review(reviewed: dict[str, tuple[str, str, str]], plan: Plan) -> list[str]:
+    """Sentences saying how this plan differs, bucket by bucket, from the one reviewed."""
+    now = {bucket: (action, live, new) for bucket, _, action, live, new in (
+        _short(line).split("\t") for line in digest_lines(plan)
+    )}
+    found = []
+    for bucket in sorted(reviewed.keys() | now.keys()):
+        before, after = reviewed.get(bucket), now.get(bucket)
+        if before == after:
+            continue
+        if after is None:
+            found.append(f"{bucket}: no longer changes (another merge or a hand edit already did it)")
+        elif before is None:
+            found.append(f"{bucket}: changes now ({after[0]}) but did not in the reviewed plan")
+        elif before[1] != after[1]:
+            found.append(f"{bucket}: its live policy changed since review (a hand edit or another merge)")
+        else:
+            found.append(f"{bucket}: the planned policy differs from the reviewed one ({after[0]})")
+    return found

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import zlib
 
-from reconciler.digest import check_digest_text, digest_lines, plan_digest
+from reconciler.digest import changes_since_review, check_digest_text, digest_lines, plan_digest
 from reconciler.plan import BucketAction, BucketPlan, Plan, policy_hash
+from reconciler.report.markdown import parse_reviewed, render_markdown
 
 POLICY = {"Version": "2012-10-17", "Statement": [{"Sid": "BucketShareX", "Effect": "Allow"}]}
 
@@ -64,3 +67,40 @@ def test_digest_text_is_checked() -> None:
     assert check_digest_text("sha256:abc") is not None
     assert check_digest_text("sha256:" + "A" * 64) is not None
     assert check_digest_text(" sha256:" + "a" * 64) is not None
+
+
+def test_the_comment_carries_the_reviewed_buckets_and_says_what_moved_since() -> None:
+    a, b, c = bucket("acme-a"), bucket("acme-b", live="{}"), bucket("acme-c", BucketAction.DELETE, live="{}")
+    reviewed_plan = Plan((a, b, c), "BucketShare", "aws")
+    comment = render_markdown(reviewed_plan)
+    reviewed = parse_reviewed(comment)
+    assert reviewed is not None and set(reviewed) == {"acme-a", "acme-b", "acme-c"}
+    # Since review: acme-b was edited by hand, acme-c was already applied, acme-d is new,
+    # and acme-a's planned policy changed (another merge added a grant).
+    other_new = {"Version": "2012-10-17", "Statement": [{"Sid": "BucketShareY", "Effect": "Allow"}]}
+    now = Plan(
+        (
+            dataclasses.replace(a, new_policy=other_new),
+            dataclasses.replace(b, live_hash=policy_hash('{"hand": "edit"}')),
+            bucket("acme-d"),
+        ),
+        "BucketShare",
+        "aws",
+    )
+    assert changes_since_review(reviewed, now) == [
+        "acme-a: the planned policy differs from the reviewed one (put-policy)",
+        "acme-b: its live policy changed since review (a hand edit or another merge)",
+        "acme-c: no longer changes (another merge or a hand edit already did it)",
+        "acme-d: changes now (put-policy) but did not in the reviewed plan",
+    ]
+    assert changes_since_review(reviewed, reviewed_plan) == []
+
+
+def test_a_forged_or_oversized_reviewed_line_is_ignored() -> None:
+    head = render_markdown(Plan((bucket("acme-a"),), "BucketShare", "aws")).split("\n")
+    bomb = base64.b64encode(zlib.compress(b"\t" * (8 << 20))).decode()
+    line = "<!-- bucketshare-reviewed-buckets {} -->"
+    for third in (line.format("!!!"), line.format(bomb)):
+        assert parse_reviewed("\n".join([*head[:2], third, *head[3:]])) is None
+    # Only the head counts: the same line further down is plan content.
+    assert parse_reviewed("\n".join([head[0], head[1], "## title", head[2]])) is None

@@ -16,7 +16,7 @@ import html
 import json
 import re
 
-from reconciler.digest import plan_digest
+from reconciler.digest import decode_reviewed, encode_reviewed, plan_digest
 from reconciler.plan import BucketAction, BucketPlan, ChangeKind, Plan
 from reconciler.report import summary
 from reconciler.report.diffs import statement_diff
@@ -26,6 +26,7 @@ MARKER = "<!-- bucketshare-plan -->"
 _REVIEW_LINE = re.compile(
     r"^<!-- bucketshare-review digest=(sha256:[0-9a-f]{64}) commit=([0-9a-f]{7,64}|none) -->$"
 )
+_REVIEWED_LINE = re.compile(r"^<!-- bucketshare-reviewed-buckets ([A-Za-z0-9+/=]*) -->$")
 MAX_COMMENT_CHARS = 65_536
 """GitHub refuses a comment body of more characters than this."""
 _MARGIN = 512
@@ -54,6 +55,21 @@ def review_line(plan: Plan, commit: str | None) -> str:
     return f"<!-- bucketshare-review digest={plan_digest(plan)} commit={commit or 'none'} -->"
 
 
+def reviewed_line(plan: Plan) -> str | None:
+    """The hidden third line: the changing buckets, so apply can say what moved since review."""
+    encoded = encode_reviewed(plan)
+    return None if encoded is None else f"<!-- bucketshare-reviewed-buckets {encoded} -->"
+
+
+def parse_reviewed(body: str) -> dict[str, tuple[str, str, str]] | None:
+    """The reviewed buckets from a plan comment's third line, or None when absent."""
+    if parse_review(body) is None:
+        return None
+    lines = body.replace("\r\n", "\n").split("\n", 3)
+    match = _REVIEWED_LINE.match(lines[2]) if len(lines) > 2 else None
+    return None if match is None else decode_reviewed(match.group(1))
+
+
 def parse_review(body: str) -> tuple[str, str | None] | None:
     """(digest, commit) from a plan comment's head, or None when it is not one.
 
@@ -78,7 +94,11 @@ def render_markdown(
     today: dt.date | None = None,
 ) -> str:
     """The comment; at most max_chars characters, trimming details first, then table rows."""
-    head = [MARKER, review_line(plan, commit), "## bucketshare plan", ""]
+    head = [MARKER, review_line(plan, commit)]
+    reviewed = reviewed_line(plan)
+    if reviewed is not None and len(reviewed) < max_chars // 4:
+        head.append(reviewed)
+    head += ["## bucketshare plan", ""]
     budget = max_chars - _MARGIN - len("\n".join(head))
     hint = escape(full_plan_hint)
     blocks: list[str] = []

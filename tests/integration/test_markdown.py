@@ -12,6 +12,7 @@ HOSTILE = "<script>alert(1)</script> @everyone ``` [x](https://evil.example)"
 _ALLOWED_HTML = re.compile(
     r"<(/?details|/?summary)>|<!-- bucketshare-plan -->"
     r"|<!-- bucketshare-review digest=sha256:[0-9a-f]{64} commit=none -->"
+    r"|<!-- bucketshare-reviewed-buckets [A-Za-z0-9+/=]+ -->"
 )
 
 
