@@ -20,7 +20,7 @@ def test_sandbox_applies_the_example_shares_and_converges(ws: Workspace) -> None
     first, _, second = result.out.partition("sandbox: planning again after apply")
     assert second, result.out
     assert "put-policy" in first
-    assert "keeps 1 statements bucketshare does not own" in first
+    assert "keeps 1 statement bucketshare does not own, unchanged" in first
     assert "0 failed" in first
     assert "No changes" in second
     assert "not empty" not in second
