@@ -1,0 +1,565 @@
+"""The GitHub workflows, run here: their `run:` steps with bash against moto and a fake `gh`.
+
+workflow_runner.py runs each job's steps as the runner would; fake_gh.py answers the
+`gh api` calls from a JSON store and records every write; AWS is the moto server behind a
+recording proxy, reached only with the variables the configure-aws-credentials stand-in
+exports for the role the workflow names (each role ARN's account is the test's account).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from reconciler.report.markdown import MARKER, parse_review
+
+from .conftest import MotoAws
+from .faultproxy import FaultProxy, access_denied
+from .workflow_runner import JobResult, Run, clean_env, load_workflow, run_workflow
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = ROOT / ".github" / "workflows"
+FAKE_GH = Path(__file__).with_name("fake_gh.py")
+REPO = "acme/bucketshare"
+BOT = "github-actions[bot]"
+# From ../shared/ACTIONS.md: the only commits workflows may pin.
+PINS = {
+    "actions/checkout": ("3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"),
+    "actions/setup-python": ("5fda3b95a4ea91299a34e894583c3862153e4b97", "v7.0.0"),
+    "actions/upload-artifact": ("bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"),
+    "aws-actions/configure-aws-credentials": ("e6de054238d6b7531b4efff3b6587d9aade6a06c", "v6.2.3"),
+}
+FORK_MARKER = "<!-- bucketshare-fork-notice -->"
+REFUSED_MARKER = "<!-- bucketshare-apply-refused -->"
+APPLY_MARKER = "<!-- bucketshare-apply -->"
+DRIFT_MARKER = "<!-- bucketshare-drift -->"
+
+
+def sha(label: str) -> str:
+    return (label.encode().hex() * 40)[:40]
+
+
+class GitHub:
+    """The fake gh's store, read and written between workflow runs."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.save({"repository": REPO, "token_user": BOT, "comments": {}, "issues": {}, "commit_pulls": {}})
+
+    def load(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
+        return data
+
+    def save(self, data: dict[str, Any]) -> None:
+        self.path.write_text(json.dumps(data), encoding="utf-8")
+
+    def update(self, **values: Any) -> None:
+        self.save({**self.load(), **values})
+
+    def open_pr(self, number: int, others: int = 0) -> None:
+        data = self.load()
+        comments = data["comments"].setdefault(str(number), [])
+        for index in range(others):
+            comments.append(comment(data, f"reviewer{index % 3}", f"looks fine {index}"))
+        self.save(data)
+
+    def add_comment(self, number: int, login: str, body: str) -> int:
+        data = self.load()
+        made = comment(data, login, body)
+        data["comments"].setdefault(str(number), []).append(made)
+        self.save(data)
+        return int(made["id"])
+
+    def merge(self, number: int, head: str, merge_sha: str) -> None:
+        data = self.load()
+        data["commit_pulls"][merge_sha] = [
+            # A PR that merely contains the commit is not the one that merged it.
+            {
+                "number": number + 1000,
+                "merge_commit_sha": sha("other"),
+                "merged_at": None,
+                "head": {"sha": head},
+            },
+            {
+                "number": number,
+                "merge_commit_sha": merge_sha,
+                "merged_at": "2026-01-02T00:00:00Z",
+                "head": {"sha": head},
+            },
+        ]
+        self.save(data)
+
+    def comments(self, number: int) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self.load()["comments"].get(str(number), [])
+        return found
+
+    def bot_comments(self, number: int, marker: str) -> list[dict[str, Any]]:
+        return [
+            c for c in self.comments(number) if c["user"]["login"] == BOT and c["body"].startswith(marker)
+        ]
+
+    def writes(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self.load().get("writes", [])
+        return found
+
+    def add_issue(self, login: str, body: str, labels: list[str]) -> int:
+        data = self.load()
+        number = 500 + len(data["issues"])
+        data["issues"][str(number)] = {
+            "number": number,
+            "title": "planted",
+            "body": body,
+            "state": "open",
+            "labels": [{"name": n} for n in labels],
+            "user": {"login": login},
+        }
+        self.save(data)
+        return number
+
+    def issues(self) -> list[dict[str, Any]]:
+        return list(self.load()["issues"].values())
+
+
+def comment(data: dict[str, Any], login: str, body: str) -> dict[str, Any]:
+    data["next_id"] = data.get("next_id", 1000) + 1
+    return {"id": data["next_id"], "user": {"login": login}, "body": body}
+
+
+class Harness:
+    """A small repository checkout, its GitHub (fake gh store) and its AWS account (moto)."""
+
+    def __init__(self, tmp: Path, moto: MotoAws, proxy: FaultProxy) -> None:
+        self.moto, self.proxy = moto, proxy
+        self.account = moto.new_account()
+        self.repo = tmp / "repo"
+        (self.repo / "shares").mkdir(parents=True)
+        (self.repo / "reconciler.yaml").write_text("version: 1\n", encoding="utf-8")
+        shutil.copytree(ROOT / "scripts", self.repo / "scripts", ignore=shutil.ignore_patterns("__pycache__"))
+        self.gh = GitHub(tmp / "github.json")
+        bin_dir = tmp / "bin"
+        bin_dir.mkdir()
+        wrapper = bin_dir / "gh"
+        wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE_GH}" "$@"\n', encoding="utf-8")
+        wrapper.chmod(0o755)
+        home = tmp / "home"
+        home.mkdir()
+        self.base_env = clean_env(home, [bin_dir, Path(sys.executable).parent])
+        self.base_env["FAKE_GH_STORE"] = str(self.gh.path)
+        self.vars = {
+            "BUCKETSHARE_PLAN_ROLE_ARN": f"arn:aws:iam::{self.account}:role/bucketshare-plan",
+            "BUCKETSHARE_APPLY_ROLE_ARN": f"arn:aws:iam::{self.account}:role/bucketshare-apply",
+        }
+
+    def aws_login(self, role_arn: str) -> dict[str, str]:
+        match = re.fullmatch(r"arn:aws:iam::(\d{12}):role/.+", role_arn)
+        assert match, f"not a role ARN: {role_arn!r}"
+        return {
+            "AWS_ENDPOINT_URL": self.proxy.url,
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            **self.moto.credentials(match.group(1)),
+        }
+
+    def bucket(self) -> str:
+        return self.moto.create_bucket(self.account, "wf")
+
+    def declare(self, bucket: str, *grants: str) -> None:
+        text = f'version: 1\nbucket: {bucket}\naccount: "{self.account}"\nowner: ml-platform\ngrants:\n'
+        (self.repo / "shares" / f"{bucket}.yaml").write_text(text + "".join(grants), encoding="utf-8")
+
+    def run(
+        self, workflow: str, event_name: str, event: dict[str, Any], head: str, only: list[str] | None = None
+    ) -> dict[str, JobResult]:
+        run = Run(
+            self.repo, event_name, event, REPO, head, dict(self.vars), dict(self.base_env), self.aws_login
+        )
+        return run_workflow(WORKFLOWS / workflow, run, only)
+
+    def plan_pr(self, number: int, head: str) -> JobResult:
+        return self.run("plan.yml", "pull_request", pr_event(number, head), sha("merge-ref"), ["plan"])[
+            "plan"
+        ]
+
+    def push(self, commit: str) -> JobResult:
+        event = {"ref": "refs/heads/main", "after": commit, "repository": {"full_name": REPO}}
+        return self.run("apply.yml", "push", event, commit)["apply"]
+
+    def dispatch(self, commit: str, digest: str) -> JobResult:
+        event = {"ref": "refs/heads/main", "inputs": {"approve_digest": digest}}
+        return self.run("apply.yml", "workflow_dispatch", event, commit)["apply"]
+
+    def drift(self, event_name: str = "schedule") -> JobResult:
+        event = {"schedule": "17 6 * * *"} if event_name == "schedule" else {"inputs": {}}
+        return self.run("drift.yml", event_name, event, sha("main"))["drift"]
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """reconciler as a person with the apply role runs it, outside any workflow."""
+        env = {**self.base_env, **self.aws_login(self.vars["BUCKETSHARE_APPLY_ROLE_ARN"])}
+        return subprocess.run(
+            ["reconciler", *args], cwd=self.repo, env=env, capture_output=True, text=True, check=False
+        )
+
+    def digest(self, name: str = "plan.json") -> str:
+        return str(json.loads((self.repo / name).read_text(encoding="utf-8"))["digest"])
+
+    def policy_text(self, bucket: str) -> str | None:
+        return self.moto.policy_text(self.account, bucket)
+
+
+def pr_event(number: int, head: str, fork: bool = False) -> dict[str, Any]:
+    head_repo = "someone/bucketshare" if fork else REPO
+    return {
+        "number": number,
+        "pull_request": {"number": number, "head": {"sha": head, "repo": {"full_name": head_repo}}},
+        "repository": {"full_name": REPO},
+    }
+
+
+def grant(to: str, expires: dt.date | None = None, prefixes: str | None = None) -> str:
+    text = f'  - to: "{to}"\n    access: read\n'
+    if prefixes:
+        text += f"    prefixes: [{prefixes}]\n"
+    return text + (f"    expires: {expires.isoformat()}\n" if expires else "")
+
+
+def review_of(body: str) -> tuple[str, str | None] | None:
+    return parse_review(body)
+
+
+@pytest.fixture
+def h(tmp_path: Path, moto: MotoAws, moto_endpoint: str) -> Iterator[Harness]:
+    with FaultProxy(moto_endpoint) as proxy:
+        yield Harness(tmp_path, moto, proxy)
+
+
+# ---- the workflow files themselves --------------------------------------------------------
+
+
+def all_steps(workflow: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for job_id, job in workflow["jobs"].items():
+        for step in job.get("steps", []):
+            yield job_id, step
+
+
+@pytest.mark.parametrize("name", ["ci.yml", "plan.yml", "apply.yml", "drift.yml"])
+def test_workflow_is_locked_down(name: str) -> None:
+    path = WORKFLOWS / name
+    workflow = load_workflow(path)
+    assert "pull_request_target" not in workflow["on"]
+    assert workflow["permissions"] == {}
+    for job_id, job in workflow["jobs"].items():
+        assert isinstance(job.get("permissions"), dict), f"{job_id} has no permissions of its own"
+        assert "write-all" not in json.dumps(job["permissions"])
+    for job_id, step in all_steps(workflow):
+        assert "${{" not in step.get("run", ""), f"{job_id}: expression in run: {step['run']!r}"
+        if "uses" in step:
+            action, _, ref = step["uses"].partition("@")
+            assert PINS[action][0] == ref, f"{step['uses']} is not a pin from ACTIONS.md"
+        if str(step.get("uses", "")).startswith("actions/checkout@"):
+            assert step["with"]["persist-credentials"] is False
+        if "GH_TOKEN" in step.get("env", {}):
+            assert step["env"]["GH_TOKEN"] == "${{ github.token }}"
+        assert "pip install -e" not in step.get("run", "")
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if "uses:" in line:
+            action = line.split("uses:")[1].split("@")[0].strip()
+            assert line.rstrip().endswith(f"# {PINS[action][1]}"), f"no version comment: {line}"
+
+
+def test_jobs_with_roles_have_exact_grants() -> None:
+    plan = load_workflow(WORKFLOWS / "plan.yml")["jobs"]
+    assert plan["plan"]["permissions"] == {"id-token": "write", "contents": "read", "pull-requests": "write"}
+    assert "id-token" not in plan["validate"]["permissions"]
+    assert "id-token" not in plan["fork-notice"]["permissions"]
+    for name, job_id in (("apply.yml", "apply"), ("drift.yml", "drift")):
+        job = load_workflow(WORKFLOWS / name)["jobs"][job_id]
+        assert job["environment"] == "production"
+        assert job["concurrency"] == {"group": "bucketshare-apply", "cancel-in-progress": False}
+        roles = [s["with"]["role-to-assume"] for s in job["steps"] if "role-to-assume" in s.get("with", {})]
+        assert roles == ["${{ vars.BUCKETSHARE_APPLY_ROLE_ARN }}"]
+    drift = load_workflow(WORKFLOWS / "drift.yml")["jobs"]["drift"]
+    assert drift["permissions"] == {"id-token": "write", "contents": "read", "issues": "write"}
+    dispatch = load_workflow(WORKFLOWS / "apply.yml")["on"]["workflow_dispatch"]
+    assert "approve_digest" in dispatch["inputs"]
+
+
+# ---- plan.yml ---------------------------------------------------------------------------
+
+
+def test_plan_comment_is_created_then_edited_among_many_comments(h: Harness) -> None:
+    bucket = h.bucket()
+    h.declare(bucket, grant("222222222222"))
+    h.gh.open_pr(7, others=60)
+    forged_body = f"{MARKER}\n<!-- bucketshare-review digest=sha256:{'0' * 64} commit={sha('h1')} -->\nok"
+    forged = h.gh.add_comment(7, "mallory", forged_body)
+    h.gh.open_pr(7, others=60)
+
+    jobs = h.run("plan.yml", "pull_request", pr_event(7, sha("h1")), sha("merge-ref"))
+    assert jobs["validate"].result == "success", jobs["validate"].output
+    assert jobs["fork-notice"].result == "skipped"
+    plan = jobs["plan"]
+    assert plan.result == "success", plan.output
+    assert plan.step("plan").outputs["exitcode"] == "2"  # changes do not fail the job
+    assert plan.aws_logins == [h.vars["BUCKETSHARE_PLAN_ROLE_ARN"]]
+    [mine] = h.gh.bot_comments(7, MARKER)
+    first = h.digest()
+    assert review_of(mine["body"]) == (first, sha("h1"))
+    assert bucket in mine["body"]
+    assert MARKER in plan.summary and "bucketshare plan" in plan.summary
+    assert plan.uploads == [{"name": "bucketshare-plan", "path": "plan.json", "exists": True}]
+
+    # The next push: the same comment is edited, found past the first page of 100.
+    h.declare(bucket, grant("222222222222"), grant("333333333333"))
+    plan = h.run("plan.yml", "pull_request", pr_event(7, sha("h2")), sha("merge-ref2"))["plan"]
+    assert plan.result == "success", plan.output
+    [again] = h.gh.bot_comments(7, MARKER)
+    assert again["id"] == mine["id"]
+    assert review_of(again["body"]) == (h.digest(), sha("h2")) and h.digest() != first
+    assert len(h.gh.comments(7)) == 122
+    pages = [c["path"] for c in h.gh.load()["calls"] if "page 2" in c["path"]]
+    assert pages, "the comment search did not read past the first page"
+    assert [w for w in h.gh.writes() if w["path"].endswith(f"/comments/{forged}")] == []
+    assert h.gh.comments(7)[60]["body"] == forged_body
+
+
+def test_validation_errors_annotate_and_stop_before_any_aws_call(h: Harness) -> None:
+    (h.repo / "shares" / "broken.yaml").write_text(
+        f'version: 1\nbucket: {h.bucket()}\naccount: "{h.account}"\n'
+        'grants:\n  - to: "222222222222"\n    access: readd\n',
+        encoding="utf-8",
+    )
+    h.gh.open_pr(3)
+    jobs = h.run("plan.yml", "pull_request", pr_event(3, sha("h1")), sha("merge-ref"))
+    assert jobs["validate"].result == "failure"
+    assert "::error file=shares/broken.yaml,line=" in jobs["validate"].output
+    assert jobs["plan"].result == "skipped"
+    assert h.proxy.requests == []
+
+
+def test_plan_errors_fail_the_job_and_still_comment(h: Harness) -> None:
+    bucket = h.bucket()
+    h.declare(bucket, grant("222222222222"))
+    rendered = json.loads(h.cli("render", "--format", "json").stdout)[bucket]["Statement"][0]
+    # Not ours (the Sid prefix is case-sensitive) yet colliding with ours: a plan error.
+    h.moto.put_policy(
+        h.account,
+        bucket,
+        {"Version": "2012-10-17", "Statement": [{**rendered, "Sid": rendered["Sid"].lower()}]},
+    )
+    h.gh.open_pr(4)
+    plan = h.plan_pr(4, sha("h1"))
+    assert plan.result == "failure"
+    assert plan.step("plan").outputs["exitcode"] == "1"
+    assert "collides" in h.gh.bot_comments(4, MARKER)[0]["body"]
+
+
+@pytest.mark.parametrize("read_only", [True, False])
+def test_fork_pr_is_validated_without_credentials(h: Harness, read_only: bool) -> None:
+    bucket = h.bucket()
+    h.declare(bucket, grant("222222222222"))
+    h.gh.open_pr(9)
+    h.gh.update(read_only=read_only)
+    jobs = h.run("plan.yml", "pull_request", pr_event(9, sha("f1"), fork=True), sha("merge-ref"))
+    assert jobs["validate"].result == "success"
+    assert jobs["plan"].result == "skipped"
+    notice = jobs["fork-notice"]
+    assert notice.result == "success", notice.output
+    if read_only:
+        assert h.gh.comments(9) == []
+        assert FORK_MARKER in notice.summary and "::notice::" in notice.output
+    else:
+        [posted] = h.gh.bot_comments(9, FORK_MARKER)
+        assert "pushes this branch to this repository" in " ".join(posted["body"].split())
+    # No credentials anywhere, and AWS saw nothing.
+    assert [j.aws_logins for j in jobs.values()] == [[], [], []]
+    assert not any("AWS_ACCESS_KEY_ID" in s.env for j in jobs.values() for s in j.steps)
+    assert h.proxy.requests == []
+    assert h.policy_text(bucket) is None
+
+
+# ---- apply.yml --------------------------------------------------------------------------
+
+
+def reviewed_and_merged(h: Harness, number: int, head: str, merge: str) -> str:
+    h.gh.open_pr(number, others=2)
+    plan = h.plan_pr(number, head)
+    assert plan.result == "success", plan.output
+    h.gh.merge(number, head, merge)
+    return h.digest()
+
+
+def test_apply_runs_the_reviewed_plan_then_has_nothing_to_do(h: Harness) -> None:
+    bucket = h.bucket()
+    h.declare(bucket, grant("222222222222"))
+    reviewed = reviewed_and_merged(h, 7, sha("h1"), sha("m1"))
+
+    job = h.push(sha("m1"))
+    assert job.result == "success", job.output
+    assert job.aws_logins == [h.vars["BUCKETSHARE_APPLY_ROLE_ARN"]]
+    assert job.step("review").outputs == {"pr": "7", "expect_digest": reviewed}
+    assert "arn:aws:iam::222222222222:root" in (h.policy_text(bucket) or "")
+    [report] = h.gh.bot_comments(7, APPLY_MARKER)
+    assert "apply: applied" in report["body"] and bucket in report["body"]
+    assert {"name": "bucketshare-journal", "path": "journal.jsonl", "exists": True} in job.uploads
+    assert "apply: applied" in job.summary
+
+    again = h.push(sha("m1"))
+    assert again.result == "success"
+    assert again.step("plan").outputs["exitcode"] == "0"
+    assert again.step("Compare with the reviewed plan").outcome == "skipped"
+    assert len(h.gh.bot_comments(7, APPLY_MARKER)) == 1
+
+
+def test_hand_edit_after_review_applies_nothing_until_its_digest_is_approved(h: Harness) -> None:
+    bucket = h.bucket()
+    h.declare(bucket, grant("222222222222"))
+    reviewed = reviewed_and_merged(h, 7, sha("h1"), sha("m1"))
+    edited = h.moto.put_policy(
+        h.account,
+        bucket,
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "HandMade",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::444444444444:root"},
+                    "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::{bucket}/*",
+                }
+            ],
+        },
+    )
+
+    job = h.push(sha("m1"))
+    assert job.result == "failure"
+    assert job.step("Apply").outcome == "skipped"
+    assert h.policy_text(bucket) == edited
+    new = h.digest()
+    assert new != reviewed
+    [refused] = h.gh.bot_comments(7, REFUSED_MARKER)
+    assert reviewed in refused["body"] and new in refused["body"]
+    assert f"`approve_digest` = `{new}`" in refused["body"]
+    assert review_of(refused["body"]) is None  # never mistaken for a review
+    assert [u for u in job.uploads if u["exists"]] == []
+
+    wrong = h.dispatch(sha("m1"), reviewed)
+    assert wrong.result == "failure"
+    assert h.policy_text(bucket) == edited
+
+    approved = h.dispatch(sha("m1"), new)
+    assert approved.result == "success", approved.output
+    live = json.loads(h.policy_text(bucket) or "{}")
+    assert {s["Sid"] for s in live["Statement"]} > {"HandMade"}
+    assert "arn:aws:iam::222222222222:root" in json.dumps(live)
+
+
+def test_second_pr_merged_first_makes_the_first_review_stale(h: Harness) -> None:
+    bucket = h.bucket()
+    h.declare(bucket, grant("222222222222"))
+    h.gh.open_pr(11)
+    assert h.plan_pr(11, sha("a1")).result == "success"
+    h.declare(bucket, grant("333333333333"))
+    h.gh.open_pr(12)
+    assert h.plan_pr(12, sha("b1")).result == "success"
+
+    h.gh.merge(12, sha("b1"), sha("mb"))
+    assert h.push(sha("mb")).result == "success"
+    after_b = h.policy_text(bucket)
+    assert after_b is not None and "333333333333" in after_b
+
+    h.declare(bucket, grant("222222222222"), grant("333333333333"))
+    h.gh.merge(11, sha("a1"), sha("ma"))
+    job = h.push(sha("ma"))
+    assert job.result == "failure"
+    assert h.policy_text(bucket) == after_b
+    [refused] = h.gh.bot_comments(11, REFUSED_MARKER)
+    assert h.digest() in refused["body"]
+
+
+def test_review_of_an_older_head_or_a_push_without_pr_applies_nothing(h: Harness) -> None:
+    bucket = h.bucket()
+    h.declare(bucket, grant("222222222222"))
+    h.gh.open_pr(5)
+    assert h.plan_pr(5, sha("old")).result == "success"
+    h.gh.merge(5, sha("new"), sha("m5"))  # the branch moved after its last plan
+    job = h.push(sha("m5"))
+    assert job.result == "failure"
+    assert "not the head commit" in h.gh.bot_comments(5, REFUSED_MARKER)[0]["body"]
+
+    job = h.push(sha("direct"))
+    assert job.result == "failure"
+    [on_commit] = h.gh.load()["commit_comments"][sha("direct")]
+    assert on_commit["body"].startswith(REFUSED_MARKER) and "no pull request merged" in on_commit["body"]
+    assert h.policy_text(bucket) is None
+
+
+def test_failed_bucket_fails_the_job_and_says_how_to_rerun(h: Harness) -> None:
+    bucket = h.bucket()
+    h.declare(bucket, grant("222222222222"))
+    reviewed_and_merged(h, 8, sha("h8"), sha("m8"))
+    h.proxy.fail(bucket, access_denied({"PUT"}))
+    job = h.push(sha("m8"))
+    assert job.result == "failure"
+    assert job.step("apply").outputs["exitcode"] == "1"
+    [report] = h.gh.bot_comments(8, APPLY_MARKER)
+    assert f"{bucket}: FAILED:" in report["body"]
+    assert "How to re-run" in report["body"] and "reconciler rollback" in report["body"]
+    assert h.policy_text(bucket) is None
+
+
+# ---- drift.yml --------------------------------------------------------------------------
+
+
+def test_drift_removes_expired_grants_and_keeps_one_issue(h: Harness) -> None:
+    today = dt.date.today()
+    expiring, drifting = h.bucket(), h.bucket()
+    h.declare(expiring, grant("222222222222", expires=today + dt.timedelta(days=30)), grant("333333333333"))
+    h.declare(drifting, grant("444444444444"))
+    assert h.cli("apply", "--auto-approve", "--journal", "setup.jsonl").returncode == 0
+    h.declare(expiring, grant("222222222222", expires=today - dt.timedelta(days=1)), grant("333333333333"))
+    h.moto.s3(h.account).delete_bucket_policy(Bucket=drifting)  # by hand: only reported
+    planted = h.gh.add_issue("mallory", f"{DRIFT_MARKER}\nplanted", ["drift"])
+
+    job = h.drift()
+    assert job.result == "success", job.output
+    assert job.step("before").outputs["exitcode"] == "2"
+    assert job.step("expired").outputs["exitcode"] == "0", job.output
+    live = h.policy_text(expiring) or ""
+    assert "333333333333" in live and "222222222222" not in live
+    assert h.policy_text(drifting) is None
+    mine = [i for i in h.gh.issues() if i["user"]["login"] == BOT]
+    assert len(mine) == 1 and mine[0]["state"] == "open"
+    assert mine[0]["labels"] == [{"name": "drift"}] and mine[0]["body"].startswith(DRIFT_MARKER)
+    assert drifting in mine[0]["body"]
+
+    assert h.drift("workflow_dispatch").result == "success"
+    again = [i for i in h.gh.issues() if i["user"]["login"] == BOT]
+    assert [i["number"] for i in again] == [mine[0]["number"]] and again[0]["state"] == "open"
+
+    assert h.cli("apply", "--auto-approve", "--journal", "fix.jsonl").returncode == 0
+    job = h.drift()
+    assert job.result == "success", job.output
+    [closed] = [i for i in h.gh.issues() if i["user"]["login"] == BOT]
+    assert closed["state"] == "closed"
+    assert "No drift left" in h.gh.comments(closed["number"])[-1]["body"]
+    assert h.gh.load()["issues"][str(planted)]["body"] == f"{DRIFT_MARKER}\nplanted"
+    assert h.gh.load()["issues"][str(planted)]["state"] == "open"
+    assert [w for w in h.gh.writes() if f"/issues/{planted}" in w["path"]] == []
+
+
+def test_workflow_yaml_parses_with_pyyaml() -> None:
+    for path in WORKFLOWS.glob("*.yml"):
+        assert isinstance(yaml.safe_load(path.read_text(encoding="utf-8")), dict)
