@@ -1,0 +1,230 @@
+"""plan --digest-only/--commit and apply --expect-digest/--scheduled, against moto over HTTP."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import reconciler.aws
+from reconciler.report.markdown import parse_review
+
+from .conftest import Workspace, read_grant, statement
+
+LEFT = (
+    "left for review, not applied: drift is reported, not fixed; set drift: fix in reconciler.yaml to fix it"
+)
+OTHER_DIGEST = "sha256:" + "0" * 64
+
+
+@pytest.fixture
+def edge_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The S3Edge methods the reconciler calls, in order ("init" when an edge is made)."""
+    calls: list[str] = []
+    edge = reconciler.aws.S3Edge
+    for name in ("__init__", "read_policy", "read_policies", "list_buckets", "put_policy", "delete_policy"):
+        original: Callable[..., Any] = getattr(edge, name)
+
+        def counted(
+            *args: Any, _name: str = name, _original: Callable[..., Any] = original, **kw: Any
+        ) -> Any:
+            calls.append("init" if _name == "__init__" else _name)
+            return _original(*args, **kw)
+
+        monkeypatch.setattr(edge, name, functools.wraps(original)(counted))
+    return calls
+
+
+def _counting(original: Callable[..., Any], name: str, calls: list[str]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append("init" if name == "__init__" else name)
+        return original(*args, **kwargs)
+
+    return counted
+
+
+def writes(calls: list[str]) -> list[str]:
+    return [c for c in calls if c in ("put_policy", "delete_policy")]
+
+
+def saved_plan(ws: Workspace) -> tuple[Path, dict[str, Any]]:
+    path = ws.root / "plan.json"
+    result = ws.plan("--save", path)
+    assert result.rc == 0, result.text
+    return path, json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_digest_only_prints_the_digest_of_the_plan_saved_in_the_same_run(ws: Workspace) -> None:
+    ws.declare(ws.bucket(), read_grant("222222222222"))
+    path = ws.root / "plan.json"
+    result = ws.plan("--digest-only", "--save", path, "--detailed-exitcode")
+    assert result.rc == 2, result.text
+    assert result.out == json.loads(path.read_text(encoding="utf-8"))["digest"] + "\n"
+
+
+def test_digest_only_of_a_plan_without_changes_exits_0(ws: Workspace) -> None:
+    ws.declare(ws.bucket(), read_grant("222222222222"))
+    assert ws.apply().rc == 0
+    path = ws.root / "plan.json"
+    result = ws.plan("--digest-only", "--save", path, "--detailed-exitcode")
+    assert (result.rc, result.out) == (0, json.loads(path.read_text(encoding="utf-8"))["digest"] + "\n")
+
+
+def test_digest_only_still_writes_out(ws: Workspace) -> None:
+    ws.declare(ws.bucket(), read_grant("222222222222"))
+    out = ws.root / "plan.md"
+    result = ws.plan("--digest-only", "--format", "markdown", "--out", out)
+    assert result.rc == 0, result.text
+    assert parse_review(out.read_text(encoding="utf-8")) == (result.out.strip(), None)
+
+
+def test_markdown_plan_carries_the_commit_in_its_review_line(ws: Workspace) -> None:
+    ws.declare(ws.bucket(), read_grant("222222222222"))
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    result = ws.plan("--format", "markdown", "--commit", sha)
+    assert result.rc == 0, result.text
+    _, plan = saved_plan(ws)
+    assert parse_review(result.out) == (plan["digest"], sha)
+
+
+def test_saved_plan_with_another_digest_is_refused_without_any_aws_call(
+    ws: Workspace, edge_calls: list[str]
+) -> None:
+    bucket = ws.bucket()
+    ws.declare(bucket, read_grant("222222222222"))
+    path, plan = saved_plan(ws)
+    edge_calls.clear()
+    result = ws.apply_saved(path, "--expect-digest", OTHER_DIGEST)
+    assert (result.rc, result.out) == (1, "")
+    assert result.err == (
+        f"error: plan digest {plan['digest']} does not match --expect-digest {OTHER_DIGEST}: "
+        "the saved plan is not the one that was reviewed; nothing was applied\n"
+    )
+    assert edge_calls == []
+    assert ws.policy(bucket) is None
+
+
+def test_an_edited_saved_plan_is_refused_although_its_digest_field_was_kept(
+    ws: Workspace, edge_calls: list[str]
+) -> None:
+    bucket = ws.bucket()
+    ws.declare(bucket, read_grant("222222222222"))
+    path, plan = saved_plan(ws)
+    reviewed = plan["digest"]
+    # Someone widens the reviewed grant in the file and leaves the digest field as it was.
+    plan["buckets"][0]["new_policy"]["Statement"][0]["Principal"] = {"AWS": "arn:aws:iam::999999999999:root"}
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    edge_calls.clear()
+    result = ws.apply_saved(path, "--expect-digest", reviewed)
+    assert result.rc == 1
+    assert f"does not match --expect-digest {reviewed}" in result.err
+    assert "the saved plan is not the one that was reviewed" in result.err
+    assert edge_calls == []
+    assert ws.policy(bucket) is None
+
+
+def test_saved_plan_with_the_reviewed_digest_applies(ws: Workspace) -> None:
+    bucket = ws.bucket()
+    ws.declare(bucket, read_grant("222222222222"))
+    path, plan = saved_plan(ws)
+    result = ws.apply_saved(path, "--expect-digest", plan["digest"])
+    assert result.rc == 0, result.text
+    assert f"{bucket}: ok: wrote the policy" in result.out
+    assert ws.policy(bucket) == plan["buckets"][0]["new_policy"]
+
+
+def test_live_plan_that_moved_since_review_writes_nothing(ws: Workspace, edge_calls: list[str]) -> None:
+    bucket = ws.bucket()
+    ws.declare(bucket, read_grant("222222222222"))
+    reviewed = ws.plan("--digest-only").out.strip()
+    # After review, someone adds a statement of their own: the live plan is no longer the reviewed one.
+    held = ws.put_policy(bucket, {"Version": "2012-10-17", "Statement": [statement("Theirs", bucket)]})
+    edge_calls.clear()
+    result = ws.apply("--expect-digest", reviewed)
+    assert result.rc == 1
+    assert f"--expect-digest {reviewed}: the live plan is not the one that was reviewed" in result.err
+    assert "nothing was applied" in result.err
+    assert "read_policies" in edge_calls
+    assert writes(edge_calls) == []
+    assert ws.policy_text(bucket) == held
+
+
+def test_live_plan_with_the_reviewed_digest_applies_without_a_prompt(ws: Workspace) -> None:
+    bucket = ws.bucket()
+    ws.declare(bucket, read_grant("222222222222"))
+    reviewed = ws.plan("--digest-only").out.strip()
+    result = ws.apply("--expect-digest", reviewed)
+    assert result.rc == 0, result.text
+    assert f"{bucket}: ok: wrote the policy" in result.out
+    assert ws.plan("--detailed-exitcode").rc == 0
+
+
+def scheduled_plan(ws: Workspace) -> tuple[str, str, Path]:
+    """Two changing buckets in a saved plan; the first marked expiry-only by hand."""
+    expiring, drifted = ws.bucket("expiring"), ws.bucket("drifted")
+    ws.declare(expiring, read_grant("222222222222"))
+    ws.declare(drifted, read_grant("333333333333"))
+    path, plan = saved_plan(ws)
+    for bucket in plan["buckets"]:
+        bucket["expiry_only"] = bucket["bucket"] == expiring
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    return expiring, drifted, path
+
+
+def test_scheduled_applies_expiry_only_buckets_and_leaves_drift_for_review(
+    ws: Workspace, edge_calls: list[str]
+) -> None:
+    expiring, drifted, path = scheduled_plan(ws)
+    edge_calls.clear()
+    result = ws.apply_saved(path, "--scheduled")
+    assert result.rc == 0, result.text
+    assert result.out.splitlines() == [
+        f"{drifted} (account {ws.account}): {LEFT}",
+        f"journal: {Path('.bucketshare/journal.jsonl')}",
+        f"{expiring}: ok: wrote the policy",
+        "1 buckets applied, 0 failed",
+    ]
+    assert ws.policy(expiring) is not None
+    assert ws.policy(drifted) is None
+    assert writes(edge_calls) == ["put_policy"]
+
+
+def test_scheduled_with_drift_fix_applies_every_change(ws: Workspace) -> None:
+    ws.set_config("version: 1\ndrift: fix\n")
+    expiring, drifted, path = scheduled_plan(ws)
+    result = ws.apply_saved(path, "--scheduled")
+    assert result.rc == 0, result.text
+    assert "left for review" not in result.out
+    assert ws.policy(expiring) is not None
+    assert ws.policy(drifted) is not None
+
+
+def test_scheduled_with_nothing_it_may_apply_writes_nothing(ws: Workspace, edge_calls: list[str]) -> None:
+    drifted = ws.bucket("drifted")
+    ws.declare(drifted, read_grant("333333333333"))
+    path, _ = saved_plan(ws)
+    edge_calls.clear()
+    result = ws.apply_saved(path, "--scheduled")
+    assert result.rc == 0, result.text
+    assert result.out.splitlines() == [f"{drifted} (account {ws.account}): {LEFT}", "Nothing to apply."]
+    assert edge_calls == []
+
+
+def test_scheduled_live_run_removes_an_expired_grant_and_reports_drift(ws: Workspace) -> None:
+    expiring, drifted = ws.bucket("expiring"), ws.bucket("drifted")
+    ws.declare(expiring, read_grant("222222222222") + "    expires: 2099-01-01\n")
+    assert ws.apply().rc == 0
+    # The date passes (written here as an earlier date), and someone else's grant drifts in.
+    ws.declare(expiring, read_grant("222222222222") + "    expires: 2020-01-01\n")
+    ws.declare(drifted, read_grant("333333333333"))
+    result = ws.apply("--scheduled")
+    assert result.rc == 0, result.text
+    assert f"{drifted} (account {ws.account}): {LEFT}" in result.out.splitlines()
+    assert f"{expiring}: ok: deleted the policy" in result.out
+    assert ws.policy(expiring) is None
+    assert ws.policy(drifted) is None
