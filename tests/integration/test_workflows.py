@@ -25,7 +25,15 @@ from reconciler.report.markdown import MARKER, parse_review
 
 from .conftest import MotoAws
 from .faultproxy import FaultProxy, access_denied
-from .workflow_runner import JobResult, Run, clean_env, load_workflow, run_workflow
+from .workflow_runner import (
+    Expression,
+    JobResult,
+    Run,
+    UnsupportedWorkflow,
+    clean_env,
+    load_workflow,
+    run_workflow,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -293,6 +301,41 @@ def test_jobs_with_roles_have_exact_grants() -> None:
     assert drift["permissions"] == {"id-token": "write", "contents": "read", "issues": "write"}
     dispatch = load_workflow(WORKFLOWS / "apply.yml")["on"]["workflow_dispatch"]
     assert "approve_digest" in dispatch["inputs"]
+    # The review script already compares digests; reconciler checks again right before writing.
+    apply_steps = load_workflow(WORKFLOWS / "apply.yml")["jobs"]["apply"]["steps"]
+    [apply_run] = [s["run"] for s in apply_steps if "reconciler apply" in s.get("run", "")]
+    assert '--expect-digest "$EXPECT_DIGEST"' in apply_run
+    [drift_run] = [s["run"] for s in drift["steps"] if "reconciler apply" in s.get("run", "")]
+    assert "--scheduled" in drift_run
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("vars.UNSET != ''", False),  # an unset variable is null, and null == '' as numbers
+        ("vars.SET != ''", True),
+        ("vars.UNSET || 'us-east-1'", "us-east-1"),
+        ("github.event.pull_request.head.repo.full_name == 'ACME/bucketshare'", True),
+        ("!(steps.plan.outputs.exitcode == '2') && always()", False),
+        ("steps.missing.outputs.x", None),
+        ("inputs.approve_digest", None),
+    ],
+)
+def test_expression_evaluator_follows_github(text: str, expected: Any) -> None:
+    contexts = {
+        "vars": {"SET": "x"},
+        "github": {"event": pr_event(1, sha("h"))},
+        "steps": {"plan": {"outputs": {"exitcode": "2"}}},
+        "inputs": {},
+    }
+    status = {"always": True, "success": True, "failure": False, "cancelled": False}
+    assert Expression(text).evaluate(contexts, status) == expected
+
+
+@pytest.mark.parametrize("text", ["contains(github.ref, 'main')", "secrets.TOKEN", "a < b", "github.sha =="])
+def test_expression_evaluator_refuses_what_it_does_not_know(text: str) -> None:
+    with pytest.raises(UnsupportedWorkflow):
+        Expression(text).evaluate({}, {"always": True, "success": True, "failure": False, "cancelled": False})
 
 
 # ---- plan.yml ---------------------------------------------------------------------------
