@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from reconciler.aws import BucketAccessError, S3Edge
 from reconciler.journal import Journal, JournalEntry, now
 from reconciler.normalize import equivalent_policies
 from reconciler.plan import BucketAction, BucketPlan, Plan, policy_hash
 from reconciler.policy import POLICY_SIZE_LIMIT, policy_size, public_statement_sids
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -21,14 +26,31 @@ class BucketOutcome:
 
 
 def apply_plan(plan: Plan, edge: S3Edge, journal: Journal) -> list[BucketOutcome]:
+    """Every bucket that changes, concurrently at the edge's parallelism; outcomes in plan order.
+
+    Each worker does one bucket's whole safe write (re-read, stale check, journal, write,
+    read back), so buckets never wait on each other's round trips.
+    """
     run = uuid.uuid4().hex[:12]
-    outcomes = []
-    for bucket_plan in plan.buckets:
+
+    def one(bucket_plan: BucketPlan) -> BucketOutcome:
         if bucket_plan.action is BucketAction.ERROR:
-            outcomes.append(BucketOutcome(bucket_plan.bucket, False, "; ".join(bucket_plan.errors)))
-        elif bucket_plan.action is not BucketAction.NOOP:
-            outcomes.append(apply_bucket(bucket_plan, edge, journal, run, plan.partition))
-    return outcomes
+            return BucketOutcome(bucket_plan.bucket, False, "; ".join(bucket_plan.errors))
+        return apply_bucket(bucket_plan, edge, journal, run, plan.partition)
+
+    todo = [b for b in plan.buckets if b.action is not BucketAction.NOOP]
+    return _concurrently(one, todo, edge.parallelism, journal)
+
+
+def _concurrently(
+    work: Callable[[T], BucketOutcome], items: Sequence[T], parallelism: int, journal: Journal
+) -> list[BucketOutcome]:
+    journal.open()
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(items) or 1))) as pool:
+            return list(pool.map(work, items))
+    finally:
+        journal.close()
 
 
 def apply_bucket(
@@ -105,23 +127,21 @@ def write_policy(
 
 
 def rollback(journal: Journal, edge: S3Edge, bucket: str | None, partition: str) -> list[BucketOutcome]:
-    """Restore, per bucket, the policy held before the last applied write."""
+    """Restore, per bucket and concurrently, the policy held before the last applied write."""
     run = uuid.uuid4().hex[:12]
-    outcomes = []
-    for name, entry in sorted(journal.last_applied().items()):
-        if bucket is not None and name != bucket:
-            continue
-        outcomes.append(
-            write_policy(
-                name,
-                entry.account,
-                entry.written_hash or "",
-                entry.previous_policy,
-                "rollback",
-                edge,
-                journal,
-                run,
-                partition,
-            )
+    chosen = [
+        (name, entry)
+        for name, entry in sorted(journal.last_applied().items())
+        if bucket is None or name == bucket
+    ]
+
+    def one(item: tuple[str, JournalEntry]) -> BucketOutcome:
+        name, entry = item
+        expected = entry.written_hash or ""
+        return write_policy(
+            name, entry.account, expected, entry.previous_policy, "rollback", edge, journal, run, partition
         )
-    return outcomes
+
+    if not chosen:
+        return []
+    return _concurrently(one, chosen, edge.parallelism, journal)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import IO
 
 from reconciler.errors import BucketshareError
 
@@ -36,16 +38,56 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
+
+
 class Journal:
+    """Safe to append from several apply workers at once: one line per record, each on disk
+    (fsync) before append returns, so a record written before a policy write survives a crash."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock = threading.Lock()
+        self._handle: IO[bytes] | None = None
+
+    def open(self) -> None:
+        """Open for appending now, so an unwritable journal stops apply before its first write."""
+        with self._lock:
+            self._open_locked()
+
+    def _open_locked(self) -> IO[bytes]:
+        if self._handle is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                handle = self.path.open("ab")
+                # A crash can leave a partial last line: start ours on a fresh one.
+                if handle.tell() > 0 and not _ends_with_newline(self.path):
+                    handle.write(b"\n")
+            except OSError as exc:
+                raise BucketshareError(
+                    f"{self.path}: cannot write the journal ({exc.strerror}); nothing was written to AWS"
+                ) from exc
+            self._handle = handle
+        return self._handle
 
     def append(self, entry: JournalEntry) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(asdict(entry), sort_keys=True) + "\n")
+        line = (json.dumps(asdict(entry), sort_keys=True) + "\n").encode("utf-8")
+        with self._lock:
+            handle = self._open_locked()
+            handle.write(line)
             handle.flush()
-            os.fsync(handle.fileno())
+            descriptor = handle.fileno()
+        # Outside the lock: concurrent fsyncs of one file coalesce instead of queueing.
+        os.fsync(descriptor)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._handle is not None:
+                self._handle.close()
+                self._handle = None
 
     def entries(self) -> list[JournalEntry]:
         if not self.path.exists():

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.client
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -79,6 +80,11 @@ class FaultProxy:
         self._rewrites: dict[str, Callable[[bytes], bytes]] = {}
         self._lock = threading.Lock()
         self.requests: list[SeenRequest] = []
+        self.latency = 0.0
+        """Seconds added to every forwarded request, as a round trip to AWS would."""
+        self._in_flight: dict[str, int] = {}
+        self.max_in_flight: dict[str, int] = {}
+        """Per HTTP method, the most requests that were being served at once."""
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -158,6 +164,19 @@ class FaultProxy:
         if fault is not None:
             _send_fault(handler, fault)
             return
+        with self._lock:
+            method = handler.command
+            self._in_flight[method] = self._in_flight.get(method, 0) + 1
+            self.max_in_flight[method] = max(self.max_in_flight.get(method, 0), self._in_flight[method])
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+            self._forward(handler, body, key)
+        finally:
+            with self._lock:
+                self._in_flight[method] -= 1
+
+    def _forward(self, handler: BaseHTTPRequestHandler, body: bytes, key: str) -> None:
         connection = http.client.HTTPConnection(*self._upstream, timeout=30)
         try:
             headers = {k: v for k, v in handler.headers.items() if k.lower() not in _HOP_BY_HOP}
