@@ -30,8 +30,8 @@ def report_body(log: str, exitcode: int, digest: str, sha: str) -> str:
         APPLY_MARKER,
         f"## bucketshare apply: {verdict}",
         "",
-        f"Commit `{sha}`, plan digest `{digest or 'none'}`: {len(applied)} buckets applied, "
-        f"{len(failed)} failed. Run: {ghapi.run_url()}",
+        f"Commit `{sha}`, plan digest `{digest or 'none'}`: applied {len(applied)}, "
+        f"failed {len(failed)}. Run: {ghapi.run_url()}",
         "",
     ]
     if applied:

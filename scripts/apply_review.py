@@ -48,12 +48,11 @@ def reviewed_digest(repo: str, pr: dict[str, Any]) -> tuple[str | None, str]:
     return digest, f"reviewed on pull request #{pr['number']} at commit {head}"
 
 
-def refused_body(sha: str, reviewed: str | None, why: str, new: str, markdown: str) -> str:
-    seen = f"- reviewed digest: `{reviewed}` ({why})" if reviewed else f"- no review: {why}"
+def refused_body(sha: str, seen: str, new: str, markdown: str) -> str:
     head = f"""{REFUSED_MARKER}
 ## bucketshare apply: nothing applied
 
-The plan of commit `{sha}` is not the plan that was reviewed, so nothing was written.
+The plan of commit `{sha}` is not the plan that was approved, so nothing was written.
 
 {seen}
 - new digest: `{new}`
@@ -83,16 +82,19 @@ def main() -> int:
         if problem:
             print(f"::error::{problem}")
             return 1
-        reviewed, why = approved, "approved by hand with approve_digest"
+        reviewed, why = approved, "given as approve_digest"
+        seen = f"- approved digest (the approve_digest input): `{approved}`"
     elif pr is None:
         reviewed, why = None, f"no pull request merged commit {sha}"
+        seen = f"- no review: {why}"
     else:
         reviewed, why = reviewed_digest(repo, pr)
+        seen = f"- reviewed digest: `{reviewed}` ({why})" if reviewed else f"- no review: {why}"
     if reviewed == new:
         print(f"apply {new}: {why}")
         ghapi.set_output("expect_digest", new)
         return 0
-    body = refused_body(sha, reviewed, why, new, args.markdown.read_text(encoding="utf-8"))
+    body = refused_body(sha, seen, new, args.markdown.read_text(encoding="utf-8"))
     if pr is not None:
         ghapi.send("POST", f"repos/{repo}/issues/{pr['number']}/comments", {"body": body})
     else:

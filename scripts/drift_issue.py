@@ -45,7 +45,8 @@ def issue_body(markdown: str, exitcode: int, applied: str) -> str:
         "",
     ]
     if applied.strip():
-        parts += ["Expired grants removed by this run:", "", code_block(applied.splitlines()), ""]
+        parts += ["This run's unattended apply (expired grants only):", ""]
+        parts += [code_block(applied.splitlines()), ""]
     note = "_The plan was trimmed to fit an issue; the full plan is in the workflow run._"
     return ghapi.fit("\n".join(parts) + ghapi.strip_head(markdown), note)
 
