@@ -88,7 +88,11 @@ class Operation:
     name: str
     bucket: str | None
     run: Run | None
-    """None: made by an S3Edge created outside any CLI command."""
+    """None: made by an S3Edge created outside any CLI command (a test calling gather_plan)."""
+    test: str
+
+    def describe(self) -> str:
+        return self.run.describe() if self.run else f"reconciler code outside any command in {self.test}"
 
     @property
     def action(self) -> str | None:
@@ -154,11 +158,12 @@ class Recorder:
         # Clients copy the session's handlers when created, and S3Edge creates them lazily.
         with self._lock:
             run = self._current[-1] if self._current else None
+            test = self._test
 
         def record(params: Mapping[str, Any], model: Any, **_: Any) -> None:
             service = model.service_model.service_name
             bucket = params.get("Bucket")
-            operation = Operation(service, model.name, None if bucket is None else str(bucket), run)
+            operation = Operation(service, model.name, None if bucket is None else str(bucket), run, test)
             with self._lock:
                 self.operations.append(operation)
 
@@ -166,6 +171,9 @@ class Recorder:
 
     def for_role(self, role: str) -> list[Operation]:
         return [op for op in self.operations if op.run is not None and role_for(op.run.argv) == role]
+
+    def outside_commands(self) -> list[Operation]:
+        return [op for op in self.operations if op.run is None]
 
     def seen(self, role: str) -> set[str]:
         return {op.name for op in self.for_role(role)}
@@ -238,7 +246,7 @@ def refusals(operations: Iterable[Operation], role: str, document: Mapping[str, 
     problems = []
     for (service, name), ops in sorted(refused.items()):
         first = ops[0]
-        where = first.run.describe() if first.run else "outside any command"
+        where = first.describe()
         if (service, name) not in OPERATION_ACTIONS:
             problem = (
                 f"{service} {name} (by {where}) has no IAM action in iam_recorder.OPERATION_ACTIONS: "

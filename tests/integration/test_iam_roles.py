@@ -116,7 +116,7 @@ def test_readme_explains_every_permission() -> None:
 
 def _op(name: str, bucket: str | None, argv: tuple[str, ...] = ("apply", "--auto-approve")) -> Operation:
     service = "sts" if name == "GetCallerIdentity" else "s3"
-    return Operation(service, name, bucket, Run(argv, "tests/x.py::test_y"))
+    return Operation(service, name, bucket, Run(argv, "tests/x.py::test_y"), "tests/x.py::test_y")
 
 
 def test_the_check_fails_when_a_permission_is_removed() -> None:
@@ -137,6 +137,13 @@ def test_the_check_fails_when_a_permission_is_removed() -> None:
 def test_the_check_fails_for_an_operation_it_cannot_map() -> None:
     (problem,) = refusals([_op("GetBucketEncryption", "bs-b-1")], "plan", load_role("plan", []))
     assert "s3 GetBucketEncryption" in problem and "OPERATION_ACTIONS" in problem
+
+
+def test_calls_outside_any_command_name_their_test() -> None:
+    put = Operation("s3", "PutBucketPolicy", "other-bucket", None, "tests/x.py::test_z")
+    (problem,) = refusals([put, put], "apply", load_role("apply", ["arn:aws:s3:::bs-*"]))
+    assert "(by reconciler code outside any command in tests/x.py::test_z)" in problem
+    assert problem.endswith("(and 1 more such calls)")
 
 
 def test_writes_outside_the_managed_buckets_are_refused() -> None:
@@ -233,6 +240,9 @@ def test_every_recorded_aws_operation_is_allowed_and_every_permission_is_used(ws
                 f"docs/iam/{role}-role-policy.json grants {action}, which no {role}-role command used "
                 "in the integration tests: remove it, or test the code that needs it"
             )
+    # Reconciler code a test calls directly (not through the CLI) must at least pass the apply role.
+    problems += refusals(RECORDER.outside_commands(), "apply", load_role("apply", patterns))
     counts = {role: len(RECORDER.for_role(role)) for role in ("plan", "apply")}
+    counts["outside commands"] = len(RECORDER.outside_commands())
     print(f"checked {sum(counts.values())} AWS operations of {len(RECORDER.runs)} reconciler runs: {counts}")
     assert problems == [], "\n".join(problems)
