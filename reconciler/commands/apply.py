@@ -71,18 +71,18 @@ class ApplyOptions:
 
 
 def run(options: ApplyOptions) -> int:
-    saved = options.plan_file is not None
     if options.plan_file is not None:
         # A saved plan is applied as it is: the declarations need not validate today.
         config = options.source.load_config()
+        journal = journal_path(options.journal, config)
         plan = load_plan_file(options.plan_file)
     else:
         state = options.source.load()
         config = state.config
+        journal = journal_path(options.journal, config)
         plan = make_plan(state, options.parallelism, options.declared_only)
         render_terminal(plan, make_console(sys.stdout))
-    journal = options.journal or Path(config.journal)
-    check_journal_path(journal)
+    saved = options.plan_file is not None
     if options.expect_digest is not None:
         check_digest(plan, options.expect_digest, saved)
     if options.scheduled:
@@ -100,10 +100,12 @@ def load_plan_file(path: Path) -> Plan:
     return loads(text, str(path))
 
 
-def check_journal_path(path: Path) -> None:
-    """Refuse before any write: a journal that cannot be appended to would fail mid-apply."""
+def journal_path(given: Path | None, config: Config) -> Path:
+    """--journal or the config's; refused before planning when it is not a file to append to."""
+    path = given or Path(config.journal)
     if path.exists() and not path.is_file():
         raise BucketshareError(f"{path}: the journal must be a regular file")
+    return path
 
 
 def check_digest(plan: Plan, expected: str, saved: bool) -> None:
