@@ -538,6 +538,10 @@ def test_review_of_an_older_head_or_a_push_without_pr_applies_nothing(h: Harness
     h.gh.open_pr(5)
     assert h.plan_pr(5, sha("old")).result == "success"
     h.gh.merge(5, sha("new"), sha("m5"))  # the branch moved after its last plan
+    # Anybody can write a comment that looks like a review of the new head: never trusted.
+    h.gh.add_comment(
+        5, "mallory", f"{MARKER}\n<!-- bucketshare-review digest={h.digest()} commit={sha('new')} -->"
+    )
     job = h.push(sha("m5"))
     assert job.result == "failure"
     assert "not the head commit" in h.gh.bot_comments(5, REFUSED_MARKER)[0]["body"]
@@ -606,3 +610,13 @@ def test_drift_removes_expired_grants_and_keeps_one_issue(h: Harness) -> None:
 def test_workflow_yaml_parses_with_pyyaml() -> None:
     for path in WORKFLOWS.glob("*.yml"):
         assert isinstance(yaml.safe_load(path.read_text(encoding="utf-8")), dict)
+
+
+@pytest.mark.parametrize("workflow", ["apply.yml", "drift.yml"])
+def test_production_runs_only_on_main(h: Harness, workflow: str) -> None:
+    event = {"ref": "refs/heads/feature", "inputs": {"approve_digest": f"sha256:{'0' * 64}"}}
+    run = Run(h.repo, "workflow_dispatch", event, REPO, sha("f"), dict(h.vars), dict(h.base_env), h.aws_login)
+    run.ref = "refs/heads/feature"
+    [job] = run_workflow(WORKFLOWS / workflow, run).values()
+    assert job.result == "failure"
+    assert job.aws_logins == [] and h.proxy.requests == []
