@@ -61,6 +61,7 @@ def main() -> int:
     issue = find_issue(repo)
     if args.exitcode == 0:
         if issue is None:
+            ghapi.write_summary("No drift: live bucket policies match shares/.")
             print("no drift")
             return 0
         number = issue["number"]

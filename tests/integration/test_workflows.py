@@ -590,7 +590,7 @@ def test_drift_removes_expired_grants_and_keeps_one_issue(h: Harness) -> None:
     mine = [i for i in h.gh.issues() if i["user"]["login"] == BOT]
     assert len(mine) == 1 and mine[0]["state"] == "open"
     assert mine[0]["labels"] == [{"name": "drift"}] and mine[0]["body"].startswith(DRIFT_MARKER)
-    assert drifting in mine[0]["body"]
+    assert drifting in mine[0]["body"] and drifting in job.summary
 
     assert h.drift("workflow_dispatch").result == "success"
     again = [i for i in h.gh.issues() if i["user"]["login"] == BOT]
