@@ -103,6 +103,8 @@ class Plan:
     warnings: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
     expiring: tuple[ExpiringGrant, ...] = ()
+    partial_since: str | None = None
+    """Set when only the buckets whose declarations changed since this revision were planned."""
     format_version: int = field(default=PLAN_FORMAT_VERSION)
 
     def count(self, action: BucketAction) -> int:

@@ -12,19 +12,34 @@ from dataclasses import replace
 
 from reconciler.aws import BucketAccessError, S3Edge
 from reconciler.desired import DesiredState
+from reconciler.partial import Selection
 from reconciler.plan import Plan, build_plan
 
 Progress = Callable[[int], Callable[[], None]]
 """Given a total, returns the callback to advance by one."""
 
 
-def gather_plan(state: DesiredState, edge: S3Edge, declared_only: bool, progress: Progress) -> Plan:
+def gather_plan(
+    state: DesiredState,
+    edge: S3Edge,
+    declared_only: bool,
+    progress: Progress,
+    only: Selection | None = None,
+) -> Plan:
+    """Read and plan every declared bucket (plus discovery), or only the selection's buckets."""
     config = state.config
-    targets = [(b.bucket, b.account) for b in state.buckets]
+    partial = only if only is not None and not only.everything else None
+    desired = [b for b in state.buckets if partial is None or b.bucket in partial.declared]
+    targets = [(b.bucket, b.account) for b in desired]
+    if partial is not None:
+        targets += list(partial.undeclared)
     warnings: list[str] = []
     errors: list[str] = []
-    if not declared_only:
-        discovered, warnings, errors = _discover(state, edge)
+    if only is not None and only.everything:
+        warnings.append(f"planned every bucket, not only those changed since {only.ref}: {only.reason}")
+    if not declared_only and partial is None:
+        discovered, found_warnings, errors = _discover(state, edge)
+        warnings += found_warnings
         seen = {bucket for bucket, _ in targets}
         for bucket, account in discovered:
             if bucket not in seen:
@@ -34,8 +49,10 @@ def gather_plan(state: DesiredState, edge: S3Edge, declared_only: bool, progress
     # Declaration warnings (expired grants, grants in the owner's own account) belong in the
     # plan a reviewer reads, with the YAML line to edit.
     warnings = [*(str(p) for p in state.warnings), *warnings]
-    plan = build_plan(state.buckets, live, config.sid_prefix, config.partition, warnings, errors)
-    return replace(plan, expiring=tuple(state.expiring()))
+    plan = build_plan(desired, live, config.sid_prefix, config.partition, warnings, errors)
+    planned = {b.bucket for b in desired}
+    expiring = tuple(e for e in state.expiring() if e.bucket in planned)
+    return replace(plan, expiring=expiring, partial_since=partial.ref if partial else None)
 
 
 def _discover(state: DesiredState, edge: S3Edge) -> tuple[list[tuple[str, str]], list[str], list[str]]:

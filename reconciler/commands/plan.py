@@ -18,11 +18,13 @@ from reconciler.commands.source import Source, add_source_arguments, positive
 from reconciler.desired import DesiredState
 from reconciler.digest import plan_digest
 from reconciler.errors import BucketshareError, DeclarationError
+from reconciler.partial import Selection, select_changed
 from reconciler.plan import Plan
 from reconciler.reconcile import gather_plan
 from reconciler.report.jsonplan import dumps
 from reconciler.report.markdown import render_markdown
 from reconciler.report.terminal import make_console, render_terminal
+from reconciler.revisions import changed_shares
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 FORMATS = ("text", "markdown", "json")
@@ -49,6 +51,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--digest-only", action="store_true", help="print only the plan digest (sha256:...) to stdout"
     )
+    parser.add_argument(
+        "--changed-since",
+        default=None,
+        metavar="REF",
+        help="plan only the buckets whose declarations changed since this git revision",
+    )
     add_live_arguments(parser)
 
 
@@ -61,6 +69,7 @@ class PlanOptions:
     detailed_exitcode: bool = False
     commit: str | None = None
     digest_only: bool = False
+    changed_since: str | None = None
     parallelism: int = 16
     declared_only: bool = False
 
@@ -78,13 +87,19 @@ class PlanOptions:
             detailed_exitcode=args.detailed_exitcode,
             commit=args.commit,
             digest_only=args.digest_only,
+            changed_since=args.changed_since,
             parallelism=args.parallelism,
             declared_only=args.declared_only,
         )
 
 
 def run(options: PlanOptions) -> int:
-    plan = make_plan(options.source.load(), options.parallelism, options.declared_only)
+    state = options.source.load()
+    only = None
+    if options.changed_since is not None:
+        changed = changed_shares(options.changed_since, options.source.shares, options.source.config_path())
+        only = select_changed(state, changed)
+    plan = make_plan(state, options.parallelism, options.declared_only, only)
     if options.digest_only:
         if options.out is not None:
             show(plan, options.output_format, options.out, options.commit)
@@ -121,12 +136,14 @@ class ReadProgress:
         print(f"read {self._total} bucket policies in {seconds:.1f}s", file=sys.stderr)
 
 
-def make_plan(state: DesiredState, parallelism: int, declared_only: bool) -> Plan:
+def make_plan(
+    state: DesiredState, parallelism: int, declared_only: bool, only: Selection | None = None
+) -> Plan:
     if state.errors:
         raise DeclarationError(state.errors)
     progress = ReadProgress()
     try:
-        return gather_plan(state, S3Edge(parallelism), declared_only, progress)
+        return gather_plan(state, S3Edge(parallelism), declared_only, progress, only)
     finally:
         progress.finish()
 

@@ -27,6 +27,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "sid_prefix": plan.sid_prefix,
         "partition": plan.partition,
         "digest": plan_digest(plan),
+        "partial_since": plan.partial_since,
         "summary": summary(plan),
         "warnings": list(plan.warnings),
         "errors": list(plan.errors),
@@ -102,6 +103,7 @@ def loads(text: str, origin: str) -> Plan:
             warnings=tuple(data.get("warnings", [])),
             errors=tuple(data.get("errors", [])),
             expiring=tuple(_expiring_from_dict(e) for e in data.get("expiring", [])),
+            partial_since=None if data.get("partial_since") is None else str(data["partial_since"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise BucketshareError(f"{origin}: malformed plan ({exc!r}); run plan again") from exc

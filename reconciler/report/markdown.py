@@ -99,6 +99,8 @@ def render_markdown(
     if reviewed is not None and len(reviewed) < max_chars // 4:
         head.append(reviewed)
     head += ["## bucketshare plan", ""]
+    if (partial := summary.partial(plan)) is not None:
+        head += [f"_{escape(partial)}_", ""]
     budget = max_chars - _MARGIN - len("\n".join(head))
     hint = escape(full_plan_hint)
     blocks: list[str] = []

@@ -33,6 +33,16 @@ def expiring(plan: Plan, today: dt.date | None = None) -> list[str]:
     return [grant.describe(day) for grant in plan.expiring]
 
 
+def partial(plan: Plan) -> str | None:
+    """The first thing a partial plan says about itself."""
+    if plan.partial_since is None:
+        return None
+    return (
+        f"Partial plan: only the buckets whose declarations changed since {plan.partial_since} "
+        f"({plural(len(plan.buckets), 'bucket')}); the scheduled drift run plans everything."
+    )
+
+
 def totals(plan: Plan) -> str:
     """One line: what the merge does, in counts."""
     changing = plan.count(BucketAction.PUT) + plan.count(BucketAction.DELETE)

@@ -40,6 +40,8 @@ def make_console(file: IO[str]) -> Console:
 def render_terminal(plan: Plan, console: Console) -> None:
     """Errors, warnings, expiring grants, totals, who gains and loses what; then each bucket."""
     console.print(Text("bucketshare plan", style="bold"))
+    if (partial := summary.partial(plan)) is not None:
+        console.print(Text(_clean(partial), style="cyan"))
     for message in summary.errors(plan):
         console.print(Text(_clean(f"error: {message}"), style="bold red"))
     for message in summary.warnings(plan):
