@@ -3,7 +3,8 @@
 Both sides count: a bucket declared in a changed file now, and a bucket the file declared
 at the revision (so a grant moved between buckets, or a deleted file, plans every bucket
 it touched). A changed reconciler.yaml, or a file at the revision that no longer parses,
-means a full plan: anything could render differently.
+or a change to the reconciler's own code, means a full plan: anything could render
+differently.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ class Selection:
 
 
 def select_changed(state: DesiredState, changed: ChangedShares) -> Selection:
-    if changed.config_changed:
-        return Selection(changed.ref, True, "reconciler.yaml changed")
+    if changed.everything is not None:
+        return Selection(changed.ref, True, changed.everything)
     declared = {
         share.bucket
         for share in state.declarations.buckets

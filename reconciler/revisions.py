@@ -16,11 +16,15 @@ from reconciler.errors import BucketshareError
 _TIMEOUT = 60
 
 
+# Changes here can change how every bucket renders, so they mean a full plan.
+_CODE_PATHS = (":(top)reconciler", ":(top)pyproject.toml")
+
+
 @dataclass(frozen=True)
 class ChangedShares:
     ref: str
-    config_changed: bool
-    """reconciler.yaml differs: every bucket may render differently, so plan them all."""
+    everything: str | None
+    """Why every bucket must be planned (reconciler.yaml or the reconciler's code changed)."""
     current: frozenset[Path]
     """Working-tree files (resolved) that were added, edited or are a move's target."""
     previous: tuple[tuple[str, str], ...]
@@ -49,11 +53,14 @@ def changed_shares(ref: str, shares_dir: Path, config_path: Path | None) -> Chan
         commit = _git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}").strip()
     except BucketshareError as exc:
         raise BucketshareError(f"--changed-since {ref!r} is not a commit in this repository") from exc
-    config_changed = False
+    everything = None
+    if _git("diff", "--name-only", commit, "--", *_CODE_PATHS).strip():
+        everything = "the reconciler's code changed"
     if config_path is not None:
-        config_changed = bool(_git("diff", "--name-only", commit, "--", str(config_path)).strip())
-        untracked_config = _git("ls-files", "--others", "--exclude-standard", "--", str(config_path))
-        config_changed |= bool(untracked_config.strip())
+        changed = _git("diff", "--name-only", commit, "--", str(config_path))
+        changed += _git("ls-files", "--others", "--exclude-standard", "--", str(config_path))
+        if changed.strip():
+            everything = f"{config_path} changed"
     top = Path(_git("rev-parse", "--show-toplevel").strip())
     # diff names files from the top of the repository; ls-files from the current directory.
     status = _git("diff", "--name-status", "-z", "--find-renames", commit, "--", str(shares_dir))
@@ -72,4 +79,4 @@ def changed_shares(ref: str, shares_dir: Path, config_path: Path | None) -> Chan
             current.add((top / new).resolve())
     untracked = _git("ls-files", "--others", "--exclude-standard", "-z", "--", str(shares_dir))
     current.update(Path(name).resolve() for name in untracked.split("\0") if name)
-    return ChangedShares(ref, config_changed, frozenset(current), tuple(previous))
+    return ChangedShares(ref, everything, frozenset(current), tuple(previous))

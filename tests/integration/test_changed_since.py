@@ -132,3 +132,17 @@ def test_outside_a_git_repository_is_one_line(ws: Workspace) -> None:
     result = ws.plan("--changed-since", "HEAD")
     assert result.rc == 1
     assert "error: --changed-since 'HEAD' is not a commit in this repository" in result.err
+
+
+def test_a_change_to_the_reconcilers_code_plans_everything(repo: tuple[Workspace, list[str]]) -> None:
+    # The plan workflow runs on reconciler/** too: new code may render every bucket anew.
+    ws, buckets = repo
+    (ws.root / "reconciler").mkdir()
+    (ws.root / "reconciler" / "render.py").write_text("# v1\n", encoding="utf-8")
+    git(ws, "add", "reconciler")
+    git(ws, "commit", "-q", "-m", "code")
+    (ws.root / "reconciler" / "render.py").write_text("# v2\n", encoding="utf-8")
+    result, plan = ws.plan_json("--changed-since", "HEAD")
+    assert result.rc == 0, result.text
+    assert planned(plan) == buckets
+    assert any("the reconciler's code changed" in w for w in plan["warnings"])
