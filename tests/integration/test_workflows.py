@@ -42,6 +42,12 @@ WORKFLOWS = ROOT / ".github" / "workflows"
 FAKE_GH = Path(__file__).with_name("fake_gh.py")
 REPO = "acme/bucketshare"
 BOT = "github-actions[bot]"
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+}
 # From ../shared/ACTIONS.md: the only commits workflows may pin.
 PINS = {
     "actions/checkout": ("3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"),
@@ -169,6 +175,29 @@ class Harness:
             "BUCKETSHARE_PLAN_ROLE_ARN": f"arn:aws:iam::{self.account}:role/bucketshare-plan",
             "BUCKETSHARE_APPLY_ROLE_ARN": f"arn:aws:iam::{self.account}:role/bucketshare-apply",
         }
+        # Real git history, as the runner's checkout has it: plans run with --changed-since
+        # HEAD^1, the PR's base (plan.yml) or the merge's first parent (apply.yml).
+        self.git("init", "-q", "-b", "main")
+        self.main = self.commit("base", [])
+
+    def git(self, *args: str) -> str:
+        env = {**self.base_env, **GIT_IDENTITY}
+        done = subprocess.run(["git", *args], cwd=self.repo, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    def commit(self, message: str, parents: list[str]) -> str:
+        """The working tree as a commit on `parents`, checked out (HEAD detached)."""
+        self.git("add", "-A")
+        tree = self.git("write-tree")
+        commit = self.git("commit-tree", tree, "-m", message, *(a for p in parents for a in ("-p", p)))
+        self.git("update-ref", "--no-deref", "HEAD", commit)
+        return commit
+
+    def merge_to_main(self, message: str) -> None:
+        """The working tree lands on main (a squash merge or a direct push)."""
+        self.main = self.commit(message, [self.main])
+        self.git("update-ref", "refs/heads/main", self.main)
 
     def aws_login(self, role_arn: str) -> dict[str, str]:
         match = re.fullmatch(r"arn:aws:iam::(\d{12}):role/.+", role_arn)
@@ -190,6 +219,8 @@ class Harness:
     def run(
         self, workflow: str, event_name: str, event: dict[str, Any], head: str, only: list[str] | None = None
     ) -> dict[str, JobResult]:
+        if workflow == "plan.yml":
+            self.commit("refs/pull/N/merge", [self.main])  # GitHub's test merge onto the base
         run = Run(
             self.repo, event_name, event, REPO, head, dict(self.vars), dict(self.base_env), self.aws_login
         )
@@ -201,10 +232,20 @@ class Harness:
         ]
 
     def push(self, commit: str) -> JobResult:
+        if self._tree_differs():
+            self.merge_to_main(commit)
+        else:
+            self.git("update-ref", "--no-deref", "HEAD", self.main)
         event = {"ref": "refs/heads/main", "after": commit, "repository": {"full_name": REPO}}
         return self.run("apply.yml", "push", event, commit)["apply"]
 
+    def _tree_differs(self) -> bool:
+        """Whether shares/ or reconciler.yaml differ from main: a merge to make, or a re-run."""
+        self.git("add", "-A")
+        return bool(self.git("diff", "--cached", "--name-only", self.main, "--", "shares", "reconciler.yaml"))
+
     def dispatch(self, commit: str, digest: str) -> JobResult:
+        self.git("update-ref", "--no-deref", "HEAD", self.main)
         event = {"ref": "refs/heads/main", "inputs": {"approve_digest": digest}}
         return self.run("apply.yml", "workflow_dispatch", event, commit)["apply"]
 
@@ -389,6 +430,32 @@ def test_validation_errors_annotate_and_stop_before_any_aws_call(h: Harness) -> 
     assert "::error file=shares/broken.yaml,line=" in jobs["validate"].output
     assert jobs["plan"].result == "skipped"
     assert h.proxy.requests == []
+
+
+def test_pr_plan_and_apply_read_only_the_buckets_the_pr_changes(h: Harness) -> None:
+    untouched, edited = h.bucket(), h.bucket()
+    h.declare(untouched, grant("222222222222"))
+    h.declare(edited, grant("222222222222"))
+    reviewed_and_merged(h, 3, sha("h3"), sha("m3"))
+    assert h.push(sha("m3")).result == "success"
+
+    h.declare(edited, grant("222222222222"), grant("333333333333"))
+    h.proxy.requests.clear()
+    h.gh.open_pr(4)
+    plan = h.plan_pr(4, sha("h4"))
+    assert plan.result == "success", plan.output
+    assert h.proxy.seen(untouched) == []  # a one-file PR does not read the whole estate
+    assert h.proxy.seen(edited)
+    [comment] = h.gh.bot_comments(4, MARKER)
+    assert "Partial plan: only the buckets whose declarations changed since HEAD^1 (1 bucket)" in (
+        comment["body"].replace("\\", "").replace("&#58;", ":")
+    )
+    reviewed = h.digest()
+    h.gh.merge(4, sha("h4"), sha("m4"))
+    job = h.push(sha("m4"))
+    assert job.result == "success", job.output
+    assert job.step("review").outputs["expect_digest"] == reviewed
+    assert h.proxy.seen(untouched) == []
 
 
 def test_plan_errors_fail_the_job_and_still_comment(h: Harness) -> None:
