@@ -12,7 +12,6 @@ new plan (on the PR, or on the commit for a push without one) and exits 1.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -20,8 +19,10 @@ from typing import Any
 
 import ghapi
 
-from reconciler.digest import check_digest_text
-from reconciler.report.markdown import MARKER, parse_review
+from reconciler.digest import changes_since_review, check_digest_text, plan_digest
+from reconciler.plan import Plan
+from reconciler.report.jsonplan import loads
+from reconciler.report.markdown import MARKER, escape, parse_review, parse_reviewed
 
 REFUSED_MARKER = "<!-- bucketshare-apply-refused -->"
 
@@ -34,21 +35,34 @@ def merged_pr(repo: str, sha: str) -> dict[str, Any] | None:
     return None
 
 
-def reviewed_digest(repo: str, pr: dict[str, Any]) -> tuple[str | None, str]:
-    """(digest, why) of the last bot plan comment made for the PR's last head commit."""
+Reviewed = dict[str, tuple[str, str, str]]
+
+
+def reviewed_digest(repo: str, pr: dict[str, Any]) -> tuple[str | None, str, Reviewed | None]:
+    """(digest, why, reviewed buckets) of the last bot plan comment for the PR's last head."""
     comments = ghapi.get_all(f"repos/{repo}/issues/{pr['number']}/comments")
-    reviews = [parse_review(c["body"]) for c in ghapi.bot_items_marked(comments, MARKER)]
-    found = [r for r in reviews if r is not None]
-    if not found:
-        return None, f"pull request #{pr['number']} has no plan comment by {ghapi.BOT_LOGIN}"
-    digest, commit = found[-1]
+    bodies = [c["body"] for c in ghapi.bot_items_marked(comments, MARKER) if parse_review(c["body"])]
+    if not bodies:
+        return None, f"pull request #{pr['number']} has no plan comment by {ghapi.BOT_LOGIN}", None
+    review = parse_review(bodies[-1])
+    assert review is not None
+    digest, commit = review
     head = str(pr["head"]["sha"])
     if commit != head:
-        return None, f"the last plan comment was made for commit {commit}, not the head commit {head}"
-    return digest, f"reviewed on pull request #{pr['number']} at commit {head}"
+        why = f"the last plan comment was made for commit {commit}, not the head commit {head}"
+        return None, why, None
+    return digest, f"reviewed on pull request #{pr['number']} at commit {head}", parse_reviewed(bodies[-1])
 
 
-def refused_body(sha: str, seen: str, new: str, markdown: str) -> str:
+def moved_since_review(reviewed: Reviewed | None, plan: Plan) -> str:
+    """Bucket by bucket, what differs from the reviewed plan (when the comment listed it)."""
+    if reviewed is None:
+        return ""
+    lines = [f"- {escape(line)}" for line in changes_since_review(reviewed, plan)]
+    return "What changed since review:\n\n" + "\n".join(lines) + "\n\n" if lines else ""
+
+
+def refused_body(sha: str, seen: str, new: str, markdown: str, moved: str) -> str:
     head = f"""{REFUSED_MARKER}
 ## bucketshare apply: nothing applied
 
@@ -62,7 +76,7 @@ edited by hand, the branch moved after its last plan, or this commit was pushed 
 pull request. The new plan is below. If it is right, a maintainer can apply exactly this plan
 by running the **apply** workflow by hand (Run workflow) with `approve_digest` = `{new}`.
 
-"""
+{moved}"""
     note = "_The plan was trimmed to fit a comment; the full plan is in the workflow run._"
     return ghapi.fit(head + ghapi.strip_head(markdown), note)
 
@@ -73,10 +87,12 @@ def main() -> int:
     parser.add_argument("--markdown", type=Path, required=True)
     args = parser.parse_args()
     repo, sha = ghapi.repository(), os.environ["GITHUB_SHA"]
-    new = str(json.loads(args.plan.read_text(encoding="utf-8"))["digest"])
+    plan = loads(args.plan.read_text(encoding="utf-8"), str(args.plan))
+    new = plan_digest(plan)
     pr = merged_pr(repo, sha)
     ghapi.set_output("pr", str(pr["number"]) if pr else "")
     approved = os.environ.get("APPROVE_DIGEST", "").strip()
+    moved = ""
     if approved:
         problem = check_digest_text(approved)
         if problem:
@@ -88,13 +104,14 @@ def main() -> int:
         reviewed, why = None, f"no pull request merged commit {sha}"
         seen = f"- no review: {why}"
     else:
-        reviewed, why = reviewed_digest(repo, pr)
+        reviewed, why, buckets = reviewed_digest(repo, pr)
+        moved = moved_since_review(buckets, plan)
         seen = f"- reviewed digest: `{reviewed}` ({why})" if reviewed else f"- no review: {why}"
     if reviewed == new:
         print(f"apply {new}: {why}")
         ghapi.set_output("expect_digest", new)
         return 0
-    body = refused_body(sha, seen, new, args.markdown.read_text(encoding="utf-8"))
+    body = refused_body(sha, seen, new, args.markdown.read_text(encoding="utf-8"), moved)
     if pr is not None:
         ghapi.send("POST", f"repos/{repo}/issues/{pr['number']}/comments", {"body": body})
     else:

@@ -29,7 +29,8 @@ _REVIEW_LINE = re.compile(
 _REVIEWED_LINE = re.compile(r"^<!-- bucketshare-reviewed-buckets ([A-Za-z0-9+/=]*) -->$")
 MAX_COMMENT_CHARS = 65_536
 """GitHub refuses a comment body of more characters than this."""
-_MARGIN = 512
+_MARGIN = 2_048
+"""Room for the few lines a workflow puts above a plan it quotes (a refused apply)."""
 FULL_PLAN_HINT = "the job summary and the plan.json artifact of this workflow run"
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 

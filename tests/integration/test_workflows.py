@@ -562,6 +562,8 @@ def test_hand_edit_after_review_applies_nothing_until_its_digest_is_approved(h: 
     [refused] = h.gh.bot_comments(7, REFUSED_MARKER)
     assert reviewed in refused["body"] and new in refused["body"]
     assert f"`approve_digest` = `{new}`" in refused["body"]
+    moved = refused["body"].replace("\\", "").replace("&#58;", ":")
+    assert f"- {bucket}: its live policy changed since review (a hand edit or another merge)" in moved
     assert review_of(refused["body"]) is None  # never mistaken for a review
     assert [u for u in job.uploads if u["exists"]] == []
 
@@ -597,6 +599,7 @@ def test_second_pr_merged_first_makes_the_first_review_stale(h: Harness) -> None
     assert h.policy_text(bucket) == after_b
     [refused] = h.gh.bot_comments(11, REFUSED_MARKER)
     assert h.digest() in refused["body"]
+    assert f"{bucket}&#58; its live policy changed since review" in refused["body"].replace("\\", "")
 
 
 def test_review_of_an_older_head_or_a_push_without_pr_applies_nothing(h: Harness) -> None:
