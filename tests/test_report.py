@@ -364,7 +364,7 @@ def table_rows(markdown: str) -> list[str]:
 
 def trimmed_count(markdown: str) -> int:
     match = re.search(
-        r"^_Details of ([\d,]+) more buckets? were trimmed to keep this comment under 65,536 "
+        r"^_Details of ([\d,]+) more buckets? were trimmed to keep this plan under 65,536 "
         r"characters; the full plan is in the job summary and the plan\.json artifact of this "
         r"workflow run\._$",
         markdown,

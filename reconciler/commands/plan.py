@@ -27,6 +27,8 @@ from reconciler.report.terminal import make_console, render_terminal
 from reconciler.revisions import changed_shares
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+JOB_SUMMARY_CHARS = 1_000_000
+"""GitHub refuses a step summary over 1 MiB; a plan that large is trimmed the same way."""
 FORMATS = ("text", "markdown", "json")
 # The same shape the review line of a plan comment accepts (reconciler.report.markdown).
 _COMMIT = re.compile(r"^[0-9a-f]{7,64}\Z")
@@ -52,6 +54,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--digest-only", action="store_true", help="print only the plan digest (sha256:...) to stdout"
     )
     parser.add_argument(
+        "--summary-out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write the whole plan as Markdown, untrimmed up to GitHub's 1 MiB job-summary limit",
+    )
+    parser.add_argument(
         "--changed-since",
         default=None,
         metavar="REF",
@@ -70,6 +79,7 @@ class PlanOptions:
     commit: str | None = None
     digest_only: bool = False
     changed_since: str | None = None
+    summary_out: Path | None = None
     parallelism: int = 16
     declared_only: bool = False
 
@@ -88,6 +98,7 @@ class PlanOptions:
             commit=args.commit,
             digest_only=args.digest_only,
             changed_since=args.changed_since,
+            summary_out=args.summary_out,
             parallelism=args.parallelism,
             declared_only=args.declared_only,
         )
@@ -108,6 +119,10 @@ def run(options: PlanOptions) -> int:
         show(plan, options.output_format, options.out, options.commit)
     if options.save is not None:
         write_file(options.save, dumps(plan))
+    if options.summary_out is not None:
+        hint = "the plan.json artifact of this workflow run"
+        full = render_markdown(plan, hint, options.commit, max_chars=JOB_SUMMARY_CHARS)
+        write_file(options.summary_out, full)
     return plan_exit_code(plan, options.detailed_exitcode)
 
 

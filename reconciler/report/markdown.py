@@ -121,7 +121,7 @@ def render_markdown(
     if table:
         blocks.append(table)
         budget -= len(table) + 1
-    blocks.extend(_details(plan, budget, hint))
+    blocks.extend(_details(plan, budget, hint, max_chars))
     return "\n".join(head) + "\n" + "\n\n".join(blocks) + "\n"
 
 
@@ -170,7 +170,7 @@ def _grantee_table(plan: Plan, budget: int, hint: str) -> str:
     return "\n".join(lines)
 
 
-def _details(plan: Plan, budget: int, hint: str) -> list[str]:
+def _details(plan: Plan, budget: int, hint: str, max_chars: int) -> list[str]:
     sections = [_bucket_section(b) for b in plan.buckets if b.action is not BucketAction.NOOP or b.warnings]
     if not sections:
         return []
@@ -184,8 +184,8 @@ def _details(plan: Plan, budget: int, hint: str) -> list[str]:
     trimmed = len(sections) - (len(kept) - 1)
     if trimmed:
         kept.append(
-            f"_Details of {summary.plural(trimmed, 'more bucket')} were trimmed to keep this comment "
-            f"under {MAX_COMMENT_CHARS:,} characters; the full plan is in {hint}._"
+            f"_Details of {summary.plural(trimmed, 'more bucket')} were trimmed to keep this plan "
+            f"under {max_chars:,} characters; the full plan is in {hint}._"
         )
     return kept
 

@@ -136,3 +136,25 @@ def test_markdown_summary_line_holds_no_markdown_escapes(ws: Workspace) -> None:
     assert len(summary) == 1
     assert bucket in summary[0]
     assert "\\" not in summary[0]
+
+
+def test_summary_out_holds_the_same_plan_untrimmed(ws: Workspace) -> None:
+    buckets = [ws.bucket(f"sum{i}") for i in range(3)]
+    for bucket in buckets:
+        ws.declare(bucket, read_grant("222222222222"))
+    comment, summary = ws.root / "plan.md", ws.root / "summary.md"
+    result = ws.plan(
+        "--format", "markdown", "--out", comment, "--summary-out", summary, "--commit", "abc1234"
+    )
+    assert result.rc == 0, result.text
+    full = summary.read_text(encoding="utf-8")
+    assert full.splitlines()[:3] == comment.read_text(encoding="utf-8").splitlines()[:3]
+    assert full.count("<details>") == 3 and "trimmed" not in full
+
+
+def test_summary_out_into_a_missing_folder_is_one_line(ws: Workspace) -> None:
+    ws.declare(ws.bucket("sumerr"), read_grant("222222222222"))
+    result = ws.plan("--summary-out", ws.root / "no" / "such" / "summary.md")
+    assert result.rc == 1
+    assert result.err.strip().splitlines()[-1].startswith("error: ")
+    assert "Traceback" not in result.text
