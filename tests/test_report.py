@@ -682,3 +682,14 @@ def test_corrupt_journal_line_is_a_located_error(tmp_path: Path, corrupt: bytes)
         Journal(path).entries()
     assert str(info.value).startswith(f"{path}:2:1: not a journal entry (")
     assert "\n" not in str(info.value)
+
+
+def test_terminal_grantee_table_never_cuts_a_name_short(color_env: pytest.MonkeyPatch) -> None:
+    # In a CI log rich would assume 80 columns and end cells with "…": a cut ARN misleads.
+    role = "arn:aws:iam::444444444444:role/inference/" + "batch-scoring-" * 6 + "nightly"
+    plan = build_plan([desired("acme-a", grant(role))], [LivePolicy("acme-a", OWNER, None)], PREFIX, "aws")
+    output = terminal_output(plan, io.StringIO())
+    table = output.split("who gains and who loses access", 1)[1].split("\n\n", 1)[0]
+    assert "…" not in table
+    assert "".join(re.findall(r"[a-z:/0-9-]+", table.replace("│", " "))).count("nightly") == 1
+    assert "shares/fraud-team.yaml:8:5" in table

@@ -30,10 +30,20 @@ def _clean(text: str) -> str:
     return "".join("?" if unicodedata.category(c) == "Cc" else c for c in text)
 
 
+LOG_WIDTH = 200
+"""Columns for a file or CI log, where rich would otherwise assume 80 and squeeze the table."""
+
+
 def make_console(file: IO[str]) -> Console:
-    plain = "NO_COLOR" in os.environ or not file.isatty()
+    tty = file.isatty()
+    plain = "NO_COLOR" in os.environ or not tty
     return Console(
-        file=file, no_color=plain, highlight=False, soft_wrap=True, color_system=None if plain else "auto"
+        file=file,
+        no_color=plain,
+        highlight=False,
+        soft_wrap=True,
+        color_system=None if plain else "auto",
+        width=None if tty else LOG_WIDTH,
     )
 
 
@@ -54,7 +64,7 @@ def render_terminal(plan: Plan, console: Console) -> None:
     if rows:
         table = Table(title="who gains and who loses access", title_justify="left")
         for header in summary.ROW_HEADERS:
-            table.add_column(header)
+            table.add_column(header, overflow="fold")  # wrap, never cut: an ARN cut short misleads
         for row in rows:
             cells = [_clean(cell) for cell in summary.row_cells(row)]
             style = "green" if row.change.direction is Direction.GAINS else "red"
