@@ -3,7 +3,7 @@
     python scripts/apply_report.py --log apply.log --exitcode N [--pr N] [--digest D]
 
 apply.log is what `reconciler apply` printed: `BUCKET: ok: ...` / `BUCKET: FAILED: reason`
-lines, then `N buckets applied, M failed`. Exits with --exitcode, so a failed apply fails
+lines, then `N bucket(s) applied, M failed`. Exits with --exitcode, so a failed apply fails
 the job after the comment is written.
 """
 

@@ -18,6 +18,7 @@ from reconciler.errors import BucketshareError
 from reconciler.journal import Journal
 from reconciler.plan import BucketAction, Plan, select_scheduled
 from reconciler.report.jsonplan import loads
+from reconciler.report.summary import plural
 from reconciler.report.terminal import make_console, render_terminal
 
 EXIT_OK, EXIT_ERROR = 0, 1
@@ -150,7 +151,7 @@ def report_outcomes(outcomes: list[BucketOutcome]) -> int:
         status = "ok" if outcome.ok else "FAILED"
         print(f"{outcome.bucket}: {status}: {outcome.message}")
     failed = sum(1 for o in outcomes if not o.ok)
-    print(f"{len(outcomes) - failed} buckets applied, {failed} failed")
+    print(f"{plural(len(outcomes) - failed, 'bucket')} applied, {failed:,} failed")
     return EXIT_ERROR if failed else EXIT_OK
 
 

@@ -30,7 +30,7 @@ def test_missing_bucket_is_an_error_while_another_applies(ws: Workspace) -> None
     assert applied.rc == 1
     assert f"{missing}: FAILED: {hint}" in applied.out
     assert f"{real}: ok: wrote the policy" in applied.out
-    assert "1 buckets applied, 1 failed" in applied.out
+    assert "1 bucket applied, 1 failed" in applied.out
     assert ws.policy(real) is not None
 
 
