@@ -84,7 +84,7 @@ class FaultProxy:
         """Seconds added to every forwarded request, as a round trip to AWS would."""
         self._in_flight: dict[str, int] = {}
         self.max_in_flight: dict[str, int] = {}
-        """Per HTTP method, the most requests that were being served at once."""
+        """Per HTTP method (and "*" for all), the most requests that were being served at once."""
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -166,8 +166,9 @@ class FaultProxy:
             return
         with self._lock:
             method = handler.command
-            self._in_flight[method] = self._in_flight.get(method, 0) + 1
-            self.max_in_flight[method] = max(self.max_in_flight.get(method, 0), self._in_flight[method])
+            for key in (method, "*"):
+                self._in_flight[key] = self._in_flight.get(key, 0) + 1
+                self.max_in_flight[key] = max(self.max_in_flight.get(key, 0), self._in_flight[key])
         try:
             if self.latency:
                 time.sleep(self.latency)
@@ -175,6 +176,7 @@ class FaultProxy:
         finally:
             with self._lock:
                 self._in_flight[method] -= 1
+                self._in_flight["*"] -= 1
 
     def _forward(self, handler: BaseHTTPRequestHandler, body: bytes, key: str) -> None:
         connection = http.client.HTTPConnection(*self._upstream, timeout=30)
