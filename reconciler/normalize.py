@@ -58,7 +58,12 @@ def _condition(value: Any, fold_case: bool = True) -> Any:
             continue
         keys = result.setdefault(operator, {})
         for key, values in block.items():
-            keys[key.lower() if fold_case else key] = sorted({_scalar_text(v) for v in _as_list(values)})
+            name = key.lower() if fold_case else key
+            # Keys alike but for case are two conditions, both applied (AWS-BEHAVIOUR.md): keep
+            # both, so such a statement never equals one with a single key.
+            while name in keys:
+                name += "\u0000"
+            keys[name] = sorted({_scalar_text(v) for v in _as_list(values)})
     return result
 
 
@@ -72,6 +77,8 @@ def normalize_statement(statement: Any, partition: str = "aws", fold_case: bool 
         return {"?": json.dumps(statement, sort_keys=True)}
     result: dict[str, Any] = {}
     for key, value in statement.items():
+        if key == "Sid" and value == "":
+            continue  # S3 has returned "Sid": "" for a statement stored without one
         if key in _SET_FIELDS:
             items = {_scalar_text(v) for v in _as_list(value)}
             fold = fold_case and "Action" in key

@@ -162,6 +162,7 @@ def plan_bucket(
     new_size = policy_size(new_policy) if new_policy is not None else 0
     if action is BucketAction.PUT:
         errors.extend(_write_problems(new_policy or {}, new_size, wanted, live.bucket, partition))
+        errors.extend(_kept_problems(document, kept))
     warnings = _orphan_warnings(live_statements)
     if action is BucketAction.NOOP:
         warnings.extend(_public_warnings(live_statements))
@@ -228,18 +229,50 @@ def _write_problems(
     return problems
 
 
-def _orphan_warnings(statements: list[Any]) -> list[str]:
-    warnings = []
-    for statement in statements:
-        principal = statement.get("Principal") if isinstance(statement, dict) else None
+def _orphans(statement: Any) -> list[str]:
+    """Bare unique ids (AROA.../AIDA...) a statement names: what S3 shows for a deleted principal."""
+    found = []
+    for field_name in ("Principal", "NotPrincipal"):
+        principal = statement.get(field_name) if isinstance(statement, dict) else None
         names = principal.get("AWS", []) if isinstance(principal, dict) else []
-        for name in names if isinstance(names, list) else [names]:
-            if isinstance(name, str) and _ORPHAN_ID.match(name):
-                warnings.append(
-                    f"statement {statement.get('Sid', '(no Sid)')} names orphaned principal {name}: the "
-                    "role or user was deleted, so access for it is broken (recreating it does not restore it)"
-                )
-    return warnings
+        found += [n for n in (names if isinstance(names, list) else [names]) if isinstance(n, str)]
+    return [name for name in found if _ORPHAN_ID.match(name)]
+
+
+def _sid_of(statement: Any) -> str:
+    sid = statement.get("Sid") if isinstance(statement, dict) else None
+    return str(sid) if sid else "(no Sid)"
+
+
+def _orphan_warnings(statements: list[Any]) -> list[str]:
+    return [
+        f"statement {_sid_of(statement)} names orphaned principal {name}: the role or user was deleted, "
+        "so access for it is broken (recreating it does not restore it)"
+        for statement in statements
+        for name in _orphans(statement)
+    ]
+
+
+def _kept_problems(document: Any, kept: list[Any]) -> list[str]:
+    """Why S3 would refuse, or silently change the meaning of, the statements a put re-sends."""
+    problems = [
+        f"statement {_sid_of(statement)} (not bucketshare's) names orphaned principal {name}; S3 refuses "
+        "every PutBucketPolicy that holds it (Invalid principal in policy), so nothing can be written "
+        "here: remove that principal or the statement by hand, then plan again"
+        for statement in kept
+        for name in _orphans(statement)
+    ]
+    version = document.get("Version") if isinstance(document, dict) else None
+    if version != POLICY_VERSION:
+        problems += [
+            f"statement {_sid_of(statement)} (not bucketshare's) contains '${{', which is literal text "
+            f"under the live policy's Version {version or '(none, meaning 2008-10-17)'} but a policy "
+            f"variable under {POLICY_VERSION}, which every write uses; change the policy to "
+            f"{POLICY_VERSION} by hand, writing a literal '${{' as '${{$}}{{', then plan again"
+            for statement in kept
+            if "${" in json.dumps(statement)
+        ]
+    return problems
 
 
 def _public_warnings(statements: list[Any]) -> list[str]:

@@ -9,8 +9,10 @@ from .conftest import Workspace, bucket_plan, read_grant, statement
 ORPHAN = "AROAEXAMPLEID1234567"
 
 
-def test_orphaned_principal_in_an_unmanaged_statement_is_reported(ws: Workspace) -> None:
-    bucket = ws.bucket("orphan")
+def test_orphaned_principal_in_an_unmanaged_statement_stops_the_write_at_plan_time(ws: Workspace) -> None:
+    # S3 refuses every PutBucketPolicy naming a deleted principal's bare id ("Invalid principal
+    # in policy"), and apply re-sends kept statements unchanged; moto would accept it.
+    bucket, other = ws.bucket("orphan"), ws.bucket("fine")
     orphaned = {
         "Sid": "LegacyReader",
         "Effect": "Allow",
@@ -18,22 +20,35 @@ def test_orphaned_principal_in_an_unmanaged_statement_is_reported(ws: Workspace)
         "Action": "s3:GetObject",
         "Resource": f"arn:aws:s3:::{bucket}/*",
     }
-    ws.put_policy(bucket, {"Version": "2012-10-17", "Statement": [orphaned]})
+    original = ws.put_policy(bucket, {"Version": "2012-10-17", "Statement": [orphaned]})
     ws.declare(bucket, read_grant("222222222222"))
+    ws.declare(other, read_grant("222222222222"))
 
-    result = ws.plan()
-    assert result.rc == 0, result.text
-    assert f"statement LegacyReader names orphaned principal {ORPHAN}" in result.out
-    _, plan = ws.plan_json()
-    warnings = bucket_plan(plan, bucket)["warnings"]
-    assert any(ORPHAN in w and "LegacyReader" in w for w in warnings), warnings
+    result, plan = ws.plan_json()
+    assert result.rc == 1, result.text
+    planned = bucket_plan(plan, bucket)
+    assert planned["action"] == "error"
+    assert planned["errors"] == [
+        f"statement LegacyReader (not bucketshare's) names orphaned principal {ORPHAN}; S3 refuses every "
+        "PutBucketPolicy that holds it (Invalid principal in policy), so nothing can be written here: "
+        "remove that principal or the statement by hand, then plan again"
+    ]
+    assert bucket_plan(plan, other)["action"] == "put-policy"
+    applied = ws.apply()
+    assert applied.rc == 1
+    assert ws.policy_text(bucket) == original
+    assert ws.policy(other) is not None
 
-    # Still reported once the bucket is in sync, and the statement is kept as it was.
+    # Once in sync (nothing to write), the orphan is only a warning.
+    ws.put_policy(bucket, {"Version": "2012-10-17", "Statement": []})
     assert ws.apply().rc == 0
+    live = ws.policy(bucket)
+    assert live is not None
+    live["Statement"].append(orphaned)
+    ws.put_policy(bucket, live)
     again = ws.plan("--detailed-exitcode")
     assert again.rc == 0, again.text
-    assert f"names orphaned principal {ORPHAN}" in again.out
-    assert orphaned in ws.policy(bucket)["Statement"]  # type: ignore[index]
+    assert f"statement LegacyReader names orphaned principal {ORPHAN}" in again.out
 
 
 def test_merged_policy_over_the_size_limit_is_refused_at_plan_time(ws: Workspace) -> None:
