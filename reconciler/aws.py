@@ -25,7 +25,7 @@ from botocore.exceptions import (
 )
 
 from reconciler.errors import BucketshareError
-from reconciler.plan import LivePolicy
+from reconciler.plan import LivePolicy, ReadError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 TOTAL_ATTEMPTS = 5
 """botocore's total_max_attempts counts attempts (max_attempts would count retries)."""
 TRANSIENT_WRITE_ATTEMPTS = 3
+_DENIED_CODES = frozenset(("AccessDenied", "403", "AllAccessDisabled"))
 _THROTTLE_CODES = {"Throttling", "ThrottlingException", "SlowDown", "RequestLimitExceeded", "503"}
 
 
@@ -55,7 +56,7 @@ def describe_client_error(exc: Exception, bucket: str, account: str, operation: 
     message = str(error.get("Message", ""))
     if code == "NoSuchBucket":
         return f"bucket does not exist; create it in account {account} or remove its declaration"
-    if code in ("AccessDenied", "403", "AllAccessDisabled"):
+    if code in _DENIED_CODES:
         hint = (
             f"the reconciler's role needs s3:{operation} on it, and the bucket must be owned by account "
             f"{account} (ExpectedBucketOwner)"
@@ -71,6 +72,13 @@ def describe_client_error(exc: Exception, bucket: str, account: str, operation: 
     if code == "MalformedPolicy":
         return f"S3 rejected the policy as malformed: {message}"
     return f"{operation} failed with {code}: {message}"
+
+
+def read_error_kind(exc: ClientError) -> ReadError:
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    if code in _DENIED_CODES:
+        return ReadError.DENIED
+    return ReadError.NO_BUCKET if code == "NoSuchBucket" else ReadError.OTHER
 
 
 class S3Edge:
@@ -109,13 +117,11 @@ class S3Edge:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "NoSuchBucketPolicy":
                 return LivePolicy(bucket, account, None)
-            return LivePolicy(
-                bucket, account, None, describe_client_error(exc, bucket, account, "GetBucketPolicy")
-            )
+            message = describe_client_error(exc, bucket, account, "GetBucketPolicy")
+            return LivePolicy(bucket, account, None, message, read_error_kind(exc))
         except BotoCoreError as exc:
-            return LivePolicy(
-                bucket, account, None, describe_client_error(exc, bucket, account, "GetBucketPolicy")
-            )
+            message = describe_client_error(exc, bucket, account, "GetBucketPolicy")
+            return LivePolicy(bucket, account, None, message, ReadError.OTHER)
         return LivePolicy(bucket, account, str(response["Policy"]))
 
     def read_policies(

@@ -48,6 +48,14 @@ class ChangeKind(StrEnum):
     REMOVE = "remove"
 
 
+class ReadError(StrEnum):
+    """What kind of failure a read was, decided by the AWS edge from the error code."""
+
+    DENIED = "denied"
+    NO_BUCKET = "no-bucket"
+    OTHER = "other"
+
+
 @dataclass(frozen=True)
 class LivePolicy:
     """One bucket's policy as the AWS edge read it."""
@@ -57,6 +65,8 @@ class LivePolicy:
     text: str | None
     """The policy text as returned; None when the bucket has no policy."""
     error: str | None = None
+    error_kind: ReadError | None = None
+    """Set with error; decides what plan does, so rewording a message never changes a plan."""
 
 
 @dataclass(frozen=True)
@@ -363,8 +373,8 @@ def _expiry_only(desired: DesiredBucket | None, ours: list[Any], partition: str)
     return same_statements(ours, before, partition)
 
 
-def _not_ours_to_read(error: str) -> bool:
-    return error.startswith(("access denied", "bucket does not exist"))
+def _not_ours_to_read(live: LivePolicy) -> bool:
+    return live.error_kind in (ReadError.DENIED, ReadError.NO_BUCKET)
 
 
 def build_plan(
@@ -380,7 +390,7 @@ def build_plan(
     plans = []
     warnings = list(warnings)
     for state in sorted(live, key=lambda s: s.bucket):
-        if state.bucket not in by_bucket and state.error is not None and _not_ours_to_read(state.error):
+        if state.bucket not in by_bucket and state.error is not None and _not_ours_to_read(state):
             # A discovered bucket we cannot read may not be ours at all: say so, don't fail.
             warnings.append(f"discovery could not read bucket {state.bucket}: {state.error}")
             continue

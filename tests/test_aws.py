@@ -15,7 +15,7 @@ from moto import mock_aws
 
 from reconciler.aws import TOTAL_ATTEMPTS, BucketAccessError, S3Edge, describe_client_error
 from reconciler.errors import BucketshareError
-from reconciler.plan import LivePolicy
+from reconciler.plan import LivePolicy, ReadError
 
 OWNER = "111111111111"
 MOTO_ACCOUNT = "123456789012"
@@ -221,6 +221,7 @@ def test_read_policy_reports_a_missing_bucket_as_a_bucket_error() -> None:
         OWNER,
         None,
         "bucket does not exist; create it in account 111111111111 or remove its declaration",
+        ReadError.NO_BUCKET,
     )
 
 

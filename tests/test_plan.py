@@ -17,6 +17,7 @@ from reconciler.plan import (
     BucketPlan,
     ChangeKind,
     LivePolicy,
+    ReadError,
     build_plan,
     plan_bucket,
     policy_hash,
@@ -749,3 +750,21 @@ def test_resource_problems_checks_the_partition() -> None:
 def test_rendered_statements_have_no_resource_problems() -> None:
     grants = [grant("222222222222", "read-write", ("models/fraud/", "features/")), grant("org:o-a1b2c3d4e5")]
     assert [p for s in rendered(*grants) for p in resource_problems(s, BUCKET, "aws")] == []
+
+
+@pytest.mark.parametrize(
+    ("message", "kind", "skipped"),
+    [
+        ("access denied on GetBucketPolicy: ...", ReadError.DENIED, True),
+        ("the wording may change", ReadError.NO_BUCKET, True),
+        ("access denied, or so the message says", ReadError.OTHER, False),
+    ],
+)
+def test_what_discovery_skips_is_decided_by_the_error_kind_not_its_wording(
+    message: str, kind: ReadError, skipped: bool
+) -> None:
+    found = LivePolicy("acme-foreign", OWNER, None, message, kind)
+    result = build_plan([], [found], PREFIX, "aws")
+    assert (result.buckets == ()) is skipped
+    warned = any(w.startswith("discovery could not read bucket acme-foreign") for w in result.warnings)
+    assert warned is skipped
