@@ -166,9 +166,9 @@ class FaultProxy:
             return
         with self._lock:
             method = handler.command
-            for key in (method, "*"):
-                self._in_flight[key] = self._in_flight.get(key, 0) + 1
-                self.max_in_flight[key] = max(self.max_in_flight.get(key, 0), self._in_flight[key])
+            for counted in (method, "*"):
+                self._in_flight[counted] = self._in_flight.get(counted, 0) + 1
+                self.max_in_flight[counted] = max(self.max_in_flight.get(counted, 0), self._in_flight[counted])
         try:
             if self.latency:
                 time.sleep(self.latency)
