@@ -166,9 +166,9 @@ class FaultProxy:
             return
         with self._lock:
             method = handler.command
-            for counted in (method, "*"):
-                self._in_flight[counted] = self._in_flight.get(counted, 0) + 1
-                self.max_in_flight[counted] = max(self.max_in_flight.get(counted, 0), self._in_flight[counted])
+            for name in (method, "*"):
+                self._in_flight[name] = self._in_flight.get(name, 0) + 1
+                self.max_in_flight[name] = max(self.max_in_flight.get(name, 0), self._in_flight[name])
         try:
             if self.latency:
                 time.sleep(self.latency)
