@@ -12,7 +12,7 @@ from typing import TypeVar
 from reconciler.aws import BucketAccessError, S3Edge
 from reconciler.journal import Journal, JournalEntry, now
 from reconciler.normalize import equivalent_policies
-from reconciler.plan import BucketAction, BucketPlan, Plan, policy_hash
+from reconciler.plan import BucketAction, BucketPlan, Plan, check_against_live, policy_hash
 from reconciler.policy import POLICY_SIZE_LIMIT, policy_size, public_statement_sids
 
 T = TypeVar("T")
@@ -36,7 +36,7 @@ def apply_plan(plan: Plan, edge: S3Edge, journal: Journal) -> list[BucketOutcome
     def one(bucket_plan: BucketPlan) -> BucketOutcome:
         if bucket_plan.action is BucketAction.ERROR:
             return BucketOutcome(bucket_plan.bucket, False, "; ".join(bucket_plan.errors))
-        return apply_bucket(bucket_plan, edge, journal, run, plan.partition)
+        return apply_bucket(bucket_plan, edge, journal, run, plan.partition, plan.sid_prefix)
 
     todo = [b for b in plan.buckets if b.action is not BucketAction.NOOP]
     return _concurrently(one, todo, edge.parallelism, journal)
@@ -54,10 +54,9 @@ def _concurrently(
 
 
 def apply_bucket(
-    bucket_plan: BucketPlan, edge: S3Edge, journal: Journal, run: str, partition: str
+    bucket_plan: BucketPlan, edge: S3Edge, journal: Journal, run: str, partition: str, sid_prefix: str
 ) -> BucketOutcome:
     bucket, account = bucket_plan.bucket, bucket_plan.account
-    new_text = bucket_plan.new_policy_text
     refusal = _unsafe(bucket_plan)
     if refusal:
         return BucketOutcome(bucket, False, refusal)
@@ -65,12 +64,13 @@ def apply_bucket(
         bucket,
         account,
         bucket_plan.live_hash,
-        new_text,
+        bucket_plan.new_policy_text,
         bucket_plan.action.value,
         edge,
         journal,
         run,
         partition,
+        lambda live_text: check_against_live(bucket_plan, live_text, sid_prefix),
     )
 
 
@@ -95,13 +95,18 @@ def write_policy(
     journal: Journal,
     run: str,
     partition: str,
+    check: Callable[[str | None], str | None] | None = None,
 ) -> BucketOutcome:
-    """Re-read, refuse if stale, journal, write (or delete when new_text is None), verify."""
+    """Re-read, refuse if stale (or if check refuses), journal, write (or delete when new_text
+    is None), verify."""
     live = edge.read_policy(bucket, account)
     if live.error is not None:
         return BucketOutcome(bucket, False, live.error)
     if policy_hash(live.text) != expected_hash:
         return BucketOutcome(bucket, False, "the live policy changed since the plan; run plan again")
+    refusal = check(live.text) if check is not None else None
+    if refusal is not None:
+        return BucketOutcome(bucket, False, refusal)
     entry = JournalEntry(run, now(), bucket, account, action, live.text, new_text, "pending")
     journal.append(entry)
     try:

@@ -415,3 +415,31 @@ def select_scheduled(plan: Plan, fix_all_drift: bool) -> Plan:
         for b in plan.buckets
     )
     return replace(plan, buckets=buckets)
+
+
+def check_against_live(bucket_plan: BucketPlan, live_text: str | None, sid_prefix: str) -> str | None:
+    """Why a saved bucket plan must not be written over this live policy, or None.
+
+    A saved plan is a file anyone could edit. Rebuilding the document from the live policy
+    (what we do not own, kept exactly and in order) and the plan's own statements must give
+    exactly the text the plan would write, with the action the plan names.
+    """
+    try:
+        live = json.loads(live_text) if live_text is not None else None
+    except json.JSONDecodeError:
+        return "refused: the live policy is not valid JSON; fix it by hand, then plan again"
+    kept = [s for s in statements_of(live) if not _is_ours(s, sid_prefix)]
+    planned = statements_of(bucket_plan.new_policy)
+    if [s for s in planned if not _is_ours(s, sid_prefix)] != kept:
+        return (
+            "refused: the saved plan does not keep every statement bucketshare does not own exactly "
+            "as the live policy holds it; run plan again"
+        )
+    rebuilt = _new_document(live, [*kept, *(s for s in planned if _is_ours(s, sid_prefix))])
+    action = BucketAction.PUT if rebuilt is not None else BucketAction.DELETE
+    if action is not bucket_plan.action:
+        planned_action = bucket_plan.action.value
+        return f"refused: the saved plan says {planned_action} where its policy means {action.value}"
+    if (minified(rebuilt) if rebuilt is not None else None) != bucket_plan.new_policy_text:
+        return "refused: the saved plan's policy is not what plan builds from the live policy; run plan again"
+    return None

@@ -253,7 +253,8 @@ def hostile_plan(tmp_path: Path) -> Plan:
 
 def test_hostile_strings_never_appear_raw_outside_a_code_fence(tmp_path: Path) -> None:
     plan = hostile_plan(tmp_path)
-    assert [b.action for b in plan.buckets] == [BucketAction.PUT, BucketAction.ERROR, BucketAction.PUT]
+    # The kept statement names an orphaned principal: S3 would refuse the put (test_plan_holes).
+    assert [b.action for b in plan.buckets] == [BucketAction.ERROR] * 3
     markdown = render_markdown(plan)
     outside, blocks = fenced(markdown)
     structural = {MARKER, "<details>", "</details>"}
@@ -489,13 +490,60 @@ def test_loads_reports_where_invalid_json_is() -> None:
     )
 
 
-def test_loads_refuses_a_malformed_plan() -> None:
+def _edited(path: list[Any], value: Any) -> dict[str, Any]:
     data = plan_to_dict(sample_plan())
-    data["buckets"][0]["action"] = "explode"
+    target: Any = data
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (
+            ["buckets", 0, "action"],
+            "explode",
+            "plan.buckets[0].action must be one of put-policy, delete-policy",
+        ),
+        (
+            ["buckets", 0, "new_policy"],
+            ["not", "an", "object"],
+            "plan.buckets[0].new_policy must be an object",
+        ),
+        (["buckets", 0, "new_policy"], "text", "plan.buckets[0].new_policy must be an object or null"),
+        (["buckets", 0, "declared"], "yes", "plan.buckets[0].declared must be true or false"),
+        (["buckets", 0, "new_size"], True, "plan.buckets[0].new_size must be a whole number"),
+        (["buckets", 0, "bucket"], 7, "plan.buckets[0].bucket must be a string"),
+        (["buckets", 0, "changes"], {}, "plan.buckets[0].changes must be a list"),
+        (
+            ["buckets", 0, "changes", 0, "after"],
+            3,
+            "plan.buckets[0].changes[0].after must be an object or null",
+        ),
+        (["buckets", 0, "warnings"], [1], "plan.buckets[0].warnings must be a list of strings"),
+        (["buckets"], "all", "plan.buckets must be a list"),
+        (["buckets", 0], "a bucket", "plan.buckets[0] must be an object"),
+        (["sid_prefix"], None, "plan.sid_prefix must be a string"),
+        (["expiring"], [{"expires": "someday"}], "plan.expiring[0].expires must be a date"),
+    ],
+)
+def test_loads_refuses_a_malformed_plan_naming_the_field(path: list[Any], value: Any, message: str) -> None:
     with pytest.raises(BucketshareError) as info:
-        loads(json.dumps(data), "plan.json")
-    assert str(info.value).startswith("plan.json: malformed plan (")
-    assert str(info.value).endswith("); run plan again")
+        loads(json.dumps(_edited(path, value)), "plan.json")
+    assert str(info.value).startswith(f"plan.json: malformed plan: {message}"), str(info.value)
+    assert str(info.value).endswith("; run plan again")
+
+
+def test_loads_refuses_a_boolean_format_version() -> None:
+    with pytest.raises(BucketshareError, match="unsupported plan format_version True"):
+        loads(json.dumps(_edited(["format_version"], True)), "plan.json")
+
+
+def test_loads_refuses_absurd_nesting_with_a_message() -> None:
+    with pytest.raises(BucketshareError, match="nested too deeply"):
+        loads('{"format_version": 1, "buckets": ' + "[" * 100_000 + "]" * 100_000 + "}", "plan.json")
 
 
 # --- terminal ------------------------------------------------------------------------------

@@ -77,6 +77,13 @@ def run(options: ApplyOptions) -> int:
         config = options.source.load_config()
         journal = journal_path(options.journal, config)
         plan = load_plan_file(options.plan_file)
+        if (plan.sid_prefix, plan.partition) != (config.sid_prefix, config.partition):
+            # Which statements are ours is the config's to say, never a file's.
+            raise BucketshareError(
+                f"{options.plan_file}: planned with sid_prefix {plan.sid_prefix!r} and partition "
+                f"{plan.partition!r}, but reconciler.yaml says {config.sid_prefix!r} and "
+                f"{config.partition!r}; run plan again"
+            )
     else:
         state = options.source.load()
         config = state.config

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 from reconciler.digest import plan_digest
 from reconciler.errors import BucketshareError
@@ -84,60 +85,124 @@ def dumps(plan: Plan) -> str:
     return json.dumps(plan_to_dict(plan), indent=2, sort_keys=False) + "\n"
 
 
+E = TypeVar("E", bound=Enum)
+
+
+class _Fields:
+    """Typed reads of one object of a plan file, naming the field that is wrong."""
+
+    def __init__(self, data: Any, where: str) -> None:
+        if not isinstance(data, dict):
+            raise ValueError(f"{where} must be an object")
+        self.data, self.where = data, where
+
+    def _get(self, key: str, kinds: type | tuple[type, ...], what: str, default: Any = ...) -> Any:
+        if key not in self.data:
+            if default is ...:
+                raise ValueError(f"{self.where}.{key} is missing")
+            return default
+        value = self.data[key]
+        if isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
+            raise ValueError(f"{self.where}.{key} must be {what}")
+        if not isinstance(value, kinds):
+            raise ValueError(f"{self.where}.{key} must be {what}")
+        return value
+
+    def text(self, key: str) -> str:
+        return str(self._get(key, str, "a string"))
+
+    def text_or_none(self, key: str) -> str | None:
+        value = self._get(key, (str, type(None)), "a string or null", None)
+        return None if value is None else str(value)
+
+    def number(self, key: str) -> int:
+        return int(self._get(key, int, "a whole number"))
+
+    def flag(self, key: str, default: bool | None = None) -> bool:
+        return bool(self._get(key, bool, "true or false", ... if default is None else default))
+
+    def texts(self, key: str, default: tuple[str, ...] | None = None) -> tuple[str, ...]:
+        items = self._get(key, list, "a list of strings", ... if default is None else list(default))
+        if not all(isinstance(item, str) for item in items):
+            raise ValueError(f"{self.where}.{key} must be a list of strings")
+        return tuple(items)
+
+    def objects(self, key: str, default: bool = False) -> list[_Fields]:
+        items = self._get(key, list, "a list", [] if default else ...)
+        return [_Fields(item, f"{self.where}.{key}[{i}]") for i, item in enumerate(items)]
+
+    def document(self, key: str) -> dict[str, Any] | None:
+        value = self._get(key, (dict, type(None)), "an object or null")
+        return None if value is None else dict(value)
+
+
 def loads(text: str, origin: str) -> Plan:
+    """A plan file, checked field by field: it is untrusted input that apply will act on."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BucketshareError(f"{origin}:{exc.lineno}:{exc.colno}: not a JSON plan ({exc.msg})") from exc
+    except RecursionError as exc:
+        raise BucketshareError(f"{origin}: not a plan: its JSON is nested too deeply") from exc
     version = data.get("format_version") if isinstance(data, dict) else None
-    if not isinstance(data, dict) or version != PLAN_FORMAT_VERSION:
+    if not isinstance(data, dict) or type(version) is not int or version != PLAN_FORMAT_VERSION:
         raise BucketshareError(
             f"{origin}: unsupported plan format_version {version!r}; "
             f"this reconciler reads version {PLAN_FORMAT_VERSION}: run plan again"
         )
     try:
+        top = _Fields(data, "plan")
         return Plan(
-            buckets=tuple(_bucket_from_dict(b) for b in data["buckets"]),
-            sid_prefix=str(data["sid_prefix"]),
-            partition=str(data["partition"]),
-            warnings=tuple(data.get("warnings", [])),
-            errors=tuple(data.get("errors", [])),
-            expiring=tuple(_expiring_from_dict(e) for e in data.get("expiring", [])),
-            partial_since=None if data.get("partial_since") is None else str(data["partial_since"]),
+            buckets=tuple(_bucket_from_dict(b) for b in top.objects("buckets")),
+            sid_prefix=top.text("sid_prefix"),
+            partition=top.text("partition"),
+            warnings=top.texts("warnings", ()),
+            errors=top.texts("errors", ()),
+            expiring=tuple(_expiring_from_dict(e) for e in top.objects("expiring", default=True)),
+            partial_since=top.text_or_none("partial_since"),
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise BucketshareError(f"{origin}: malformed plan ({exc!r}); run plan again") from exc
+    except ValueError as exc:
+        raise BucketshareError(f"{origin}: malformed plan: {exc}; run plan again") from exc
 
 
-def _bucket_from_dict(data: dict[str, Any]) -> BucketPlan:
+def _bucket_from_dict(data: _Fields) -> BucketPlan:
     return BucketPlan(
-        bucket=str(data["bucket"]),
-        account=str(data["account"]),
-        action=BucketAction(data["action"]),
-        declared=bool(data["declared"]),
-        live_hash=str(data["live_hash"]),
+        bucket=data.text("bucket"),
+        account=data.text("account"),
+        action=_choice(BucketAction, data, "action"),
+        declared=data.flag("declared"),
+        live_hash=data.text("live_hash"),
         changes=tuple(
             StatementChange(
-                sid=str(c["sid"]),
-                kind=ChangeKind(c["kind"]),
-                before=c["before"],
-                after=c["after"],
-                field_diff=tuple(c["field_diff"]),
-                sentences=tuple(c["sentences"]),
-                sources=tuple(c["sources"]),
+                sid=c.text("sid"),
+                kind=_choice(ChangeKind, c, "kind"),
+                before=c.document("before"),
+                after=c.document("after"),
+                field_diff=c.texts("field_diff"),
+                sentences=c.texts("sentences"),
+                sources=c.texts("sources"),
             )
-            for c in data["changes"]
+            for c in data.objects("changes")
         ),
-        kept_statements=int(data["kept_statements"]),
-        warnings=tuple(data["warnings"]),
-        errors=tuple(data["errors"]),
-        new_policy=data["new_policy"],
-        new_size=int(data["new_size"]),
-        size_limit=int(data["size_limit"]),
-        owners=tuple(data.get("owners", [])),
-        expiry_only=data.get("expiry_only", False) is True,
-        access=tuple(_access_from_dict(a) for a in data.get("access_changes", [])),
+        kept_statements=data.number("kept_statements"),
+        warnings=data.texts("warnings"),
+        errors=data.texts("errors"),
+        new_policy=data.document("new_policy"),
+        new_size=data.number("new_size"),
+        size_limit=data.number("size_limit"),
+        owners=data.texts("owners", ()),
+        expiry_only=data.flag("expiry_only", False),
+        access=tuple(_access_from_dict(a) for a in data.objects("access_changes", default=True)),
     )
+
+
+def _choice(kind: type[E], data: _Fields, key: str) -> E:
+    value = data.text(key)
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(str(member.value) for member in kind)
+        raise ValueError(f"{data.where}.{key} must be one of {choices}, not {value!r}") from None
 
 
 def _access_to_dict(row: AccessChange) -> dict[str, Any]:
@@ -153,16 +218,16 @@ def _access_to_dict(row: AccessChange) -> dict[str, Any]:
     }
 
 
-def _access_from_dict(data: dict[str, Any]) -> AccessChange:
+def _access_from_dict(data: _Fields) -> AccessChange:
     return AccessChange(
-        direction=Direction(data["direction"]),
-        grantee=str(data["grantee"]),
-        access=str(data["access"]),
-        prefixes=tuple(str(p) for p in data["prefixes"]),
-        sid=str(data["sid"]),
-        expires=None if data["expires"] is None else str(data["expires"]),
-        declared_at=None if data["declared_at"] is None else str(data["declared_at"]),
-        why=str(data["why"]),
+        direction=_choice(Direction, data, "direction"),
+        grantee=data.text("grantee"),
+        access=data.text("access"),
+        prefixes=data.texts("prefixes"),
+        sid=data.text("sid"),
+        expires=data.text_or_none("expires"),
+        declared_at=data.text_or_none("declared_at"),
+        why=data.text("why"),
     )
 
 
@@ -177,12 +242,16 @@ def _expiring_to_dict(grant: ExpiringGrant) -> dict[str, Any]:
     }
 
 
-def _expiring_from_dict(data: dict[str, Any]) -> ExpiringGrant:
+def _expiring_from_dict(data: _Fields) -> ExpiringGrant:
+    try:
+        expires = dt.date.fromisoformat(data.text("expires"))
+    except ValueError as exc:
+        raise ValueError(f"{data.where}.expires must be a date ({exc})") from None
     return ExpiringGrant(
-        expires=dt.date.fromisoformat(str(data["expires"])),
-        bucket=str(data["bucket"]),
-        grantee=str(data["grantee"]),
-        access=str(data["access"]),
-        prefixes=tuple(str(p) for p in data["prefixes"]),
-        location=str(data["location"]),
+        expires=expires,
+        bucket=data.text("bucket"),
+        grantee=data.text("grantee"),
+        access=data.text("access"),
+        prefixes=data.texts("prefixes"),
+        location=data.text("location"),
     )
