@@ -9,6 +9,7 @@ ExpectedBucketOwner, so a bucket name now owned by someone else is never read or
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +23,8 @@ from botocore.exceptions import (
     ClientError,
     EndpointConnectionError,
     NoCredentialsError,
+    NoRegionError,
+    ProfileNotFound,
 )
 
 from reconciler.errors import BucketshareError
@@ -81,10 +84,43 @@ def read_error_kind(exc: ClientError) -> ReadError:
     return ReadError.NO_BUCKET if code == "NoSuchBucket" else ReadError.OTHER
 
 
+def _session() -> boto3.session.Session:
+    try:
+        return boto3.session.Session()
+    except ProfileNotFound as exc:
+        raise _profile_error(exc) from exc
+
+
+def _profile_error(exc: ProfileNotFound) -> BucketshareError:
+    return BucketshareError(
+        f"AWS profile {exc.kwargs.get('profile')!r} (AWS_PROFILE) is not in the AWS config; "
+        "name a profile that exists, or unset AWS_PROFILE"
+    )
+
+
+def _client(session: boto3.session.Session, service: str, config: BotoConfig) -> Any:
+    """A client, or one line saying which setting of the environment is wrong."""
+    try:
+        return session.client(service, config=config)  # type: ignore[call-overload]
+    except ProfileNotFound as exc:
+        raise _profile_error(exc) from exc
+    except NoRegionError as exc:
+        raise BucketshareError("no AWS region is set; set AWS_REGION (or AWS_DEFAULT_REGION)") from exc
+    except ValueError as exc:
+        endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+        if endpoint:
+            raise BucketshareError(
+                f"AWS_ENDPOINT_URL {endpoint!r} is not an endpoint URL ({exc}); use e.g. "
+                "https://s3.us-east-1.amazonaws.com, or unset it"
+            ) from exc
+        # An empty region makes botocore build https://s3..amazonaws.com.
+        raise BucketshareError("no AWS region is set; set AWS_REGION (or AWS_DEFAULT_REGION)") from exc
+
+
 class S3Edge:
     def __init__(self, parallelism: int = 16, session: boto3.session.Session | None = None) -> None:
         self.parallelism = max(1, parallelism)
-        self._session = session or boto3.session.Session()
+        self._session = session or _session()
         self._config = BotoConfig(
             retries={"mode": "standard", "total_max_attempts": TOTAL_ATTEMPTS},
             max_pool_connections=max(10, self.parallelism),
@@ -97,12 +133,13 @@ class S3Edge:
     def s3(self, account: str) -> S3Client:
         with self._lock:
             if account not in self._clients:
-                self._clients[account] = self._session.client("s3", config=self._config)
+                self._clients[account] = _client(self._session, "s3", self._config)
             return self._clients[account]
 
     def caller_account(self) -> str | None:
+        sts = _client(self._session, "sts", self._config)
         try:
-            identity = self._session.client("sts", config=self._config).get_caller_identity()
+            identity = sts.get_caller_identity()
         except NoCredentialsError as exc:
             raise BucketshareError(
                 "no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
