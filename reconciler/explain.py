@@ -72,13 +72,19 @@ def _grant_key(grant: Grant) -> _Key:
     return (f"{_KIND_NAMES[grant.grantee.kind]} {grant.grantee.id}", grant.access.value, grant.prefixes)
 
 
+def _texts(value: Any) -> list[str]:
+    return [str(v) for v in (value if isinstance(value, list) else [] if value is None else [value])]
+
+
 def object_scope(statement: Any) -> tuple[str, tuple[str, ...]] | None:
     """(access, prefixes) of an object-level statement; None for bucket-level ones."""
-    normal = normalize_statement(statement)
-    resources = normal.get("Resource", [])
-    if not resources or not all(isinstance(r, str) and "/" in r.partition(":::")[2] for r in resources):
+    if not isinstance(statement, dict):
         return None
-    actions = frozenset(normal.get("Action", []))
+    # Only Resource and Action matter here: cheaper than normalising the whole statement.
+    resources = sorted(set(_texts(statement.get("Resource"))))
+    if not resources or not all("/" in r.partition(":::")[2] for r in resources):
+        return None
+    actions = frozenset(a.lower() for a in _texts(statement.get("Action")))
     access = _OBJECT_ACTIONS.get(actions, "the actions " + ", ".join(sorted(actions)))
     prefixes = sorted(r.partition(":::")[2].partition("/")[2].removesuffix("*") for r in resources)
     return access, tuple(p for p in prefixes if p)
@@ -114,11 +120,14 @@ def _live_keys(ours: Sequence[Any]) -> dict[_Key, str]:
     return keys
 
 
-def _object_sid(desired: DesiredBucket, grant: Grant) -> str:
+def _object_sids(desired: DesiredBucket) -> dict[Grant, str]:
+    """Each rendered grant's object-level statement, worked out once per bucket."""
+    sids: dict[Grant, str] = {}
     for statement in desired.statements:
-        if grant in statement.grants and object_scope(statement.statement) is not None:
-            return statement.sid
-    return ""
+        if object_scope(statement.statement) is not None:
+            for grant in statement.grants:
+                sids.setdefault(grant, statement.sid)
+    return sids
 
 
 def access_changes(desired: DesiredBucket | None, ours: Sequence[Any]) -> tuple[AccessChange, ...]:
@@ -133,9 +142,10 @@ def access_changes(desired: DesiredBucket | None, ours: Sequence[Any]) -> tuple[
     expired: dict[_Key, Grant] = {}
     if desired is not None:
         rendered = {g for s in desired.statements for g in s.grants}
+        object_sids = _object_sids(desired)
         for grant in desired.share.grants:
             if grant in rendered:
-                wanted[_grant_key(grant)] = (grant, _object_sid(desired, grant))
+                wanted[_grant_key(grant)] = (grant, object_sids.get(grant, ""))
             else:
                 expired[_grant_key(grant)] = grant
     wanted_by_sid: dict[str, set[str]] = {}

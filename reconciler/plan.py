@@ -161,7 +161,8 @@ def plan_bucket(
     ours = [s for s in live_statements if _is_ours(s, sid_prefix)]
     errors = _collisions(kept, wanted)
     changes = _statement_changes(ours, wanted, _Context(sid_prefix, partition, declared))
-    access = access_changes(desired, ours)
+    # No change means the live statements we own render the declared grants: nothing to explain.
+    access = access_changes(desired, ours) if changes else ()
     changes = _explained(changes, access, sid_prefix)
     statements = [*kept, *(w.statement for w in wanted)]
     new_policy = _new_document(document, statements)
@@ -320,7 +321,10 @@ def _statement_changes(
             changes.append(_change(sid, ChangeKind.REMOVE, before, None, None, ctx))
         elif before is None:
             changes.append(_change(sid, ChangeKind.ADD, None, desired.statement, desired, ctx))
-        elif canonical(before, ctx.partition) != canonical(desired.statement, ctx.partition):
+        elif before != desired.statement and canonical(before, ctx.partition) != desired.canonical(
+            ctx.partition
+        ):
+            # Equal dicts need no normalising: the common case for a policy we wrote ourselves.
             changes.append(_change(sid, ChangeKind.CHANGE, before, desired.statement, desired, ctx))
     return changes
 

@@ -17,6 +17,7 @@ from reconciler.access import ACCESS_ACTIONS, Access
 from reconciler.config import Config
 from reconciler.declarations import BucketShare, Declarations, Grant, GranteeKind
 from reconciler.errors import Problem
+from reconciler.normalize import canonical
 from reconciler.policy import POLICY_SIZE_LIMIT, policy_document, policy_size
 
 Statement = dict[str, Any]
@@ -37,6 +38,14 @@ class DesiredStatement:
     statement: Statement
     grants: tuple[Grant, ...]
     """The declarations this statement comes from."""
+
+    def canonical(self, partition: str) -> str:
+        """The normalised form, computed once: every plan compares against it."""
+        cached = self.__dict__.get("_canonical")
+        if cached is None or cached[0] != partition:
+            cached = (partition, canonical(self.statement, partition))
+            object.__setattr__(self, "_canonical", cached)
+        return str(cached[1])
 
 
 @dataclass(frozen=True)

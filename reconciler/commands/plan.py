@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import re
 import sys
 import time
@@ -156,6 +157,9 @@ def make_plan(
 ) -> Plan:
     if state.errors:
         raise DeclarationError(state.errors)
+    # The declarations live for the whole run: keep the cyclic GC from walking them again and
+    # again while the read workers allocate (measured: about 20% of the read phase at 1,000).
+    gc.freeze()
     progress = ReadProgress()
     try:
         return gather_plan(state, S3Edge(parallelism), declared_only, progress, only)
