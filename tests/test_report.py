@@ -22,7 +22,7 @@ from reconciler.journal import Journal, JournalEntry
 from reconciler.plan import BucketAction, LivePolicy, Plan, build_plan, plan_bucket
 from reconciler.render import DesiredBucket, render_bucket
 from reconciler.report.jsonplan import dumps, loads, plan_to_dict
-from reconciler.report.markdown import MARKER, parse_review, render_markdown
+from reconciler.report.markdown import MARKER, escape, parse_review, render_markdown
 from reconciler.report.terminal import make_console, render_terminal
 
 TODAY = dt.date(2026, 1, 15)
@@ -424,7 +424,7 @@ def test_short_plan_is_not_trimmed() -> None:
 def test_full_plan_hint_is_escaped() -> None:
     markdown = render_markdown(many_changed_buckets(2000), full_plan_hint="[artifact](http://evil)")
     assert "[artifact](http://evil)" not in markdown
-    assert "\\[artifact\\]\\(http&#58;//evil\\)" in markdown
+    assert "\\[artifact\\]\\(http&#58;\u200b//evil\\)" in markdown
 
 
 # --- JSON plan -----------------------------------------------------------------------------
@@ -741,3 +741,19 @@ def test_terminal_grantee_table_never_cuts_a_name_short(color_env: pytest.Monkey
     assert "…" not in table
     assert "".join(re.findall(r"[a-z:/0-9-]+", table.replace("│", " "))).count("nightly") == 1
     assert "shares/fraud-team.yaml:8:5" in table
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["see www.evil.example now", "go to https://evil.example/x", "WWW.Evil.Example", "ftp://x.example"],
+)
+def test_bare_links_in_untrusted_text_do_not_become_links(text: str) -> None:
+    # GitHub links bare www. names and URLs in the rendered text (GFM autolinks): break them.
+    shown = html.unescape(unescaped(escape(text)))
+    assert re.search(r"(?i)\bwww\.", shown) is None
+    assert "://" not in shown
+    assert shown.replace("\u200b", "") == text
+
+
+def test_bidirectional_overrides_are_dropped_from_prose() -> None:
+    assert escape("bucket\u202eevil\u2066x") == "bucketevilx"

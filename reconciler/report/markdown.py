@@ -32,15 +32,20 @@ MAX_COMMENT_CHARS = 65_536
 _MARGIN = 2_048
 """Room for the few lines a workflow puts above a plan it quotes (a refused apply)."""
 FULL_PLAN_HINT = "the job summary and the plan.json artifact of this workflow run"
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_BARE_LINK = re.compile(r"(?i)\b(www)(?=\.)")
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 
 
 def escape(text: str) -> str:
-    """Inline-safe text: HTML entities, Markdown punctuation escaped, @mentions defused."""
+    """Inline-safe text: HTML entities, Markdown punctuation escaped, mentions and links defused."""
+    text = _BIDI.sub("", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _SPECIAL.sub(r"\\\1", text)
-    # GitHub finds @mentions after rendering, so an entity would still notify: break the word.
-    text = text.replace("@", "@\u200b").replace(":", "&#58;")
+    # GitHub finds @mentions and bare links (www.x, http://x) in the rendered text, after
+    # entities are decoded: break them with a zero-width space, which a reader does not see.
+    text = _BARE_LINK.sub("\\1\u200b", text)
+    text = text.replace("://", ":\u200b//").replace("@", "@\u200b").replace(":", "&#58;")
     return " ".join(text.split())
 
 
