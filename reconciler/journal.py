@@ -38,6 +38,24 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+_TEXT_FIELDS = ("run", "time", "bucket", "account", "action", "outcome", "message")
+_OPTIONAL_FIELDS = ("previous_policy", "new_policy", "written_hash")
+
+
+def _entry(data: object) -> JournalEntry:
+    """A record, with every field of the type rollback relies on."""
+    if not isinstance(data, dict):
+        raise ValueError("not an object")
+    entry = JournalEntry(**data)
+    for name in _TEXT_FIELDS:
+        if not isinstance(getattr(entry, name), str):
+            raise ValueError(f"{name} must be a string")
+    for name in _OPTIONAL_FIELDS:
+        if not isinstance(getattr(entry, name), str | None):
+            raise ValueError(f"{name} must be a string or null")
+    return entry
+
+
 def _ends_with_newline(path: Path) -> bool:
     with path.open("rb") as handle:
         handle.seek(-1, os.SEEK_END)
@@ -52,6 +70,8 @@ class Journal:
         self.path = path
         self._lock = threading.Lock()
         self._handle: IO[bytes] | None = None
+        self.skipped: list[str] = []
+        """Lines entries() could not read, each with its place and why."""
 
     def open(self) -> None:
         """Open for appending now, so an unwritable journal stops apply before its first write."""
@@ -90,17 +110,20 @@ class Journal:
                 self._handle = None
 
     def entries(self) -> list[JournalEntry]:
+        """Every complete record. A line that is not one (a crash mid-write, a hand edit) is
+        skipped and named in `skipped`: one bad line must not cost every other bucket its rollback."""
         if not self.path.exists():
             raise BucketshareError(f"{self.path}: journal not found")
         entries = []
+        self.skipped = []
         with self.path.open("rb") as handle:
             for number, raw in enumerate(handle, start=1):
                 if not raw.strip():
                     continue
                 try:
-                    entries.append(JournalEntry(**json.loads(raw.decode("utf-8"))))
-                except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
-                    raise BucketshareError(f"{self.path}:{number}:1: not a journal entry ({exc})") from exc
+                    entries.append(_entry(json.loads(raw.decode("utf-8"))))
+                except (UnicodeDecodeError, json.JSONDecodeError, TypeError, ValueError) as exc:
+                    self.skipped.append(f"{self.path}:{number}:1: skipped, not a journal entry ({exc})")
         return entries
 
     def last_applied(self) -> dict[str, JournalEntry]:

@@ -717,19 +717,22 @@ def test_missing_journal_is_a_user_error(tmp_path: Path) -> None:
         b'{"run": "r", "time": "t", "bucket": "b", "account": "a", "action": "put-policy", '
         b'"previous_policy": null, "new_policy": null, "outcome": "applied", "surprise": 1}',
         b'{"run": "r", "time": "t", "bucket": "b\xff\xfe", "account": "a"}',
+        b'{"run": "r", "time": "t", "bucket": 7, "account": "a", "action": "put-policy", '
+        b'"previous_policy": {"not": "text"}, "new_policy": null, "outcome": "applied"}',
     ],
-    ids=["truncated", "not-json", "list", "missing-fields", "unknown-field", "invalid-utf8"],
+    ids=["truncated", "not-json", "list", "missing-fields", "unknown-field", "invalid-utf8", "wrong-types"],
 )
-def test_corrupt_journal_line_is_a_located_error(tmp_path: Path, corrupt: bytes) -> None:
+def test_a_corrupt_journal_line_is_skipped_and_named(tmp_path: Path, corrupt: bytes) -> None:
     path = tmp_path / "journal.jsonl"
     Journal(path).append(entry("acme-a", "applied"))
     with path.open("ab") as handle:
         handle.write(corrupt + b"\n")
     Journal(path).append(entry("acme-b", "applied"))
-    with pytest.raises(BucketshareError) as info:
-        Journal(path).entries()
-    assert str(info.value).startswith(f"{path}:2:1: not a journal entry (")
-    assert "\n" not in str(info.value)
+    journal = Journal(path)
+    assert [e.bucket for e in journal.entries()] == ["acme-a", "acme-b"]
+    [skipped] = journal.skipped
+    assert skipped.startswith(f"{path}:2:1: skipped, not a journal entry (")
+    assert "\n" not in skipped
 
 
 def test_terminal_grantee_table_never_cuts_a_name_short(color_env: pytest.MonkeyPatch) -> None:

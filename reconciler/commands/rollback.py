@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
@@ -36,7 +37,10 @@ def run(options: RollbackOptions) -> int:
     config = options.source.load_config()
     path = options.journal
     check_readable(path)
-    outcomes = rollback(Journal(path), S3Edge(), options.bucket, config.partition)
+    journal = Journal(path)
+    outcomes = rollback(journal, S3Edge(), options.bucket, config.partition)
+    for line in journal.skipped:
+        print(f"warning: {line}", file=sys.stderr)
     if not outcomes:
         bucket = options.bucket
         raise BucketshareError(

@@ -97,3 +97,16 @@ def test_appends_after_a_torn_last_line_start_on_a_fresh_line(ws: Workspace) -> 
     lines = journal.read_text(encoding="utf-8").splitlines()
     assert lines[0] == '{"run": "crashed", "bucket": "x", "outc'
     assert [json.loads(line)["bucket"] for line in lines[1:]] == [bucket, bucket]
+
+
+def test_rollback_uses_every_complete_record_around_a_torn_line(ws: Workspace) -> None:
+    first, second = declare_many(ws, 2)
+    journal = ws.root / "journal.jsonl"
+    assert ws.apply("--journal", journal).rc == 0
+    lines = journal.read_text(encoding="utf-8").splitlines()
+    # A crash tore a line in the middle of the journal.
+    journal.write_text("\n".join([lines[0], '{"run": "torn", "buck', *lines[1:]]) + "\n", encoding="utf-8")
+    result = ws.run("rollback", journal)
+    assert result.rc == 0, result.text
+    assert f"warning: {journal}:2:1: skipped, not a journal entry (" in result.err
+    assert ws.policy(first) is None and ws.policy(second) is None
