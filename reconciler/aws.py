@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -165,6 +165,13 @@ class S3Edge:
         self, targets: Sequence[tuple[str, str]], advance: Callable[[], None] | None = None
     ) -> list[LivePolicy]:
         """(bucket, account) pairs read concurrently, in input order."""
+        return list(self.iter_policies(targets, advance))
+
+    def iter_policies(
+        self, targets: Sequence[tuple[str, str]], advance: Callable[[], None] | None = None
+    ) -> Iterator[LivePolicy]:
+        """The same, yielded in input order as they arrive, so the caller can work on the first
+        policies while the rest are still being read."""
 
         def read(target: tuple[str, str]) -> LivePolicy:
             result = self.read_policy(*target)
@@ -173,7 +180,7 @@ class S3Edge:
             return result
 
         with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
-            return list(pool.map(read, targets))
+            yield from pool.map(read, targets)
 
     def list_buckets(self, account: str) -> list[str]:
         names: list[str] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -383,7 +383,7 @@ def _not_ours_to_read(live: LivePolicy) -> bool:
 
 def build_plan(
     desired: Sequence[DesiredBucket],
-    live: Sequence[LivePolicy],
+    live: Iterable[LivePolicy],
     sid_prefix: str,
     partition: str,
     warnings: Sequence[str] = (),
@@ -392,16 +392,20 @@ def build_plan(
     """A plan over every declared bucket plus every discovered bucket that holds our statements."""
     by_bucket = {d.bucket: d for d in desired}
     plans = []
-    warnings = list(warnings)
-    for state in sorted(live, key=lambda s: s.bucket):
+    skipped = []
+    # Each bucket is planned as its read arrives (live may be a lazy stream), so planning
+    # overlaps the reads still in flight; the plan is sorted by bucket at the end.
+    for state in live:
         if state.bucket not in by_bucket and state.error is not None and _not_ours_to_read(state):
             # A discovered bucket we cannot read may not be ours at all: say so, don't fail.
-            warnings.append(f"discovery could not read bucket {state.bucket}: {state.error}")
+            skipped.append((state.bucket, f"discovery could not read bucket {state.bucket}: {state.error}"))
             continue
         bucket_plan = plan_bucket(by_bucket.get(state.bucket), state, sid_prefix, partition)
         if bucket_plan.declared or bucket_plan.action is not BucketAction.NOOP:
             plans.append(bucket_plan)
-    return Plan(tuple(plans), sid_prefix, partition, tuple(warnings), tuple(errors))
+    plans.sort(key=lambda b: b.bucket)
+    found = [message for _, message in sorted(skipped)]
+    return Plan(tuple(plans), sid_prefix, partition, (*warnings, *found), tuple(errors))
 
 
 def select_scheduled(plan: Plan, fix_all_drift: bool) -> Plan:

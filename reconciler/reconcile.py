@@ -45,7 +45,7 @@ def gather_plan(
             if bucket not in seen:
                 seen.add(bucket)
                 targets.append((bucket, account))
-    live = edge.read_policies(targets, progress(len(targets)))
+    live = edge.iter_policies(targets, progress(len(targets)))
     # Declaration warnings (expired grants, grants in the owner's own account) belong in the
     # plan a reviewer reads, with the YAML line to edit.
     warnings = [*(str(p) for p in state.warnings), *warnings]
