@@ -26,7 +26,7 @@ def edge_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The S3Edge methods the reconciler calls, in order ("init" when an edge is made)."""
     calls: list[str] = []
     edge = reconciler.aws.S3Edge
-    for name in ("__init__", "read_policy", "read_policies", "list_buckets", "put_policy", "delete_policy"):
+    for name in ("__init__", "read_policy", "iter_policies", "list_buckets", "put_policy", "delete_policy"):
         original: Callable[..., Any] = getattr(edge, name)
 
         def counted(
@@ -149,7 +149,7 @@ def test_live_plan_that_moved_since_review_writes_nothing(ws: Workspace, edge_ca
     assert result.rc == 1
     assert f"--expect-digest {reviewed}: the live plan is not the one that was reviewed" in result.err
     assert "nothing was applied" in result.err
-    assert "read_policies" in edge_calls
+    assert "iter_policies" in edge_calls
     assert writes(edge_calls) == []
     assert ws.policy_text(bucket) == held
 
