@@ -161,17 +161,11 @@ class S3Edge:
             return LivePolicy(bucket, account, None, message, ReadError.OTHER)
         return LivePolicy(bucket, account, str(response["Policy"]))
 
-    def read_policies(
-        self, targets: Sequence[tuple[str, str]], advance: Callable[[], None] | None = None
-    ) -> list[LivePolicy]:
-        """(bucket, account) pairs read concurrently, in input order."""
-        return list(self.iter_policies(targets, advance))
-
     def iter_policies(
         self, targets: Sequence[tuple[str, str]], advance: Callable[[], None] | None = None
     ) -> Iterator[LivePolicy]:
-        """The same, yielded in input order as they arrive, so the caller can work on the first
-        policies while the rest are still being read."""
+        """(bucket, account) pairs read concurrently, yielded in input order as they arrive, so
+        the caller can work on the first policies while the rest are still being read."""
 
         def read(target: tuple[str, str]) -> LivePolicy:
             result = self.read_policy(*target)

@@ -351,7 +351,7 @@ def test_clients_are_created_once_per_account_and_shared_between_threads(
 # --- against moto in process ---------------------------------------------------------------
 
 
-def test_read_policies_in_input_order_with_one_client_per_account(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_iter_policies_in_input_order_with_one_client_per_account(monkeypatch: pytest.MonkeyPatch) -> None:
     with mock_aws():
         shared = session()
         calls: list[str] = []
@@ -377,7 +377,7 @@ def test_read_policies_in_input_order_with_one_client_per_account(monkeypatch: p
                 advanced.append(1)
 
         order = ["acme-missing", *reversed(names)]  # not sorted: the result must follow the input
-        results = edge.read_policies([(n, MOTO_ACCOUNT) for n in order], advance)
+        results = list(edge.iter_policies([(n, MOTO_ACCOUNT) for n in order], advance))
     assert [r.bucket for r in results] == order
     assert [r.text is not None for r in results[1:]] == [n in with_policy for n in reversed(names)]
     assert all(r.error is None for r in results[1:])
