@@ -22,9 +22,11 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     EndpointConnectionError,
+    HTTPClientError,
     NoCredentialsError,
     NoRegionError,
     ProfileNotFound,
+    ReadTimeoutError,
 )
 
 from reconciler.errors import BucketshareError
@@ -36,6 +38,11 @@ if TYPE_CHECKING:
 TOTAL_ATTEMPTS = 5
 """botocore's total_max_attempts counts attempts (max_attempts would count retries)."""
 TRANSIENT_WRITE_ATTEMPTS = 3
+READ_TIMEOUT_VARIABLE = "BUCKETSHARE_AWS_READ_TIMEOUT"
+DEFAULT_READ_TIMEOUT = 30.0
+"""Seconds to wait for each answer. An answer that never comes (a stalled connection) costs
+this much per attempt, so a user with a fast network may lower it."""
+_MAX_READ_TIMEOUT = 3600.0
 _DENIED_CODES = frozenset(("AccessDenied", "403", "AllAccessDisabled"))
 _THROTTLE_CODES = {"Throttling", "ThrottlingException", "SlowDown", "RequestLimitExceeded", "503"}
 
@@ -52,6 +59,17 @@ def describe_client_error(exc: Exception, bucket: str, account: str, operation: 
         ) from exc
     if isinstance(exc, EndpointConnectionError):
         return f"cannot reach the S3 endpoint ({exc}); check network and AWS_ENDPOINT_URL"
+    if isinstance(exc, ReadTimeoutError):
+        # botocore's standard retries retry read timeouts and dropped connections too.
+        return (
+            f"S3 kept failing after {TOTAL_ATTEMPTS} attempts (no answer within the read timeout, "
+            f"{READ_TIMEOUT_VARIABLE}); run again later"
+        )
+    if isinstance(exc, HTTPClientError):
+        return (
+            f"S3 kept failing after {TOTAL_ATTEMPTS} attempts (connection closed or reset: {exc}); "
+            "run again later or lower --parallelism"
+        )
     if not isinstance(exc, ClientError):
         return f"{operation} failed: {exc}"
     error = exc.response.get("Error", {})
@@ -82,6 +100,23 @@ def read_error_kind(exc: ClientError) -> ReadError:
     if code in _DENIED_CODES:
         return ReadError.DENIED
     return ReadError.NO_BUCKET if code == "NoSuchBucket" else ReadError.OTHER
+
+
+def read_timeout() -> float:
+    """The read timeout in seconds: BUCKETSHARE_AWS_READ_TIMEOUT, or 30."""
+    text = os.environ.get(READ_TIMEOUT_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_READ_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= _MAX_READ_TIMEOUT:  # also false for nan
+        raise BucketshareError(
+            f"{READ_TIMEOUT_VARIABLE} must be a number of seconds above 0 and at most "
+            f"{_MAX_READ_TIMEOUT:.0f}, not {text!r}; e.g. {READ_TIMEOUT_VARIABLE}=10, or unset it for 30"
+        )
+    return seconds
 
 
 def _session() -> boto3.session.Session:
@@ -125,7 +160,7 @@ class S3Edge:
             retries={"mode": "standard", "total_max_attempts": TOTAL_ATTEMPTS},
             max_pool_connections=max(10, self.parallelism),
             connect_timeout=10,
-            read_timeout=30,
+            read_timeout=read_timeout(),
         )
         self._clients: dict[str, S3Client] = {}
         self._lock = threading.Lock()

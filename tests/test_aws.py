@@ -10,7 +10,13 @@ import boto3
 import botocore.retries.standard
 import pytest
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
-from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
 from moto import mock_aws
 
 from reconciler.aws import TOTAL_ATTEMPTS, BucketAccessError, S3Edge, describe_client_error
@@ -141,6 +147,21 @@ MESSAGES = [
         'cannot reach the S3 endpoint (Could not connect to the endpoint URL: "http://127.0.0.1:1"); '
         "check network and AWS_ENDPOINT_URL",
         id="endpoint-unreachable",
+    ),
+    pytest.param(
+        ReadTimeoutError(endpoint_url="http://127.0.0.1:1/b?policy"),
+        "GetBucketPolicy",
+        f"S3 kept failing after {TOTAL_ATTEMPTS} attempts (no answer within the read timeout, "
+        "BUCKETSHARE_AWS_READ_TIMEOUT); run again later",
+        id="read-timeout",
+    ),
+    pytest.param(
+        ConnectionClosedError(endpoint_url="http://127.0.0.1:1/b?policy"),
+        "PutBucketPolicy",
+        f"S3 kept failing after {TOTAL_ATTEMPTS} attempts (connection closed or reset: Connection was "
+        'closed before we received a valid response from endpoint URL: "http://127.0.0.1:1/b?policy".); '
+        "run again later or lower --parallelism",
+        id="connection-reset",
     ),
 ]
 
@@ -311,6 +332,30 @@ def test_client_config(parallelism: int) -> None:
     client = S3Edge(parallelism, session()).s3(OWNER)
     assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": TOTAL_ATTEMPTS}
     assert client.meta.config.max_pool_connections >= parallelism
+
+
+@pytest.mark.parametrize(("setting", "seconds"), [(None, 30.0), ("", 30.0), ("2.5", 2.5), (" 10 ", 10.0)])
+def test_read_timeout_is_a_user_setting(
+    monkeypatch: pytest.MonkeyPatch, setting: str | None, seconds: float
+) -> None:
+    if setting is None:
+        monkeypatch.delenv("BUCKETSHARE_AWS_READ_TIMEOUT", raising=False)
+    else:
+        monkeypatch.setenv("BUCKETSHARE_AWS_READ_TIMEOUT", setting)
+    client = S3Edge(4, session()).s3(OWNER)
+    assert client.meta.config.read_timeout == seconds
+    assert client.meta.config.connect_timeout == 10
+
+
+@pytest.mark.parametrize("setting", ["soon", "0", "-1", "nan", "inf", "3601"])
+def test_a_bad_read_timeout_is_one_line(monkeypatch: pytest.MonkeyPatch, setting: str) -> None:
+    monkeypatch.setenv("BUCKETSHARE_AWS_READ_TIMEOUT", setting)
+    with pytest.raises(BucketshareError) as raised:
+        S3Edge(4, session())
+    assert str(raised.value) == (
+        "BUCKETSHARE_AWS_READ_TIMEOUT must be a number of seconds above 0 and at most 3600, "
+        f"not {setting!r}; e.g. BUCKETSHARE_AWS_READ_TIMEOUT=10, or unset it for 30"
+    )
 
 
 def test_clients_are_created_once_per_account_and_shared_between_threads(
