@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from reconciler.aws import BucketAccessError, S3Edge
 from reconciler.journal import Journal, JournalEntry, now
@@ -17,12 +18,31 @@ from reconciler.policy import POLICY_SIZE_LIMIT, policy_size, public_statement_s
 
 T = TypeVar("T")
 
+STALE_SINCE_PLAN = "the live policy changed since the plan; run plan again"
+STALE_SINCE_APPLY = (
+    "not restored: the live policy changed since the apply being rolled back; "
+    "compare it with the journal and restore by hand"
+)
+NOT_STARTED = "not started: interrupted"
+NOTHING_TO_UNDO = "nothing to undo"
+
 
 @dataclass(frozen=True)
 class BucketOutcome:
     bucket: str
     ok: bool
     message: str
+    started: bool = True
+    """False when apply was interrupted before this bucket began: nothing was read or written."""
+
+
+class ApplyInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) during apply or rollback: the buckets in flight were finished, the rest
+    were not started. Carries every bucket's outcome, in order, so the command can say which."""
+
+    def __init__(self, outcomes: list[BucketOutcome]) -> None:
+        super().__init__("interrupted")
+        self.outcomes = outcomes
 
 
 def apply_plan(plan: Plan, edge: S3Edge, journal: Journal) -> list[BucketOutcome]:
@@ -39,25 +59,61 @@ def apply_plan(plan: Plan, edge: S3Edge, journal: Journal) -> list[BucketOutcome
         return apply_bucket(bucket_plan, edge, journal, run, plan.partition, plan.sid_prefix)
 
     todo = [b for b in plan.buckets if b.action is not BucketAction.NOOP]
-    return _concurrently(one, todo, edge.parallelism, journal)
+    return _concurrently(one, todo, lambda b: b.bucket, edge.parallelism, journal)
 
 
 def _concurrently(
-    work: Callable[[T], BucketOutcome], items: Sequence[T], parallelism: int, journal: Journal
+    work: Callable[[T], BucketOutcome],
+    items: Sequence[T],
+    name: Callable[[T], str],
+    parallelism: int,
+    journal: Journal,
 ) -> list[BucketOutcome]:
+    """work over items in a pool. On KeyboardInterrupt no further item starts, but every item
+    already started runs to its end: a worker stopped between its journal record and its
+    write's outcome would leave a bucket nobody knows the state of."""
     journal.open()
+    stop = threading.Event()
+
+    def guarded(item: T) -> BucketOutcome:
+        if stop.is_set():
+            return BucketOutcome(name(item), False, NOT_STARTED, started=False)
+        return work(item)
+
+    interrupted = False
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(items) or 1))) as pool:
-            return list(pool.map(work, items))
+            futures = [pool.submit(guarded, item) for item in items]
+            waiting: set[Future[BucketOutcome]] = set(futures)
+            while waiting:
+                try:
+                    _, not_done = wait(waiting, timeout=0.2)
+                    waiting = set(not_done)
+                except KeyboardInterrupt:
+                    # A second Ctrl-C lands here too: the buckets in flight still finish.
+                    interrupted = True
+                    stop.set()
+                    for future in futures:
+                        future.cancel()
+                    waiting = {f for f in waiting if not f.cancelled()}
+        outcomes = [
+            BucketOutcome(name(item), False, NOT_STARTED, started=False)
+            if future.cancelled()
+            else future.result()
+            for item, future in zip(items, futures, strict=True)
+        ]
     finally:
         journal.close()
+    if interrupted:
+        raise ApplyInterrupted(outcomes)
+    return outcomes
 
 
 def apply_bucket(
     bucket_plan: BucketPlan, edge: S3Edge, journal: Journal, run: str, partition: str, sid_prefix: str
 ) -> BucketOutcome:
     bucket, account = bucket_plan.bucket, bucket_plan.account
-    refusal = _unsafe(bucket_plan)
+    refusal = _unsafe(bucket_plan.new_policy, "planned")
     if refusal:
         return BucketOutcome(bucket, False, refusal)
     return write_policy(
@@ -74,14 +130,15 @@ def apply_bucket(
     )
 
 
-def _unsafe(bucket_plan: BucketPlan) -> str | None:
-    """A saved plan can be edited by hand: never write a policy S3 would refuse or that is public."""
-    if bucket_plan.new_policy is None:
+def _unsafe(document: dict[str, Any] | None, which: str) -> str | None:
+    """A saved plan (or a journal) can be edited by hand: never write a policy S3 would refuse
+    or that is public."""
+    if document is None:
         return None
-    if policy_size(bucket_plan.new_policy) > POLICY_SIZE_LIMIT:
-        return f"refused: the planned policy is over the {POLICY_SIZE_LIMIT}-byte limit"
-    if public_statement_sids(bucket_plan.new_policy):
-        return "refused: the planned policy holds a public statement"
+    if policy_size(document) > POLICY_SIZE_LIMIT:
+        return f"refused: the {which} policy is over the {POLICY_SIZE_LIMIT}-byte limit"
+    if public_statement_sids(document):
+        return f"refused: the {which} policy holds a public statement"
     return None
 
 
@@ -96,6 +153,7 @@ def write_policy(
     run: str,
     partition: str,
     check: Callable[[str | None], str | None] | None = None,
+    stale: str = STALE_SINCE_PLAN,
 ) -> BucketOutcome:
     """Re-read, refuse if stale (or if check refuses), journal, write (or delete when new_text
     is None), verify."""
@@ -103,7 +161,7 @@ def write_policy(
     if live.error is not None:
         return BucketOutcome(bucket, False, live.error)
     if policy_hash(live.text) != expected_hash:
-        return BucketOutcome(bucket, False, "the live policy changed since the plan; run plan again")
+        return BucketOutcome(bucket, False, stale)
     refusal = check(live.text) if check is not None else None
     if refusal is not None:
         return BucketOutcome(bucket, False, refusal)
@@ -119,7 +177,7 @@ def write_policy(
         return BucketOutcome(bucket, False, str(exc))
     after = edge.read_policy(bucket, account)
     meant = json.loads(new_text) if new_text is not None else None
-    got = json.loads(after.text) if after.text is not None else None
+    got = _parsed(after.text)
     if after.error is not None or not equivalent_policies(got, meant, partition):
         message = after.error or "the policy read back differs from what was written"
         journal.append(replace(entry, time=now(), outcome="failed", message=message))
@@ -131,22 +189,95 @@ def write_policy(
     return BucketOutcome(bucket, True, verb)
 
 
+def _parsed(text: str | None) -> Any:
+    """A policy text as JSON; a text that is not JSON equals no policy we could have written."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return {"not JSON": text}
+
+
+def _holds(live_text: str | None, policy_text: str | None, partition: str) -> bool:
+    """Whether the live policy is policy_text, as S3 may have rewritten it."""
+    if live_text == policy_text:
+        return True
+    return equivalent_policies(_parsed(live_text), _parsed(policy_text), partition)
+
+
+def rollback_target(
+    attempts: Sequence[JournalEntry], live_text: str | None, partition: str
+) -> tuple[JournalEntry | None, str]:
+    """Which attempt's previous policy to restore, given the live policy; or None and why not.
+
+    The latest attempt is undone when the live policy is the one it wrote, whatever its
+    record says: a write that took effect but failed its read-back (`failed`), or one a crash
+    cut off (`pending`), is undone like an `applied` one. An attempt whose write never took
+    effect (the live policy is still its previous one) is passed over for the one before it.
+    """
+    for attempt in reversed(attempts):
+        written = attempt.outcome == "applied" and policy_hash(live_text) == attempt.written_hash
+        if written or _holds(live_text, attempt.new_policy, partition):
+            return attempt, ""
+        if not _holds(live_text, attempt.previous_policy, partition):
+            return None, STALE_SINCE_APPLY
+        if attempt.outcome == "applied":
+            return None, f"{NOTHING_TO_UNDO}: the bucket already holds the policy it had before that write"
+        # This write never took effect: the bucket holds what the attempt found; look further back.
+    return None, (
+        f"{NOTHING_TO_UNDO}: the last write (journalled {attempts[-1].outcome}) never took effect; "
+        "the bucket still holds the policy it had before"
+    )
+
+
+def _restore_refusal(entry: JournalEntry) -> str | None:
+    """A journal is a file anyone could edit: check the text to restore like apply checks a plan."""
+    if entry.previous_policy is None:
+        return None
+    try:
+        document = json.loads(entry.previous_policy)
+    except json.JSONDecodeError:
+        return "refused: the previous policy in the journal is not valid JSON; restore it by hand"
+    if not isinstance(document, dict):
+        return "refused: the previous policy in the journal is not a JSON object; restore it by hand"
+    return _unsafe(document, "previous")
+
+
 def rollback(journal: Journal, edge: S3Edge, bucket: str | None, partition: str) -> list[BucketOutcome]:
-    """Restore, per bucket and concurrently, the policy held before the last applied write."""
+    """Restore, per bucket and concurrently, the policy held before its last write that took
+    effect; say per bucket what could not be restored and why."""
     run = uuid.uuid4().hex[:12]
     chosen = [
-        (name, entry)
-        for name, entry in sorted(journal.last_applied().items())
+        (name, attempts)
+        for name, attempts in sorted(journal.attempts().items())
         if bucket is None or name == bucket
     ]
 
-    def one(item: tuple[str, JournalEntry]) -> BucketOutcome:
-        name, entry = item
-        expected = entry.written_hash or ""
+    def one(item: tuple[str, list[JournalEntry]]) -> BucketOutcome:
+        name, attempts = item
+        live = edge.read_policy(name, attempts[-1].account)
+        if live.error is not None:
+            return BucketOutcome(name, False, f"not restored: {live.error}")
+        target, why = rollback_target(attempts, live.text, partition)
+        if target is None:
+            return BucketOutcome(name, why.startswith(NOTHING_TO_UNDO), why)
+        refusal = _restore_refusal(target)
+        if refusal is not None:
+            return BucketOutcome(name, False, f"not restored: {refusal}")
         return write_policy(
-            name, entry.account, expected, entry.previous_policy, "rollback", edge, journal, run, partition
+            name,
+            target.account,
+            policy_hash(live.text),
+            target.previous_policy,
+            "rollback",
+            edge,
+            journal,
+            run,
+            partition,
+            stale=STALE_SINCE_APPLY,
         )
 
     if not chosen:
         return []
-    return _concurrently(one, chosen, edge.parallelism, journal)
+    return _concurrently(one, chosen, lambda item: item[0], edge.parallelism, journal)

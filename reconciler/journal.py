@@ -126,6 +126,18 @@ class Journal:
                     self.skipped.append(f"{self.path}:{number}:1: skipped, not a journal entry ({exc})")
         return entries
 
+    def attempts(self) -> dict[str, list[JournalEntry]]:
+        """Per bucket, each write attempt (one run's records for it) as its last record, oldest
+        first. A crash leaves an attempt at `pending`: its write may or may not have happened."""
+        last: dict[tuple[str, str], JournalEntry] = {}
+        for entry in self.entries():
+            last.pop((entry.run, entry.bucket), None)  # re-insert: order by the latest record
+            last[(entry.run, entry.bucket)] = entry
+        per_bucket: dict[str, list[JournalEntry]] = {}
+        for entry in last.values():
+            per_bucket.setdefault(entry.bucket, []).append(entry)
+        return per_bucket
+
     def last_applied(self) -> dict[str, JournalEntry]:
         """Per bucket, the most recent write that took effect."""
         latest: dict[str, JournalEntry] = {}

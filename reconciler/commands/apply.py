@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from reconciler.apply import BucketOutcome, apply_plan
+from reconciler.apply import ApplyInterrupted, BucketOutcome, apply_plan
 from reconciler.aws import S3Edge
 from reconciler.commands.plan import add_live_arguments, make_plan
 from reconciler.commands.source import Source, add_source_arguments
@@ -21,7 +21,7 @@ from reconciler.report.jsonplan import loads
 from reconciler.report.summary import plural
 from reconciler.report.terminal import make_console, render_terminal
 
-EXIT_OK, EXIT_ERROR = 0, 1
+EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 LEFT_FOR_REVIEW = "drift is reported, not fixed; set drift: fix in reconciler.yaml to fix it"
 
 
@@ -153,13 +153,30 @@ def confirm(auto_approve: bool) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def report_outcomes(outcomes: list[BucketOutcome]) -> int:
+def report_outcomes(outcomes: list[BucketOutcome], done: str = "applied") -> int:
     for outcome in outcomes:
-        status = "ok" if outcome.ok else "FAILED"
-        print(f"{outcome.bucket}: {status}: {outcome.message}")
-    failed = sum(1 for o in outcomes if not o.ok)
-    print(f"{plural(len(outcomes) - failed, 'bucket')} applied, {failed:,} failed")
+        if outcome.started:
+            status = "ok" if outcome.ok else "FAILED"
+            print(f"{outcome.bucket}: {status}: {outcome.message}")
+    failed = sum(1 for o in outcomes if o.started and not o.ok)
+    succeeded = sum(1 for o in outcomes if o.ok)
+    print(f"{plural(succeeded, 'bucket')} {done}, {failed:,} failed")
     return EXIT_ERROR if failed else EXIT_OK
+
+
+def report_interrupted(interrupted: ApplyInterrupted, again: str) -> int:
+    """Ctrl-C: what was done, and which buckets were never started (nothing read or written)."""
+    outcomes = interrupted.outcomes
+    report_outcomes(outcomes)
+    skipped = [o.bucket for o in outcomes if not o.started]
+    for bucket in skipped:
+        print(f"{bucket}: not started")
+    print(
+        f"interrupted: the buckets in flight were finished; {plural(len(skipped), 'bucket')} not started. "
+        + again,
+        file=sys.stderr,
+    )
+    return EXIT_INTERRUPTED
 
 
 def apply_command(plan: Plan, journal_path: Path, auto_approve: bool, parallelism: int) -> int:
@@ -169,6 +186,10 @@ def apply_command(plan: Plan, journal_path: Path, auto_approve: bool, parallelis
     if not confirm(auto_approve):
         print("Apply cancelled; nothing was written.")
         return EXIT_ERROR
-    outcomes = apply_plan(plan, S3Edge(parallelism), Journal(journal_path))
+    try:
+        outcomes = apply_plan(plan, S3Edge(parallelism), Journal(journal_path))
+    except ApplyInterrupted as interrupted:
+        print(f"journal: {journal_path}")
+        return report_interrupted(interrupted, "Plan and apply again to finish.")
     print(f"journal: {journal_path}")
     return report_outcomes(outcomes)

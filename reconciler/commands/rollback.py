@@ -1,4 +1,4 @@
-"""reconciler rollback: restore the policy each bucket held before its last applied write."""
+"""reconciler rollback: restore the policy each bucket held before its last write that took effect."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from reconciler.apply import rollback
+from reconciler.apply import ApplyInterrupted, rollback
 from reconciler.aws import S3Edge
-from reconciler.commands.apply import report_outcomes
+from reconciler.commands.apply import report_interrupted, report_outcomes
 from reconciler.commands.source import Source, add_source_arguments
 from reconciler.errors import BucketshareError
 from reconciler.journal import Journal
@@ -38,15 +38,23 @@ def run(options: RollbackOptions) -> int:
     path = options.journal
     check_readable(path)
     journal = Journal(path)
-    outcomes = rollback(journal, S3Edge(), options.bucket, config.partition)
-    for line in journal.skipped:
-        print(f"warning: {line}", file=sys.stderr)
+    try:
+        outcomes = rollback(journal, S3Edge(), options.bucket, config.partition)
+    except ApplyInterrupted as interrupted:
+        warn_skipped(journal)
+        return report_interrupted(interrupted, "Run rollback again to finish.")
+    warn_skipped(journal)
     if not outcomes:
         bucket = options.bucket
         raise BucketshareError(
             f"{path}: no applied write to roll back" + (f" for {bucket}" if bucket else "")
         )
-    return report_outcomes(outcomes)
+    return report_outcomes(outcomes, "restored or with nothing to undo")
+
+
+def warn_skipped(journal: Journal) -> None:
+    for line in journal.skipped:
+        print(f"warning: {line}", file=sys.stderr)
 
 
 def check_readable(path: Path) -> None:
