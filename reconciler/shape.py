@@ -26,6 +26,11 @@ class NodeReader:
     def __init__(self, display: str) -> None:
         self.display = display
         self.problems: list[Problem] = []
+        # Where problems were found, indexed lazily: callers also append to problems directly,
+        # and a scan of the whole list per check made a file with thousands of bad grants
+        # take minutes to report (quadratic).
+        self._failed: set[Location] = set()
+        self._indexed = 0
 
     def where(self, node: yaml.Node) -> Location:
         return node_location(self.display, node)
@@ -139,8 +144,15 @@ class NodeReader:
         return str(value)
 
     def had_error(self, node: yaml.Node) -> bool:
-        here = self.where(node)
-        return any(p.location == here for p in self.problems)
+        """Whether any problem, of any severity, was found at node's position."""
+        problems = self.problems
+        if self._indexed > len(problems):
+            # The list was replaced or cut: index it again.
+            self._failed.clear()
+            self._indexed = 0
+        self._failed.update(p.location for p in problems[self._indexed :])
+        self._indexed = len(problems)
+        return self.where(node) in self._failed
 
 
 def _describe(node: yaml.Node) -> str:
