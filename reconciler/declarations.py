@@ -12,6 +12,15 @@ grants:
     reason: fraud scoring         # optional unless guardrails.require_reason
     expires: 2027-03-31           # optional; from that date on the grant is not rendered
 ```
+
+Every `*.yaml`/`*.yml` below shares/ is read, and nothing there is skipped in silence (a grant
+in a file left unread would be planned as a revocation). Each entry must be a regular file, a
+directory, or a symlink that resolves to one of those inside shares/: a symlink to a YAML file
+or a directory inside shares/ is loaded once, at its real path. Anything else is a located
+error: a symlink out of shares/, a broken or looping symlink, a `*.yaml` symlink to a file not
+named `*.yaml`/`*.yml`, a FIFO, socket or device (whatever its name), a directory named
+`*.yaml`, a folder or file that cannot be read. Files are opened without blocking and read only
+once they are known to be regular files, so a FIFO can never hang a run.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -143,24 +153,84 @@ def load_shares(shares_dir: Path, config: Config, today: dt.date) -> tuple[Decla
     return declarations, sorted(problems)
 
 
+_YAML_SUFFIXES = (".yaml", ".yml")
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+_ONLY_FILES = "bucketshare reads only regular *.yaml/*.yml files under the shares directory"
+
+
 def _share_files(root: Path) -> Iterator[tuple[Path, str, str | None]]:
-    """YAML files below root, sorted; symlinks that leave root are refused, not followed."""
+    """(path, display, refusal) for every YAML file below root, sorted; see _refusal for the rule.
+
+    Nothing under root is skipped in silence: a grant in a file that is not read would be
+    planned as a revocation.
+    """
     real_root = root.resolve()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    unreadable: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable.append, followlinks=False):
         dirnames.sort()
         for name in sorted([*dirnames, *filenames]):
             path = Path(dirpath, name)
-            if path.is_symlink():
-                try:
-                    inside = path.resolve(strict=True).is_relative_to(real_root)
-                except (OSError, RuntimeError):
-                    yield path, str(path), "symlink cannot be resolved (broken or a loop); remove it"
-                    continue
-                if not inside:
-                    yield path, str(path), "symlink leads outside the shares directory; refused"
-                # A link inside the tree is skipped: its target is loaded where it really is.
-            elif name in filenames and path.suffix in (".yaml", ".yml"):
+            refusal = _refusal(path, real_root)
+            if refusal:
+                yield path, str(path), refusal
+            elif name in filenames and path.suffix in _YAML_SUFFIXES and not path.is_symlink():
                 yield path, str(path), None
+    for exc in unreadable:
+        where = exc.filename if exc.filename is not None else root
+        yield Path(where), str(where), f"cannot read directory: {exc.strerror}; nothing in it was loaded"
+
+
+def _refusal(path: Path, real_root: Path) -> str | None:
+    """Why path cannot stand in the shares tree, or None.
+
+    The rule: every entry is a regular file, a directory, or a symlink that resolves to one
+    of those inside the shares directory. A symlink to a YAML file or a directory inside is
+    loaded once, where its target really is; anything else — a symlink out of the tree, a
+    broken or looping one, a *.yaml link to something that is not a YAML file, a FIFO, socket
+    or device (whatever its name), a directory named *.yaml — is a located error.
+    """
+    try:
+        mode = path.lstat().st_mode
+    except OSError as exc:
+        return f"cannot read file: {exc.strerror}"
+    if stat.S_ISLNK(mode):
+        try:
+            target = path.resolve(strict=True)
+            target_mode = target.stat().st_mode
+        except (OSError, RuntimeError):
+            return "symlink cannot be resolved (broken or a loop); remove it"
+        if not target.is_relative_to(real_root):
+            return "symlink leads outside the shares directory; refused"
+        if stat.S_ISDIR(target_mode):
+            return _directory_refusal(path)
+        if not stat.S_ISREG(target_mode):
+            return f"symlink leads to {_kind(target_mode)}, not a regular file; {_ONLY_FILES}"
+        if path.suffix in _YAML_SUFFIXES and target.suffix not in _YAML_SUFFIXES:
+            return (
+                f"symlink leads to {target.relative_to(real_root)}, which is not a *.yaml/*.yml file, "
+                "so it would not be loaded; rename the target or remove the link"
+            )
+        return None
+    if stat.S_ISDIR(mode):
+        return _directory_refusal(path)
+    if not stat.S_ISREG(mode):
+        return f"{_kind(mode)} is not a regular file; {_ONLY_FILES}: remove it"
+    return None
+
+
+def _directory_refusal(path: Path) -> str | None:
+    if path.suffix in _YAML_SUFFIXES:
+        return f"a directory named like a YAML file; {_ONLY_FILES}: rename it"
+    return None
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _SPECIAL_KINDS if test(mode)), "a special file")
 
 
 def load_file(path: Path, display: str, config: Config) -> tuple[list[_Document], list[Problem]]:

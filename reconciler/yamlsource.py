@@ -8,6 +8,8 @@ would silently resolve to the last one.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -93,18 +95,28 @@ def _located_empty(node: yaml.Node, start: Any) -> yaml.Node:
 
 
 def read_text(path: Path, display: str) -> tuple[str | None, list[Problem]]:
+    """The UTF-8 text of a regular file, or the one problem that prevents reading it.
+
+    The file is opened without blocking and checked to be a regular file before any read:
+    a FIFO put where a YAML file should be would otherwise hang the run forever.
+    """
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return None, [
-                Problem(
-                    Location(display),
-                    f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit; split it",
-                )
-            ]
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         return None, [Problem(Location(display), f"cannot read file: {exc.strerror}")]
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return None, [Problem(Location(display), "not a regular file; refused")]
+            if info.st_size > MAX_FILE_BYTES:
+                return None, [_too_big(display, info.st_size)]
+            # One byte over the limit is enough to refuse a file that grew since fstat.
+            data = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            return None, [Problem(Location(display), f"cannot read file: {exc.strerror}")]
+    if len(data) > MAX_FILE_BYTES:
+        return None, [_too_big(display, len(data))]
     try:
         return data.decode("utf-8"), []
     except UnicodeDecodeError as exc:
@@ -114,6 +126,10 @@ def read_text(path: Path, display: str) -> tuple[str | None, list[Problem]]:
                 "file is not valid UTF-8; save it as UTF-8",
             )
         ]
+
+
+def _too_big(display: str, size: int) -> Problem:
+    return Problem(Location(display), f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit; split it")
 
 
 def compose_documents(text: str, display: str) -> tuple[list[yaml.Node], list[Problem]]:

@@ -47,16 +47,25 @@ class Source:
         return cls(getattr(args, "shares", Path("shares")), args.config)
 
     def config_path(self) -> Path | None:
-        """The config file to read, refusing on one line a path that cannot be a config file."""
-        if self.config is None and not DEFAULT_CONFIG.exists():
-            return None
+        """The config file to read, refusing on one line a path that cannot be a config file.
+
+        A symlink is followed to a regular file; a broken one is refused, never taken for an
+        absent reconciler.yaml (that would drop its guardrails in silence).
+        """
         path = self.config or DEFAULT_CONFIG
+        if self.config is None and not path.exists() and not path.is_symlink():
+            return None
         if not path.exists():
+            if path.is_symlink():
+                raise BucketshareError(
+                    f"{path}: config is a symlink that cannot be resolved (broken or a loop)"
+                )
             raise BucketshareError(f"{path}: config file not found")
         if not path.is_file():
             # A directory, FIFO or device: reading it would fail later, or block forever.
             raise BucketshareError(f"{path}: config must be a regular file")
         # Unreadable, oversized or not UTF-8: one line, not a problem list plus a count.
+        # (read_text opens without blocking and checks again, should the file change meanwhile.)
         text, problems = read_text(path, str(path))
         if text is None:
             raise BucketshareError(str(problems[0]) if problems else f"{path}: cannot read config")
