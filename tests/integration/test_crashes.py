@@ -183,3 +183,38 @@ def test_apply_killed_at_a_random_moment_loses_nothing_and_converges(
             "seconds": round(time.monotonic() - started, 2),
         }
     )
+
+
+def test_ctrl_c_finishes_the_buckets_in_flight_starts_no_more_and_says_which(
+    ws: Workspace, fault_proxy: FaultProxy
+) -> None:
+    fleet = make_fleet(ws, 60)
+    plan_file = ws.root / "plan.json"
+    assert ws.plan("--save", plan_file).rc == 0
+    new = {b.bucket: b.new_policy_text for b in loads(plan_file.read_text(encoding="utf-8"), "plan").buckets}
+    fault_proxy.latency = LATENCY
+    journal = ws.root / "journal.jsonl"
+    process = start_apply(ws, plan_file, journal, environment_for(ws, fault_proxy.url))
+    wait_for_journal(journal, process, lines=8)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+
+    assert process.returncode == 130, out + err
+    assert "Traceback" not in err
+    applied = {line.split(":")[0] for line in out.splitlines() if ": ok: " in line}
+    not_started = {line.split(":")[0] for line in out.splitlines() if line.endswith(": not started")}
+    assert applied and not_started, out
+    assert applied | not_started == {b.name for b in fleet}, out
+    assert f"interrupted: the buckets in flight were finished; {len(not_started)} buckets not started" in err
+    records = journal_records(journal)
+    pending = [r["bucket"] for r in records if r["outcome"] == "pending"]
+    outcome = [r["bucket"] for r in records if r["outcome"] != "pending"]
+    assert sorted(pending) == sorted(outcome) == sorted(applied), "every bucket begun was finished"
+    live = live_policies(ws, [b.name for b in fleet])
+    for bucket in fleet:
+        expected = new[bucket.name] if bucket.name in applied else bucket.old
+        assert same(live[bucket.name], expected), bucket.name
+
+    rerun = ws.apply("--journal", journal)
+    assert rerun.rc == 0, rerun.text
+    assert ws.plan("--detailed-exitcode").rc == 0
