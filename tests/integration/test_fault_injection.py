@@ -1,0 +1,343 @@
+"""Plan and apply through an unreliable S3: throttling, server errors, connections reset in
+the middle of an answer and answers that never come (faultproxy.py).
+
+The claims: every bucket ends exactly as declared, no statement bucketshare does not own is
+lost, retries are bounded, a bucket whose retries run out is reported with the reason while
+the others apply, and a write whose answer was lost is never reported as done unless it is
+read back, and converges on the next run.
+
+Every chaos draw is seeded (FaultProxy.seed), so each run sends the same requests the same
+faults. botocore's backoff is patched to 0 (`no_retry_delay`) and the read timeout is the
+user setting BUCKETSHARE_AWS_READ_TIMEOUT, so a stall costs a second, not 30.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+from botocore.exceptions import ReadTimeoutError
+
+import reconciler.aws
+from reconciler.aws import TOTAL_ATTEMPTS
+
+from .conftest import Workspace, bucket_plan, read_grant, statement
+from .faultproxy import (
+    KINDS,
+    RESET,
+    SLOW_DOWN,
+    STALL,
+    Fault,
+    FaultProxy,
+    reset,
+    slow_down,
+    stall,
+)
+
+READ_TIMEOUT = 1.0
+"""Seconds: BUCKETSHARE_AWS_READ_TIMEOUT for these tests; a stall is held far longer."""
+OPERATIONS = (
+    "GetBucketPolicy",
+    "PutBucketPolicy",
+    "DeleteBucketPolicy",
+    "GetBucketPolicyStatus",
+    "ListBuckets",
+    "GetCallerIdentity",
+)
+"""Every operation bucketshare makes (iam_recorder.OPERATION_ACTIONS)."""
+GRANTEE = "222222222222"
+SEED = 16
+"""Any seed gives reproducible faults; this one also faults the run's one ListBuckets and one
+GetCallerIdentity at their first attempt (the test asserts every operation met a fault)."""
+
+
+@dataclass
+class Call:
+    operation: str
+    bucket: str | None
+    attempts: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class AttemptLog:
+    """Attempts per botocore call of the reconciler, from its sessions' `needs-retry` event,
+    which botocore emits after every attempt with the attempt's number."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokens = itertools.count()
+        self.calls: dict[int, Call] = {}
+
+    def hook(self, session: boto3.session.Session) -> None:
+        session.events.register("needs-retry", self._attempted, unique_id=f"attempt-log-{id(session)}")
+
+    def _attempted(
+        self,
+        attempts: int,
+        operation: Any,
+        request_dict: dict[str, Any],
+        caught_exception: Exception | None = None,
+        response: Any = None,
+        **_: Any,
+    ) -> None:
+        # The request's context dict is the same object for every attempt of one call.
+        context = request_dict["context"]
+        with self._lock:
+            token = context.setdefault("attempt-log", next(self._tokens))
+            path = urlsplit(request_dict["url"]).path.strip("/")
+            call = self.calls.setdefault(token, Call(operation.name, path.split("/")[0] or None))
+            call.attempts = max(call.attempts, attempts)
+            if caught_exception is not None:
+                call.errors.append(type(caught_exception).__name__)
+            elif response is not None and response[0].status_code >= 500:
+                call.errors.append(str(response[0].status_code))
+
+    def distribution(self) -> dict[int, int]:
+        with self._lock:
+            return dict(sorted(Counter(c.attempts for c in self.calls.values()).items()))
+
+    def for_bucket(self, bucket: str, operation: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls.values() if c.bucket == bucket and c.operation == operation]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+
+@pytest.fixture
+def attempt_log(monkeypatch: pytest.MonkeyPatch) -> AttemptLog:
+    log = AttemptLog()
+    original = reconciler.aws.S3Edge.__init__
+
+    def init(edge: Any, parallelism: int = 16, session: boto3.session.Session | None = None) -> None:
+        session = session or boto3.session.Session()
+        log.hook(session)
+        original(edge, parallelism, session=session)
+
+    monkeypatch.setattr(reconciler.aws.S3Edge, "__init__", init)
+    return log
+
+
+@pytest.fixture
+def chaos(ws: Workspace, fault_proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch) -> FaultProxy:
+    """The reconciler pointed at the fault proxy, with a short read timeout and no backoff."""
+    monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda self, ctx: 0)
+    monkeypatch.setenv("BUCKETSHARE_AWS_READ_TIMEOUT", str(READ_TIMEOUT))
+    fault_proxy.stall_seconds = 20 * READ_TIMEOUT
+    ws.point(fault_proxy.url)
+    return fault_proxy
+
+
+@dataclass(frozen=True)
+class Estate:
+    granted: list[str]
+    """Buckets that gain the grant (put-policy)."""
+    guarded: dict[str, dict[str, Any]]
+    """Of those, the ones holding an unmanaged statement: bucket -> the statement."""
+    expired: list[str]
+    """Buckets holding only a managed statement of a grant that has expired (delete-policy)."""
+
+
+def build_estate(
+    ws: Workspace, count: int, guarded_every: int = 4, expired: int = 0, stable: str | None = None
+) -> Estate:
+    """count buckets gaining a grant, and `expired` more to lose their policy. With `stable`,
+    bucket names are `bs-<stable>-g<n>` / `-x<n>` rather than random, so the proxy's seeded
+    draws (keyed by request) fault the same requests on every run."""
+
+    def new_bucket(label: str) -> str:
+        if stable is None:
+            return ws.bucket(label)
+        name = f"bs-{stable}-{label}"
+        ws.moto.s3(ws.account).create_bucket(Bucket=name)
+        return name
+
+    granted, guarded, gone = [], {}, []
+    for index in range(count):
+        bucket = new_bucket(f"g{index}")
+        ws.declare(bucket, read_grant(GRANTEE))
+        granted.append(bucket)
+        if index % guarded_every == 0:
+            kept = statement("DenyInsecureTransport", bucket)
+            ws.put_policy(bucket, {"Version": "2012-10-17", "Statement": [kept]})
+            guarded[bucket] = kept
+    yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    for index in range(expired):
+        bucket = new_bucket(f"x{index}")
+        ws.declare(bucket, read_grant(GRANTEE) + f"    expires: {yesterday}\n")
+        ws.put_policy(bucket, managed_policy(bucket))
+        gone.append(bucket)
+    return Estate(granted, guarded, gone)
+
+
+def managed_policy(bucket: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "BucketShareObjectsReadAccountAll",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{GRANTEE}:root"},
+                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            }
+        ],
+    }
+
+
+def assert_as_declared(ws: Workspace, estate: Estate) -> None:
+    """A clean plan, without faults, shows no changes, and every unmanaged statement is intact."""
+    ws.point()
+    clean = ws.plan("--detailed-exitcode")
+    assert clean.rc == 0, clean.text
+    for bucket, kept in estate.guarded.items():
+        policy = ws.policy(bucket)
+        assert policy is not None
+        assert [s for s in policy["Statement"] if not s["Sid"].startswith("BucketShare")] == [kept], bucket
+    for bucket in estate.granted:
+        policy = ws.policy(bucket)
+        assert policy is not None
+        assert any(s["Sid"].startswith("BucketShare") for s in policy["Statement"]), bucket
+    for bucket in estate.expired:
+        assert ws.policy_text(bucket) is None, bucket
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_plan_and_apply_200_buckets_through_faults(
+    ws: Workspace,
+    chaos: FaultProxy,
+    attempt_log: AttemptLog,
+    kind: str,
+    record_property: Callable[[str, object], None],
+) -> None:
+    """10% of every operation's requests fail this way; the rest is as on a good day."""
+    estate = build_estate(ws, 200, expired=20, stable=f"chaos-{kind.replace('_', '-')}")
+    chaos.seed = SEED
+    # ListBuckets and GetCallerIdentity are sent once a run: at 10% they would rarely meet a
+    # fault, so they fail at 50% (still a seeded draw).
+    chaos.inject(kind, 0.1, operations=OPERATIONS[:4])
+    chaos.inject(kind, 0.5, operations=OPERATIONS[4:])
+    saved = ws.root / "plan.json"
+    started = time.monotonic()
+
+    planned = ws.plan("--save", saved, "--detailed-exitcode", "--parallelism", "32")
+    assert planned.rc == 2, planned.text
+    applied = ws.apply_saved(saved, "--parallelism", "32")
+    assert applied.rc == 0, applied.text
+    assert f"{len(estate.granted) + len(estate.expired)} buckets applied, 0 failed" in applied.out
+    elapsed = time.monotonic() - started
+
+    faulted = Counter(r.operation for r in chaos.requests if r.fault == kind)
+    sent = Counter(r.operation for r in chaos.requests)
+    distribution = attempt_log.distribution()
+    # For the record (pytest --junitxml): how many attempts calls took, what was faulted.
+    record_property("seconds", round(elapsed, 1))
+    record_property("attempts", distribution)
+    record_property("faulted", dict(faulted))
+    assert set(faulted) == set(OPERATIONS), f"operations never faulted: {set(OPERATIONS) - set(faulted)}"
+    assert chaos.faulted == {kind: sum(faulted.values())}
+    bucket_requests = sum(sent[op] for op in OPERATIONS[:4])
+    assert 0.07 < sum(faulted[op] for op in OPERATIONS[:4]) / bucket_requests < 0.13
+    assert max(distribution) <= TOTAL_ATTEMPTS
+    assert sum(n for attempts, n in distribution.items() if attempts > 1) > 0
+    if kind == STALL:
+        # Each stall ended when the client's read timeout did, not when the proxy let go.
+        timeouts = [c for c in attempt_log.calls.values() if ReadTimeoutError.__name__ in c.errors]
+        assert len(timeouts) > 0
+        assert elapsed < 40
+
+    assert_as_declared(ws, estate)
+
+
+@pytest.mark.usefixtures("no_retry_delay")
+def test_a_bucket_whose_retries_run_out_fails_alone_and_converges_later(
+    ws: Workspace, chaos: FaultProxy, attempt_log: AttemptLog
+) -> None:
+    estate = build_estate(ws, 6, guarded_every=2)
+    stuck = estate.granted[0]
+    chaos.fail(stuck, slow_down({"PUT"}))
+
+    applied = ws.apply("--declared-only")
+    assert applied.rc == 1, applied.text
+    assert applied.out.count(": ok: wrote the policy") == 5
+    assert f"{stuck}: FAILED: S3 kept failing after {TOTAL_ATTEMPTS} attempts (SlowDown: " in applied.out
+    assert "5 buckets applied, 1 failed" in applied.out
+    assert [c.attempts for c in attempt_log.for_bucket(stuck, "PutBucketPolicy")] == [TOTAL_ATTEMPTS]
+    assert [r.fault for r in chaos.seen(stuck) if r.method == "PUT"] == [SLOW_DOWN] * TOTAL_ATTEMPTS
+    assert ws.policy(stuck) == {"Version": "2012-10-17", "Statement": [estate.guarded[stuck]]}
+
+    chaos.clear()
+    again = ws.apply("--declared-only")
+    assert again.rc == 0, again.text
+    assert f"{stuck}: ok: wrote the policy" in again.out
+    assert "1 bucket applied, 0 failed" in again.out
+    assert_as_declared(ws, estate)
+
+
+def journal_outcomes(ws: Workspace, bucket: str) -> list[str]:
+    journal = ws.root / ".bucketshare" / "journal.jsonl"
+    return [e["outcome"] for e in map(json.loads, journal.read_text().splitlines()) if e["bucket"] == bucket]
+
+
+@pytest.mark.usefixtures("no_retry_delay")
+@pytest.mark.parametrize("lose", [reset, stall], ids=[RESET, STALL])
+def test_a_write_whose_answer_is_lost_is_not_reported_done_and_converges(
+    ws: Workspace, chaos: FaultProxy, attempt_log: AttemptLog, lose: Callable[[set[str]], Fault]
+) -> None:
+    """S3 applied the PUT every time, but the answer never arrived (reset or stalled)."""
+    estate = build_estate(ws, 2, guarded_every=1)
+    lost, fine = estate.granted
+    chaos.fail(lost, lose({"PUT"}))
+    saved = ws.root / "plan.json"
+    assert ws.plan("--declared-only", "--save", saved).rc == 0
+    planned_hash = bucket_plan(json.loads(saved.read_text()), lost)["live_hash"]
+
+    applied = ws.apply_saved(saved)
+    assert applied.rc == 1, applied.text
+    assert f"{lost}: FAILED: S3 kept failing after {TOTAL_ATTEMPTS} attempts" in applied.out
+    assert f"{fine}: ok: wrote the policy" in applied.out
+    assert journal_outcomes(ws, lost) == ["pending", "failed"]
+    assert [c.attempts for c in attempt_log.for_bucket(lost, "PutBucketPolicy")] == [TOTAL_ATTEMPTS]
+    # It did take effect, and kept the statement bucketshare does not own.
+    live = ws.policy(lost)
+    assert live is not None and estate.guarded[lost] in live["Statement"]
+    assert any(s["Sid"].startswith("BucketShare") for s in live["Statement"])
+
+    chaos.clear()
+    # The saved plan's live hash is the policy before the lost write: applying it again
+    # must not write over what is live now.
+    again = ws.apply_saved(saved)
+    assert planned_hash != ""
+    line = next(line for line in again.out.splitlines() if line.startswith(f"{lost}: "))
+    # Today apply refuses it as stale (the fresh plan below converges); an apply that saw the
+    # live policy is already the planned one could say ok instead.
+    stale = f"{lost}: FAILED: the live policy changed since the plan; run plan again"
+    assert line == stale or line.startswith(f"{lost}: ok: "), again.text
+    assert not [r for r in chaos.seen(lost) if r.method == "PUT" and not r.fault], "wrote over it"
+    # A new plan sees the bucket as declared: nothing left to do.
+    fresh = ws.apply("--declared-only")
+    assert fresh.rc == 0, fresh.text
+    assert_as_declared(ws, estate)
+
+
+def test_a_bad_read_timeout_is_one_line(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws.declare(ws.bucket(), read_grant(GRANTEE))
+    monkeypatch.setenv("BUCKETSHARE_AWS_READ_TIMEOUT", "30s")
+    result = ws.plan()
+    assert result.rc == 1
+    assert "Traceback" not in result.err
+    assert result.err.strip().splitlines()[-1] == (
+        "error: BUCKETSHARE_AWS_READ_TIMEOUT must be a number of seconds above 0 and at most 3600, "
+        "not '30s'; e.g. BUCKETSHARE_AWS_READ_TIMEOUT=10, or unset it for 30"
+    )
