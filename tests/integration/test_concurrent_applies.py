@@ -1,0 +1,171 @@
+"""Two applies at once over the same buckets, as if the workflow's concurrency group were
+missing: two saved plans made from the same live state, with different declarations.
+
+S3 has no conditional PutBucketPolicy, so the stale check (re-read, compare, write) leaves
+a window between the re-read and the write. What must hold whatever the interleaving:
+every bucket ends holding one of the two intended policies, never a mix; the plan whose
+policy a bucket holds reported it ok; every unmanaged statement survives; and a re-plan
+shows exactly the buckets that hold the other plan's policy. The test measures the window
+(re-read answered to write sent, in apply's own thread) and reports it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+from reconciler.apply import STALE_SINCE_PLAN, BucketOutcome, apply_plan
+from reconciler.aws import S3Edge
+from reconciler.journal import Journal
+from reconciler.plan import LivePolicy, Plan
+from reconciler.report.jsonplan import loads
+
+from .conftest import Workspace, read_grant
+from .faultproxy import FaultProxy
+from .test_crashes import LATENCY, live_policies, make_fleet, same
+
+BUCKETS = 30
+
+
+class TimedEdge(S3Edge):
+    """The AWS edge, noting per write how long after the thread's last read it was sent."""
+
+    def __init__(self, parallelism: int) -> None:
+        super().__init__(parallelism)
+        self.windows: list[float] = []
+        self._last_read = threading.local()
+
+    def read_policy(self, bucket: str, account: str) -> LivePolicy:
+        live = super().read_policy(bucket, account)
+        self._last_read.at = time.perf_counter()
+        return live
+
+    def _sent(self) -> None:
+        self.windows.append(time.perf_counter() - self._last_read.at)
+
+    def put_policy(self, bucket: str, account: str, text: str, sleep: Any = time.sleep) -> None:
+        self._sent()
+        super().put_policy(bucket, account, text, sleep)
+
+    def delete_policy(self, bucket: str, account: str, sleep: Any = time.sleep) -> None:
+        self._sent()
+        super().delete_policy(bucket, account, sleep)
+
+
+def saved_plan(ws: Workspace, grantee: str, names: list[str], label: str) -> Plan:
+    for name in names:
+        ws.declare(name, read_grant(grantee))
+    path = ws.root / f"plan-{label}.json"
+    assert ws.plan("--save", path).rc == 0
+    return loads(path.read_text(encoding="utf-8"), str(path))
+
+
+def report(line: dict[str, Any]) -> None:
+    path = os.environ.get("BUCKETSHARE_CRASH_REPORT")
+    if path:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(line) + "\n")
+
+
+def test_two_applies_at_once_never_mix_policies_or_lose_unmanaged_statements(
+    ws: Workspace, fault_proxy: FaultProxy
+) -> None:
+    fleet = make_fleet(ws, BUCKETS)
+    declared = [b.name for b in fleet if b.declared]
+    plans = {
+        "a": saved_plan(ws, "222222222222", declared, "a"),
+        "b": saved_plan(ws, "333333333333", declared, "b"),
+    }
+    intended = {label: {b.bucket: b.new_policy_text for b in plan.buckets} for label, plan in plans.items()}
+    fault_proxy.latency = LATENCY
+    ws.point(fault_proxy.url)
+    edges = {label: TimedEdge(8) for label in plans}
+    for edge in edges.values():
+        edge.s3(ws.account)  # clients made here: boto3 sessions are not made safely in threads
+    outcomes: dict[str, list[BucketOutcome]] = {}
+    start = threading.Barrier(len(plans))
+
+    def run(label: str) -> None:
+        start.wait()
+        outcomes[label] = apply_plan(plans[label], edges[label], Journal(ws.root / f"journal-{label}.jsonl"))
+
+    threads = [threading.Thread(target=run, args=(label,)) for label in plans]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    ws.point()
+    assert set(outcomes) == set(plans), "an apply died"
+
+    live = live_policies(ws, [b.name for b in fleet])
+    by_bucket = {label: {o.bucket: o for o in found} for label, found in outcomes.items()}
+    kinds: Counter[str] = Counter()
+    holders: dict[str, str] = {}
+    for bucket in fleet:
+        held = live[bucket.name]
+        holding = [label for label in plans if same(held, intended[label][bucket.name])]
+        assert holding, f"{bucket.name} holds neither plan's policy: {held}"
+        if bucket.unmanaged is not None:
+            assert held is not None and bucket.unmanaged in json.loads(held)["Statement"]
+        if len(holding) == 2:
+            kinds["both plans meant the same policy"] += 1
+            continue
+        holder, other = holding[0], "b" if holding[0] == "a" else "a"
+        holders[bucket.name] = holder
+        assert by_bucket[holder][bucket.name].ok, by_bucket[holder][bucket.name]
+        theirs = by_bucket[other][bucket.name]
+        if theirs.message == STALE_SINCE_PLAN:
+            kinds["other refused as stale"] += 1
+        elif theirs.ok:
+            kinds["other wrote, then was overwritten (lost write)"] += 1
+        else:
+            assert theirs.message == "the policy read back differs from what was written", theirs
+            kinds["other wrote, read back the winner's, reported failed"] += 1
+
+    # The declarations are now plan b's: a re-plan shows exactly the buckets holding a's policy.
+    replanned = ws.root / "replan.json"
+    assert ws.plan("--format", "json", "--out", replanned).rc == 0
+    changing = {
+        b["bucket"]
+        for b in json.loads(replanned.read_text(encoding="utf-8"))["buckets"]
+        if b["action"] != "no-op"
+    }
+    assert changing == {name for name, holder in holders.items() if holder == "a"}
+
+    windows = [w for edge in edges.values() for w in edge.windows]
+    report({"test": "two applies at once", "outcomes": dict(kinds), "window_ms": summary(windows)})
+
+
+def summary(seconds: list[float]) -> dict[str, float]:
+    windows = sorted(w * 1000 for w in seconds)
+    return {
+        "median": round(statistics.median(windows), 3),
+        "p95": round(windows[max(0, int(len(windows) * 0.95) - 1)], 3),
+        "max": round(windows[-1], 3),
+        "writes": len(windows),
+    }
+
+
+def test_the_second_of_two_sequential_applies_refuses_every_bucket_as_stale(
+    ws: Workspace, fault_proxy: FaultProxy
+) -> None:
+    # The concurrency group's case: one apply after the other, from the same live state.
+    fleet = make_fleet(ws, BUCKETS)
+    declared = [b.name for b in fleet if b.declared]
+    first = saved_plan(ws, "222222222222", declared, "a")
+    second = saved_plan(ws, "333333333333", declared, "b")
+    fault_proxy.latency = LATENCY
+    ws.point(fault_proxy.url)
+    edge = TimedEdge(8)
+    assert all(o.ok for o in apply_plan(first, edge, Journal(ws.root / "a.jsonl")))
+    refused = apply_plan(second, S3Edge(8), Journal(ws.root / "b.jsonl"))
+    assert [o.message for o in refused] == [STALE_SINCE_PLAN] * len(fleet)
+    assert (ws.root / "b.jsonl").read_text(encoding="utf-8") == "", (
+        "nothing was written, so nothing journalled"
+    )
+    report({"test": "one apply alone", "window_ms": summary(edge.windows)})
