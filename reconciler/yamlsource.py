@@ -154,10 +154,12 @@ def compose_documents(text: str, display: str) -> tuple[list[yaml.Node], list[Pr
         finally:
             loader.dispose()
     except yaml.reader.ReaderError as exc:
+        # The C reader reports the code point as an int, the Python one as a str.
+        character = chr(exc.character) if isinstance(exc.character, int) else exc.character
         return [], [
             Problem(
                 _char_location(display, text, exc.position),
-                f"character {exc.character!r} is not allowed in YAML; remove it or escape it in quotes",
+                f"character {character!r} is not allowed in YAML; remove it or escape it in quotes",
             )
         ]
     except yaml.MarkedYAMLError as exc:
@@ -171,6 +173,8 @@ def compose_documents(text: str, display: str) -> tuple[list[yaml.Node], list[Pr
 
 def scalar_value(node: yaml.ScalarNode) -> Scalar:
     """The value of a scalar with one of YAML's core tags (raises ValueError otherwise)."""
+    if node.tag == "tag:yaml.org,2002:merge":
+        raise ValueError("merge keys ('<<') are not allowed; write the keys out")
     if node.tag not in _SCALAR_TAGS:
         raise ValueError(f"unsupported YAML tag {node.tag}")
     try:

@@ -106,6 +106,8 @@ class PlanOptions:
 
 
 def run(options: PlanOptions) -> int:
+    for path in (options.out, options.save, options.summary_out):
+        check_writable(path)
     state = options.source.load()
     only = None
     if options.changed_since is not None:
@@ -198,6 +200,18 @@ def plan_exit_code(plan: Plan, detailed: bool) -> int:
     if plan.has_errors:
         return EXIT_ERROR
     return EXIT_CHANGES if detailed and plan.has_changes else EXIT_OK
+
+
+def check_writable(path: Path | None) -> None:
+    """Refuse, before any AWS call, a path the plan could not be written to once it is made."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise BucketshareError(f"{path}: cannot write the plan (Is a directory)")
+    folder = path.parent
+    if not folder.is_dir():
+        problem = "is not a directory" if folder.exists() else "does not exist"
+        raise BucketshareError(f"{path}: cannot write the plan (folder {folder} {problem}; create it first)")
 
 
 def write_file(path: Path, text: str) -> None:
