@@ -25,6 +25,10 @@ STALE_SINCE_APPLY = (
 )
 NOT_STARTED = "not started: interrupted"
 NOTHING_TO_UNDO = "nothing to undo"
+OVERWRITTEN = (
+    "written, then overwritten before apply ended (by another apply or a person: S3 has no "
+    "conditional write); run plan again"
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class BucketOutcome:
     message: str
     started: bool = True
     """False when apply was interrupted before this bucket began: nothing was read or written."""
+    written_hash: str | None = None
+    """Hash of the policy read back after a write that succeeded."""
 
 
 class ApplyInterrupted(KeyboardInterrupt):
@@ -59,7 +65,33 @@ def apply_plan(plan: Plan, edge: S3Edge, journal: Journal) -> list[BucketOutcome
         return apply_bucket(bucket_plan, edge, journal, run, plan.partition, plan.sid_prefix)
 
     todo = [b for b in plan.buckets if b.action is not BucketAction.NOOP]
-    return _concurrently(one, todo, lambda b: b.bucket, edge.parallelism, journal)
+    outcomes = _concurrently(one, todo, lambda b: b.bucket, edge.parallelism, journal)
+    return _still_written(outcomes, {b.bucket: b.account for b in todo}, edge)
+
+
+def _still_written(
+    outcomes: list[BucketOutcome], accounts: dict[str, str], edge: S3Edge
+) -> list[BucketOutcome]:
+    """Read every written bucket once more at the end. PutBucketPolicy has no condition, so a
+    second writer whose re-read came just before our write overwrites it after our read-back;
+    this read turns that lost write into a failure someone sees. A read that fails proves
+    nothing either way and leaves the outcome as it was."""
+
+    def check(outcome: BucketOutcome) -> BucketOutcome:
+        if not outcome.ok or outcome.written_hash is None:
+            return outcome
+        live = edge.read_policy(outcome.bucket, accounts[outcome.bucket])
+        if live.error is None and policy_hash(live.text) != outcome.written_hash:
+            return replace(outcome, ok=False, message=OVERWRITTEN)
+        return outcome
+
+    if not any(o.ok for o in outcomes):
+        return outcomes
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(edge.parallelism, len(outcomes)))) as pool:
+            return list(pool.map(check, outcomes))
+    except KeyboardInterrupt:
+        raise ApplyInterrupted(outcomes) from None
 
 
 def _concurrently(
@@ -182,11 +214,12 @@ def write_policy(
         message = after.error or "the policy read back differs from what was written"
         journal.append(replace(entry, time=now(), outcome="failed", message=message))
         return BucketOutcome(bucket, False, message)
-    journal.append(replace(entry, time=now(), outcome="applied", written_hash=policy_hash(after.text)))
+    written = policy_hash(after.text)
+    journal.append(replace(entry, time=now(), outcome="applied", written_hash=written))
     if new_text is not None and edge.policy_is_public(bucket, account):
         return BucketOutcome(bucket, False, "written, but S3 reports the bucket policy as public; fix it now")
     verb = "deleted the policy" if new_text is None else "wrote the policy"
-    return BucketOutcome(bucket, True, verb)
+    return BucketOutcome(bucket, True, verb, written_hash=written)
 
 
 def _parsed(text: str | None) -> Any:

@@ -4,8 +4,9 @@ missing: two saved plans made from the same live state, with different declarati
 S3 has no conditional PutBucketPolicy, so the stale check (re-read, compare, write) leaves
 a window between the re-read and the write. What must hold whatever the interleaving:
 every bucket ends holding one of the two intended policies, never a mix; the plan whose
-policy a bucket holds reported it ok; every unmanaged statement survives; and a re-plan
-shows exactly the buckets that hold the other plan's policy. The test measures the window
+policy a bucket holds reported it ok, and the other did not (refused as stale, or wrote and
+then saw it overwritten: never a silent lost write); every unmanaged statement survives;
+and a re-plan shows exactly the buckets that hold the other plan's policy. The test measures the window
 (re-read answered to write sent, in apply's own thread) and reports it.
 """
 
@@ -19,7 +20,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from reconciler.apply import STALE_SINCE_PLAN, BucketOutcome, apply_plan
+from reconciler.apply import OVERWRITTEN, STALE_SINCE_PLAN, BucketOutcome, apply_plan
 from reconciler.aws import S3Edge
 from reconciler.journal import Journal
 from reconciler.plan import LivePolicy, Plan
@@ -30,6 +31,7 @@ from .faultproxy import FaultProxy
 from .test_crashes import LATENCY, live_policies, make_fleet, same
 
 BUCKETS = 30
+READ_BACK_DIFFERS = "the policy read back differs from what was written"
 
 
 class TimedEdge(S3Edge):
@@ -119,13 +121,15 @@ def test_two_applies_at_once_never_mix_policies_or_lose_unmanaged_statements(
         holders[bucket.name] = holder
         assert by_bucket[holder][bucket.name].ok, by_bucket[holder][bucket.name]
         theirs = by_bucket[other][bucket.name]
-        if theirs.message == STALE_SINCE_PLAN:
-            kinds["other refused as stale"] += 1
-        elif theirs.ok:
-            kinds["other wrote, then was overwritten (lost write)"] += 1
-        else:
-            assert theirs.message == "the policy read back differs from what was written", theirs
-            kinds["other wrote, read back the winner's, reported failed"] += 1
+        # No write is lost silently: the plan whose policy the bucket does not hold says so.
+        assert not theirs.ok, f"{bucket.name}: {other} reported ok, but holds {holder}'s policy"
+        kinds[
+            {
+                STALE_SINCE_PLAN: "other refused as stale",
+                READ_BACK_DIFFERS: "other wrote, its read-back saw the winner's",
+                OVERWRITTEN: "other wrote, read back its own, overwritten before its apply ended",
+            }[theirs.message]
+        ] += 1
 
     # The declarations are now plan b's: a re-plan shows exactly the buckets holding a's policy.
     replanned = ws.root / "replan.json"
@@ -169,3 +173,27 @@ def test_the_second_of_two_sequential_applies_refuses_every_bucket_as_stale(
         "nothing was written, so nothing journalled"
     )
     report({"test": "one apply alone", "window_ms": summary(edge.windows)})
+
+
+class OverwrittenEdge(S3Edge):
+    """A second writer that lands right after apply's read-back of one bucket."""
+
+    def __init__(self, ws: Workspace, bucket: str) -> None:
+        super().__init__(4)
+        self.ws, self.bucket, self.theirs = ws, bucket, ""
+
+    def policy_is_public(self, bucket: str, account: str) -> bool | None:
+        if bucket == self.bucket:
+            self.theirs = self.ws.put_policy(bucket, {"Version": "2012-10-17", "Statement": []})
+        return super().policy_is_public(bucket, account)
+
+
+def test_a_write_overwritten_after_its_read_back_is_reported_not_ok(ws: Workspace) -> None:
+    fleet = make_fleet(ws, 4)
+    plan = saved_plan(ws, "222222222222", [b.name for b in fleet if b.declared], "a")
+    lost = fleet[1].name
+    edge = OverwrittenEdge(ws, lost)
+    outcomes = {o.bucket: o for o in apply_plan(plan, edge, Journal(ws.root / "journal.jsonl"))}
+    assert outcomes[lost].message == OVERWRITTEN and not outcomes[lost].ok
+    assert all(o.ok for name, o in outcomes.items() if name != lost)
+    assert ws.policy_text(lost) == edge.theirs
