@@ -164,10 +164,10 @@ def report_outcomes(outcomes: list[BucketOutcome], done: str = "applied") -> int
     return EXIT_ERROR if failed else EXIT_OK
 
 
-def report_interrupted(interrupted: ApplyInterrupted, again: str) -> int:
+def report_interrupted(interrupted: ApplyInterrupted, again: str, done: str = "applied") -> int:
     """Ctrl-C: what was done, and which buckets were never started (nothing read or written)."""
     outcomes = interrupted.outcomes
-    report_outcomes(outcomes)
+    report_outcomes(outcomes, done)
     skipped = [o.bucket for o in outcomes if not o.started]
     for bucket in skipped:
         print(f"{bucket}: not started")

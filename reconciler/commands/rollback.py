@@ -15,6 +15,8 @@ from reconciler.commands.source import Source, add_source_arguments
 from reconciler.errors import BucketshareError
 from reconciler.journal import Journal
 
+RESTORED = "restored or with nothing to undo"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("journal", type=Path)
@@ -42,14 +44,14 @@ def run(options: RollbackOptions) -> int:
         outcomes = rollback(journal, S3Edge(), options.bucket, config.partition)
     except ApplyInterrupted as interrupted:
         warn_skipped(journal)
-        return report_interrupted(interrupted, "Run rollback again to finish.")
+        return report_interrupted(interrupted, "Run rollback again to finish.", RESTORED)
     warn_skipped(journal)
     if not outcomes:
         bucket = options.bucket
         raise BucketshareError(
             f"{path}: no applied write to roll back" + (f" for {bucket}" if bucket else "")
         )
-    return report_outcomes(outcomes, "restored or with nothing to undo")
+    return report_outcomes(outcomes, RESTORED)
 
 
 def warn_skipped(journal: Journal) -> None:
