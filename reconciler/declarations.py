@@ -19,7 +19,8 @@ directory, or a symlink that resolves to one of those inside shares/: a symlink 
 or a directory inside shares/ is loaded once, at its real path. Anything else is a located
 error: a symlink out of shares/, a broken or looping symlink, a `*.yaml` symlink to a file not
 named `*.yaml`/`*.yml`, a FIFO, socket or device (whatever its name), a directory named
-`*.yaml`, a folder or file that cannot be read. Files are opened without blocking and read only
+`*.yaml`, a file named like YAML that would not be read (`x.YAML`, `.yaml`), a folder or file
+that cannot be read. Files are opened without blocking and read only
 once they are known to be regular files, so a FIFO can never hang a run.
 """
 
@@ -139,7 +140,8 @@ def load_shares(shares_dir: Path, config: Config, today: dt.date) -> tuple[Decla
     documents: list[_Document] = []
     problems: list[Problem] = []
     if not shares_dir.is_dir():
-        return Declarations(()), [Problem(Location(str(shares_dir)), "shares directory not found")]
+        problem = "shares directory not found" if not shares_dir.exists() else "not a directory; refused"
+        return Declarations(()), [Problem(Location(str(shares_dir)), problem)]
     for path, display, refusal in _share_files(shares_dir):
         if refusal:
             problems.append(Problem(Location(display), refusal))
@@ -220,11 +222,14 @@ def _refusal(path: Path, real_root: Path) -> str | None:
         return _directory_refusal(path)
     if not stat.S_ISREG(mode):
         return f"{_kind(mode)} is not a regular file; {_ONLY_FILES}: remove it"
+    if path.name.lower().endswith(_YAML_SUFFIXES) and path.suffix not in _YAML_SUFFIXES:
+        # x.YAML, .yaml: a person would take it for a declaration that is read.
+        return "named like a YAML file but not read: only names ending in .yaml or .yml are; rename it"
     return None
 
 
 def _directory_refusal(path: Path) -> str | None:
-    if path.suffix in _YAML_SUFFIXES:
+    if path.name.lower().endswith(_YAML_SUFFIXES):
         return f"a directory named like a YAML file; {_ONLY_FILES}: rename it"
     return None
 

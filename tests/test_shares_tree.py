@@ -268,3 +268,23 @@ def test_a_fifo_swapped_in_after_the_checks_is_read_without_blocking(tmp_path: P
     text, problems = read_text(tmp_path / "pipe", "pipe")
     assert text is None
     assert [str(p) for p in problems] == ["pipe:1:1: not a regular file; refused"]
+
+
+@pytest.mark.parametrize("name", ["x.YAML", "x.Yml", ".yaml", ".yml"])
+def test_a_file_named_like_yaml_that_would_not_be_read_is_refused(
+    run_cli: RunCli, write_shares: WriteShares, name: str
+) -> None:
+    write_shares({"a.yaml": SHARE, name: OTHER})
+    validate_fails(
+        run_cli,
+        f"shares/{name}:1:1: named like a YAML file but not read: only names ending in .yaml or .yml are; "
+        "rename it",
+    )
+
+
+@pytest.mark.parametrize("make", [os.mkfifo, lambda p: p.write_text(SHARE)], ids=["fifo", "file"])
+def test_shares_that_is_not_a_directory_is_refused(
+    run_cli: RunCli, tmp_path: Path, make: Callable[[Path], Any]
+) -> None:
+    make(tmp_path / "shares")
+    validate_fails(run_cli, "shares:1:1: not a directory; refused")
