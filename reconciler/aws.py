@@ -51,8 +51,23 @@ class BucketAccessError(BucketshareError):
     """An AWS answer about one bucket; other buckets carry on."""
 
 
-def describe_client_error(exc: Exception, bucket: str, account: str, operation: str) -> str:
-    """One clear line, with what to do, for an AWS surprise on one bucket."""
+def _kept_failing(attempts: int, detail: str, advice: str) -> str:
+    if attempts >= TOTAL_ATTEMPTS:
+        return f"S3 kept failing after {TOTAL_ATTEMPTS} attempts ({detail}); {advice}"
+    # Standard retries share a quota per client that failed retries drain: when many
+    # requests fail at once, botocore stops retrying before total_max_attempts.
+    made = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+    return (
+        f"S3 kept failing after {made} ({detail}; botocore stopped retrying early, as too many "
+        f"requests were failing at once); {advice}"
+    )
+
+
+def describe_client_error(
+    exc: Exception, bucket: str, account: str, operation: str, attempts: int = TOTAL_ATTEMPTS
+) -> str:
+    """One clear line, with what to do, for an AWS surprise on one bucket; `attempts`: how many
+    attempts the failed call made."""
     if isinstance(exc, NoCredentialsError):
         raise BucketshareError(
             "no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
@@ -61,14 +76,12 @@ def describe_client_error(exc: Exception, bucket: str, account: str, operation: 
         return f"cannot reach the S3 endpoint ({exc}); check network and AWS_ENDPOINT_URL"
     if isinstance(exc, ReadTimeoutError):
         # botocore's standard retries retry read timeouts and dropped connections too.
-        return (
-            f"S3 kept failing after {TOTAL_ATTEMPTS} attempts (no answer within the read timeout, "
-            f"{READ_TIMEOUT_VARIABLE}); run again later"
+        return _kept_failing(
+            attempts, f"no answer within the read timeout, {READ_TIMEOUT_VARIABLE}", "run again later"
         )
     if isinstance(exc, HTTPClientError):
-        return (
-            f"S3 kept failing after {TOTAL_ATTEMPTS} attempts (connection closed or reset: {exc}); "
-            "run again later or lower --parallelism"
+        return _kept_failing(
+            attempts, f"connection closed or reset: {exc}", "run again later or lower --parallelism"
         )
     if not isinstance(exc, ClientError):
         return f"{operation} failed: {exc}"
@@ -86,10 +99,7 @@ def describe_client_error(exc: Exception, bucket: str, account: str, operation: 
             hint += "; if Block Public Access has BlockPublicPolicy on, S3 refuses any public policy"
         return f"access denied on {operation}: {hint}"
     if code in _THROTTLE_CODES or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
-        return (
-            f"S3 kept failing after {TOTAL_ATTEMPTS} attempts ({code}: {message}); "
-            "run again later or lower --parallelism"
-        )
+        return _kept_failing(attempts, f"{code}: {message}", "run again later or lower --parallelism")
     if code == "MalformedPolicy":
         return f"S3 rejected the policy as malformed: {message}"
     return f"{operation} failed with {code}: {message}"
@@ -164,6 +174,17 @@ class S3Edge:
         )
         self._clients: dict[str, S3Client] = {}
         self._lock = threading.Lock()
+        self._attempts = threading.local()
+        self._session.events.register("needs-retry", self._attempted, unique_id=f"bucketshare-{id(self)}")
+
+    def _attempted(self, attempts: int, **_: Any) -> None:
+        # botocore emits needs-retry after every attempt, in the thread making the call: the
+        # last one before an error is raised is how many attempts that call made.
+        self._attempts.made = attempts
+
+    def _describe(self, exc: Exception, bucket: str, account: str, operation: str) -> str:
+        attempts = getattr(self._attempts, "made", TOTAL_ATTEMPTS)
+        return describe_client_error(exc, bucket, account, operation, attempts)
 
     def s3(self, account: str) -> S3Client:
         with self._lock:
@@ -189,10 +210,10 @@ class S3Edge:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "NoSuchBucketPolicy":
                 return LivePolicy(bucket, account, None)
-            message = describe_client_error(exc, bucket, account, "GetBucketPolicy")
+            message = self._describe(exc, bucket, account, "GetBucketPolicy")
             return LivePolicy(bucket, account, None, message, read_error_kind(exc))
         except BotoCoreError as exc:
-            message = describe_client_error(exc, bucket, account, "GetBucketPolicy")
+            message = self._describe(exc, bucket, account, "GetBucketPolicy")
             return LivePolicy(bucket, account, None, message, ReadError.OTHER)
         return LivePolicy(bucket, account, str(response["Policy"]))
 
@@ -220,7 +241,7 @@ class S3Edge:
         except (ClientError, BotoCoreError) as exc:
             raise BucketAccessError(
                 f"cannot list the buckets of account {account}: "
-                + describe_client_error(exc, "*", account, "ListAllMyBuckets")
+                + self._describe(exc, "*", account, "ListAllMyBuckets")
             ) from exc
         return names
 
@@ -264,9 +285,9 @@ class S3Edge:
                 if code in ("MalformedPolicy", "NoSuchBucket") and attempt < TRANSIENT_WRITE_ATTEMPTS:
                     sleep(2.0 * attempt)
                     continue
-                raise BucketAccessError(describe_client_error(exc, bucket, account, operation)) from exc
+                raise BucketAccessError(self._describe(exc, bucket, account, operation)) from exc
             except BotoCoreError as exc:
-                raise BucketAccessError(describe_client_error(exc, bucket, account, operation)) from exc
+                raise BucketAccessError(self._describe(exc, bucket, account, operation)) from exc
 
     def policy_is_public(self, bucket: str, account: str) -> bool | None:
         try:

@@ -219,7 +219,7 @@ def test_plan_and_apply_200_buckets_through_faults(
     chaos: FaultProxy,
     attempt_log: AttemptLog,
     kind: str,
-    record_property: Callable[[str, object], None],
+    request: pytest.FixtureRequest,
 ) -> None:
     """10% of every operation's requests fail this way; the rest is as on a good day."""
     estate = build_estate(ws, 200, expired=20, stable=f"chaos-{kind.replace('_', '-')}")
@@ -241,10 +241,13 @@ def test_plan_and_apply_200_buckets_through_faults(
     faulted = Counter(r.operation for r in chaos.requests if r.fault == kind)
     sent = Counter(r.operation for r in chaos.requests)
     distribution = attempt_log.distribution()
-    # For the record (pytest --junitxml): how many attempts calls took, what was faulted.
-    record_property("seconds", round(elapsed, 1))
-    record_property("attempts", distribution)
-    record_property("faulted", dict(faulted))
+    # For the record (pytest --junitxml=FILE -o junit_family=legacy): attempts a call took,
+    # requests faulted per operation.
+    request.node.user_properties += [
+        ("seconds", round(elapsed, 1)),
+        ("attempts", distribution),
+        ("faulted", dict(faulted)),
+    ]
     assert set(faulted) == set(OPERATIONS), f"operations never faulted: {set(OPERATIONS) - set(faulted)}"
     assert chaos.faulted == {kind: sum(faulted.values())}
     bucket_requests = sum(sent[op] for op in OPERATIONS[:4])
@@ -276,6 +279,7 @@ def test_a_bucket_whose_retries_run_out_fails_alone_and_converges_later(
     assert [c.attempts for c in attempt_log.for_bucket(stuck, "PutBucketPolicy")] == [TOTAL_ATTEMPTS]
     assert [r.fault for r in chaos.seen(stuck) if r.method == "PUT"] == [SLOW_DOWN] * TOTAL_ATTEMPTS
     assert ws.policy(stuck) == {"Version": "2012-10-17", "Statement": [estate.guarded[stuck]]}
+    assert journal_outcomes(ws, stuck) == ["pending", "failed"]
 
     chaos.clear()
     again = ws.apply("--declared-only")
@@ -328,6 +332,47 @@ def test_a_write_whose_answer_is_lost_is_not_reported_done_and_converges(
     # A new plan sees the bucket as declared: nothing left to do.
     fresh = ws.apply("--declared-only")
     assert fresh.rc == 0, fresh.text
+    assert_as_declared(ws, estate)
+
+
+def test_all_four_faults_at_once_fail_some_buckets_with_reasons_then_converge(
+    ws: Workspace, chaos: FaultProxy, attempt_log: AttemptLog, request: pytest.FixtureRequest
+) -> None:
+    """10% of requests each way, 40% in all: some calls fail five times running. Those
+    buckets are reported with the reason, the others apply, and a run without faults
+    converges."""
+    estate = build_estate(ws, 40, guarded_every=2, expired=4, stable="chaos-all")
+    chaos.seed = SEED
+    for kind in KINDS:
+        chaos.inject(kind, 0.1)
+    saved = ws.root / "plan.json"
+
+    planned = ws.plan("--save", saved, "--declared-only", "--parallelism", "32")
+    applied = ws.apply_saved(saved, "--parallelism", "32")
+    failed = dict(line.split(": FAILED: ", 1) for line in applied.out.splitlines() if ": FAILED: " in line)
+    reasons = list(failed.values())
+    assert planned.rc == 1 and applied.rc == 1, planned.text + applied.text
+    assert reasons and all(r.startswith("S3 kept failing after ") for r in reasons), reasons
+    # Some calls made all five attempts; others stopped early, when failed retries had drained
+    # botocore's retry quota, and say so rather than claim five attempts.
+    assert any(r.startswith(f"S3 kept failing after {TOTAL_ATTEMPTS} attempts (") for r in reasons), reasons
+    assert any("botocore stopped retrying early" in r for r in reasons), reasons
+    assert f"{len(estate.granted) + len(estate.expired) - len(reasons)} buckets applied" in applied.out
+    assert max(attempt_log.distribution()) == TOTAL_ATTEMPTS
+    assert set(chaos.faulted) == set(KINDS)
+
+    chaos.clear()
+    again = ws.apply("--parallelism", "32")
+    assert again.rc == 0, again.text
+    # Only failed buckets are left to write; some are not, as their write took effect and
+    # only what came after it (its answer, the read-back) was lost.
+    rewritten = {line.split(": ok: ", 1)[0] for line in again.out.splitlines() if ": ok: " in line}
+    assert rewritten and rewritten <= set(failed), again.out
+    request.node.user_properties += [
+        ("attempts", attempt_log.distribution()),
+        ("failed", dict(Counter(r.split(";")[0] for r in reasons))),
+        ("rewritten", len(rewritten)),
+    ]
     assert_as_declared(ws, estate)
 
 
