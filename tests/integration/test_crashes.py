@@ -218,3 +218,26 @@ def test_ctrl_c_finishes_the_buckets_in_flight_starts_no_more_and_says_which(
     rerun = ws.apply("--journal", journal)
     assert rerun.rc == 0, rerun.text
     assert ws.plan("--detailed-exitcode").rc == 0
+
+
+def test_rollback_after_a_kill_restores_every_bucket_the_killed_apply_wrote(
+    ws: Workspace, fault_proxy: FaultProxy
+) -> None:
+    fleet = make_fleet(ws, 48)
+    plan_file = ws.root / "plan.json"
+    assert ws.plan("--save", plan_file).rc == 0
+    fault_proxy.latency = LATENCY
+    journal = ws.root / "journal.jsonl"
+    process = start_apply(ws, plan_file, journal, environment_for(ws, fault_proxy.url))
+    # Killed while its first writes are in flight: written, journalled only as pending.
+    wait_for_journal(journal, process, lines=PARALLELISM)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    time.sleep(3 * LATENCY)
+    before = live_policies(ws, [b.name for b in fleet])
+    assert any(not same(before[b.name], b.old) for b in fleet), "the kill came before any write"
+
+    result = ws.run("rollback", journal)
+    assert result.rc == 0, result.text
+    after = live_policies(ws, [b.name for b in fleet])
+    assert {b.name: after[b.name] for b in fleet} == {b.name: b.old for b in fleet}
