@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 from botocore.config import Config as BotoConfig
@@ -28,12 +28,15 @@ from botocore.exceptions import (
     ProfileNotFound,
     ReadTimeoutError,
 )
+from botocore.retries.standard import ExponentialBackoff, RetryContext
 
 from reconciler.errors import BucketshareError
 from reconciler.plan import LivePolicy, ReadError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+T = TypeVar("T")
 
 TOTAL_ATTEMPTS = 5
 """botocore's total_max_attempts counts attempts (max_attempts would count retries)."""
@@ -103,6 +106,17 @@ def describe_client_error(
     if code == "MalformedPolicy":
         return f"S3 rejected the policy as malformed: {message}"
     return f"{operation} failed with {code}: {message}"
+
+
+def _transient(exc: Exception) -> bool:
+    """An error botocore's standard retries retry: a dropped or timed-out connection, a 5xx or
+    a throttle."""
+    if isinstance(exc, HTTPClientError):
+        return True
+    if not isinstance(exc, ClientError):
+        return False
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    return code in _THROTTLE_CODES or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
 
 
 def read_error_kind(exc: ClientError) -> ReadError:
@@ -182,6 +196,27 @@ class S3Edge:
         # last one before an error is raised is how many attempts that call made.
         self._attempts.made = attempts
 
+    def _persist(self, call: Callable[[], T]) -> T:
+        """call, its retries carried on up to TOTAL_ATTEMPTS when botocore cut them short.
+
+        botocore's standard retries draw on a quota per client (500; 14 a retry, 5 for a
+        throttle) that only 2xx answers refill, and the answer for a bucket without a policy
+        is a 404: at a 10% fault rate over a few hundred buckets the quota runs dry and calls
+        fail after one attempt. Every call stays bounded by TOTAL_ATTEMPTS, and --parallelism
+        bounds the calls at once.
+        """
+        made = 0
+        while True:
+            self._attempts.made = 1
+            try:
+                return call()
+            except (ClientError, HTTPClientError) as exc:
+                made += self._attempts.made
+                self._attempts.made = made
+                if made >= TOTAL_ATTEMPTS or not _transient(exc):
+                    raise
+                time.sleep(ExponentialBackoff().delay_amount(RetryContext(attempt_number=made)))
+
     def _describe(self, exc: Exception, bucket: str, account: str, operation: str) -> str:
         attempts = getattr(self._attempts, "made", TOTAL_ATTEMPTS)
         return describe_client_error(exc, bucket, account, operation, attempts)
@@ -195,7 +230,7 @@ class S3Edge:
     def caller_account(self) -> str | None:
         sts = _client(self._session, "sts", self._config)
         try:
-            identity = sts.get_caller_identity()
+            identity = self._persist(sts.get_caller_identity)
         except NoCredentialsError as exc:
             raise BucketshareError(
                 "no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
@@ -206,7 +241,9 @@ class S3Edge:
 
     def read_policy(self, bucket: str, account: str) -> LivePolicy:
         try:
-            response = self.s3(account).get_bucket_policy(Bucket=bucket, ExpectedBucketOwner=account)
+            response = self._persist(
+                lambda: self.s3(account).get_bucket_policy(Bucket=bucket, ExpectedBucketOwner=account)
+            )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "NoSuchBucketPolicy":
                 return LivePolicy(bucket, account, None)
@@ -236,7 +273,7 @@ class S3Edge:
         names: list[str] = []
         paginator = self.s3(account).get_paginator("list_buckets")
         try:
-            for page in paginator.paginate():
+            for page in self._persist(lambda: list(paginator.paginate())):
                 names.extend(str(b["Name"]) for b in page.get("Buckets", []))
         except (ClientError, BotoCoreError) as exc:
             raise BucketAccessError(
@@ -278,7 +315,7 @@ class S3Edge:
         # A principal created seconds ago, or a bucket just created, can fail transiently.
         for attempt in range(1, TRANSIENT_WRITE_ATTEMPTS + 1):
             try:
-                call()
+                self._persist(call)
                 return
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code")
@@ -291,7 +328,9 @@ class S3Edge:
 
     def policy_is_public(self, bucket: str, account: str) -> bool | None:
         try:
-            status = self.s3(account).get_bucket_policy_status(Bucket=bucket, ExpectedBucketOwner=account)
+            status = self._persist(
+                lambda: self.s3(account).get_bucket_policy_status(Bucket=bucket, ExpectedBucketOwner=account)
+            )
         except (ClientError, BotoCoreError):
             return None
         return bool(status.get("PolicyStatus", {}).get("IsPublic", False))
