@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,11 +100,26 @@ def run(options: ApplyOptions) -> int:
     return apply_command(plan, journal, options.auto_approve or saved, options.parallelism)
 
 
+MAX_PLAN_BYTES = 256 * 1024 * 1024
+
+
 def load_plan_file(path: Path) -> Plan:
+    """A saved plan, opened without blocking: a FIFO given as the plan must not hang apply."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         raise BucketshareError(f"{path}: cannot read plan ({exc.strerror})") from exc
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise BucketshareError(f"{path}: cannot read plan (not a regular file)")
+            data = handle.read(MAX_PLAN_BYTES + 1)
+        except OSError as exc:
+            raise BucketshareError(f"{path}: cannot read plan ({exc.strerror})") from exc
+    if len(data) > MAX_PLAN_BYTES:
+        raise BucketshareError(f"{path}: not a plan: over {MAX_PLAN_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BucketshareError(f"{path}: not a JSON plan (not UTF-8 at byte {exc.start})") from exc
     return loads(text, str(path))

@@ -112,7 +112,10 @@ def test_rollback_refuses_when_the_policy_changed_after_apply(ws: Workspace) -> 
 
     result = ws.run("rollback", journal)
     assert result.rc == 1
-    assert f"{bucket}: FAILED: {STALE}" in result.out
+    assert (
+        f"{bucket}: FAILED: not restored: the live policy changed since the apply being rolled back; "
+        "compare it with the journal and restore by hand"
+    ) in result.out
     assert ws.policy_text(bucket) == theirs
 
 
