@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import os
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import IO
 
@@ -46,6 +46,11 @@ def _entry(data: object) -> JournalEntry:
     """A record, with every field of the type rollback relies on."""
     if not isinstance(data, dict):
         raise ValueError("not an object")
+    known = {f.name for f in fields(JournalEntry)}
+    if unknown := sorted(set(data) - known):
+        raise ValueError(f"unknown field {unknown[0]!r}")
+    if missing := sorted(f.name for f in fields(JournalEntry) if f.name not in data and f.default is MISSING):
+        raise ValueError(f"missing field {missing[0]!r}")
     entry = JournalEntry(**data)
     for name in _TEXT_FIELDS:
         if not isinstance(getattr(entry, name), str):
