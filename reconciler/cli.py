@@ -31,7 +31,7 @@ COMMANDS = {
     "plan": Command("plan", "PlanOptions", "show what apply would change in live bucket policies"),
     "apply": Command("apply", "ApplyOptions", "apply a saved plan, or plan and apply after confirmation"),
     "rollback": Command(
-        "rollback", "RollbackOptions", "restore the policies held before the last applied write"
+        "rollback", "RollbackOptions", "restore the policies held before the last write that took effect"
     ),
     "sandbox": Command("sandbox", "SandboxOptions", "run the whole loop against a local moto server"),
     "codeowners": Command("codeowners", "CodeownersOptions", "print CODEOWNERS lines from owner: fields"),
