@@ -109,13 +109,17 @@ def load_plan_file(path: Path) -> Plan:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         raise BucketshareError(f"{path}: cannot read plan ({exc.strerror})") from exc
-    with os.fdopen(fd, "rb") as handle:
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise BucketshareError(f"{path}: cannot read plan (not a regular file)")
+    try:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise BucketshareError(f"{path}: cannot read plan (Is a directory)")
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise BucketshareError(f"{path}: cannot read plan (not a regular file)")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
             data = handle.read(MAX_PLAN_BYTES + 1)
-        except OSError as exc:
-            raise BucketshareError(f"{path}: cannot read plan ({exc.strerror})") from exc
+    except OSError as exc:
+        raise BucketshareError(f"{path}: cannot read plan ({exc.strerror})") from exc
+    finally:
+        os.close(fd)
     if len(data) > MAX_PLAN_BYTES:
         raise BucketshareError(f"{path}: not a plan: over {MAX_PLAN_BYTES} bytes")
     try:
