@@ -100,13 +100,21 @@ class Journal:
 
     def append(self, entry: JournalEntry) -> None:
         line = (json.dumps(asdict(entry), sort_keys=True) + "\n").encode("utf-8")
-        with self._lock:
-            handle = self._open_locked()
-            handle.write(line)
-            handle.flush()
-            descriptor = handle.fileno()
-        # Outside the lock: concurrent fsyncs of one file coalesce instead of queueing.
-        os.fsync(descriptor)
+        try:
+            with self._lock:
+                handle = self._open_locked()
+                handle.write(line)
+                handle.flush()
+                descriptor = handle.fileno()
+            # Outside the lock: concurrent fsyncs of one file coalesce instead of queueing.
+            os.fsync(descriptor)
+        except OSError as exc:
+            # A full disk or a file-size limit: the record announcing a write could not be kept,
+            # so that write must not happen (append comes before every write).
+            raise BucketshareError(
+                f"{self.path}: cannot write the journal ({exc.strerror}); {entry.bucket} was not "
+                "written, and apply stopped"
+            ) from exc
 
     def close(self) -> None:
         with self._lock:

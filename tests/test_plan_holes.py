@@ -15,7 +15,9 @@ import pytest
 from test_plan import BUCKET, LOG_DELIVERY, READER, desired, grant, plan, policy, rendered
 
 from reconciler.normalize import canonical, equivalent_policies
-from reconciler.plan import BucketAction
+from reconciler.plan import BucketAction, Plan
+from reconciler.report.jsonplan import dumps
+from reconciler.report.markdown import render_markdown
 
 ORPHAN_ROLE = "AROAEXAMPLEID1234567"
 
@@ -100,3 +102,29 @@ def test_read_back_with_an_empty_sid_is_the_policy_that_was_written() -> None:
         statement["Sid"] = ""
     assert equivalent_policies(back, written)
     assert not equivalent_policies({**back, "Statement": [{**LOG_DELIVERY, "Sid": "Other"}]}, written)
+
+
+SHAPES: list[Any] = [
+    {"Sid": "BucketShareObjectsReadAccountAll", "Effect": "Allow", "Principal": 5, "Resource": {"a": 1}},
+    {"Sid": "BucketShareObjectsReadAccountAll", "Principal": {"AWS": 5}, "Action": [1, 2], "Condition": [1]},
+    {"Sid": "BucketShareObjectsReadAccountAll", "Condition": {"StringEquals": [1]}},
+    {"Sid": "BucketShareObjectsReadAccountAll", "Condition": {"StringEquals": {"a": {"b": 1}}}},
+    {"Sid": "BucketShareX", "Principal": {"AWS": [None]}, "Resource": [None]},
+    {"Sid": ["BucketShare"]},
+    {"Sid": 5},
+    "BucketShare",
+    None,
+    {"Sid": "BucketShareObjectsReadAccountAll", "Principal": {"AWS": {"x": 1}}, "Resource": [["a"]]},
+]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("wrap", ["list", "single", "document-list"])
+def test_any_live_statement_shape_is_planned_never_a_crash(shape: Any, wrap: str) -> None:
+    body: Any = {"list": {"Version": "2012-10-17", "Statement": [shape]}, "single": {"Statement": shape}}.get(
+        wrap, [shape]
+    )
+    result = plan(desired(READER), json.dumps(body))
+    assert result.action in (BucketAction.PUT, BucketAction.ERROR, BucketAction.NOOP)
+    render_markdown(Plan((result,), "BucketShare", "aws"))
+    dumps(Plan((result,), "BucketShare", "aws"))

@@ -110,3 +110,20 @@ def test_rollback_uses_every_complete_record_around_a_torn_line(ws: Workspace) -
     assert result.rc == 0, result.text
     assert f"warning: {journal}:2:1: skipped, not a journal entry (" in result.err
     assert ws.policy(first) is None and ws.policy(second) is None
+
+
+def test_a_journal_that_fills_up_stops_apply_before_the_write_it_would_announce(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (bucket,) = declare_many(ws, 1)
+    journal = ws.root / "journal.jsonl"
+
+    def full_disk(descriptor: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("reconciler.journal.os.fsync", full_disk)
+    result = ws.apply("--journal", journal)
+    assert result.rc == 1
+    assert f"cannot write the journal (No space left on device); {bucket} was not written" in result.err
+    assert "Traceback" not in result.text
+    assert ws.policy(bucket) is None
