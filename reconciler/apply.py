@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from reconciler.aws import BucketAccessError, S3Edge
 from reconciler.journal import Journal, JournalEntry, now
 from reconciler.normalize import equivalent_policies
-from reconciler.plan import BucketAction, BucketPlan, Plan, check_against_live, policy_hash
+from reconciler.plan import BucketAction, BucketPlan, LivePolicy, Plan, check_against_live, policy_hash
 from reconciler.policy import POLICY_SIZE_LIMIT, policy_size, public_statement_sids
 
 T = TypeVar("T")
@@ -174,16 +174,6 @@ def _unsafe(document: dict[str, Any] | None, which: str) -> str | None:
     return None
 
 
-def _already(live_text: str | None, new_text: str | None, partition: str) -> bool:
-    """Whether the live policy is, to AWS, the one about to be written."""
-    if live_text is None or new_text is None:
-        return live_text is None and new_text is None
-    try:
-        return equivalent_policies(json.loads(live_text), json.loads(new_text), partition)
-    except json.JSONDecodeError:
-        return False
-
-
 def write_policy(
     bucket: str,
     account: str,
@@ -196,14 +186,15 @@ def write_policy(
     partition: str,
     check: Callable[[str | None], str | None] | None = None,
     stale: str = STALE_SINCE_PLAN,
+    live: LivePolicy | None = None,
 ) -> BucketOutcome:
-    """Re-read, refuse if stale (or if check refuses), journal, write (or delete when new_text
-    is None), verify."""
-    live = edge.read_policy(bucket, account)
+    """Re-read (unless the caller just did: live), refuse if stale (or if check refuses),
+    journal, write (or delete when new_text is None), verify."""
+    live = live or edge.read_policy(bucket, account)
     if live.error is not None:
         return BucketOutcome(bucket, False, live.error)
     if policy_hash(live.text) != expected_hash:
-        if _already(live.text, new_text, partition):
+        if _holds(live.text, new_text, partition):
             # A run whose answer was lost wrote it already: nothing to do, nothing lost.
             return BucketOutcome(bucket, True, "already as planned; nothing written")
         return BucketOutcome(bucket, False, stale)
@@ -221,9 +212,7 @@ def write_policy(
         journal.append(replace(entry, time=now(), outcome="failed", message=str(exc)))
         return BucketOutcome(bucket, False, str(exc))
     after = edge.read_policy(bucket, account)
-    meant = json.loads(new_text) if new_text is not None else None
-    got = _parsed(after.text)
-    if after.error is not None or not equivalent_policies(got, meant, partition):
+    if after.error is not None or not _holds(after.text, new_text, partition):
         message = after.error or "the policy read back differs from what was written"
         journal.append(replace(entry, time=now(), outcome="failed", message=message))
         return BucketOutcome(bucket, False, message)
@@ -235,21 +224,17 @@ def write_policy(
     return BucketOutcome(bucket, True, verb, written_hash=written)
 
 
-def _parsed(text: str | None) -> Any:
-    """A policy text as JSON; a text that is not JSON equals no policy we could have written."""
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return {"not JSON": text}
-
-
 def _holds(live_text: str | None, policy_text: str | None, partition: str) -> bool:
-    """Whether the live policy is policy_text, as S3 may have rewritten it."""
+    """Whether the live policy is policy_text (None: no policy), as S3 may have rewritten it.
+    A text that is not JSON is no policy we could have written."""
     if live_text == policy_text:
         return True
-    return equivalent_policies(_parsed(live_text), _parsed(policy_text), partition)
+    if live_text is None or policy_text is None:
+        return False
+    try:
+        return equivalent_policies(json.loads(live_text), json.loads(policy_text), partition)
+    except json.JSONDecodeError:
+        return False
 
 
 def rollback_target(
@@ -322,6 +307,7 @@ def rollback(journal: Journal, edge: S3Edge, bucket: str | None, partition: str)
             run,
             partition,
             stale=STALE_SINCE_APPLY,
+            live=live,  # read just above to choose the target: no second read
         )
 
     if not chosen:
