@@ -7,7 +7,7 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from reconciler.aws import BucketAccessError, S3Edge
@@ -42,6 +42,16 @@ class BucketOutcome:
     """Hash of the policy read back after a write that succeeded."""
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every write of one apply or rollback run shares."""
+
+    edge: S3Edge
+    journal: Journal
+    partition: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+
 class ApplyInterrupted(KeyboardInterrupt):
     """Ctrl-C (SIGINT) during apply or rollback: the buckets in flight were finished, the rest
     were not started. Carries every bucket's outcome, in order, so the command can say which."""
@@ -57,12 +67,12 @@ def apply_plan(plan: Plan, edge: S3Edge, journal: Journal) -> list[BucketOutcome
     Each worker does one bucket's whole safe write (re-read, stale check, journal, write,
     read back), so buckets never wait on each other's round trips.
     """
-    run = uuid.uuid4().hex[:12]
+    run = _Run(edge, journal, plan.partition)
 
     def one(bucket_plan: BucketPlan) -> BucketOutcome:
         if bucket_plan.action is BucketAction.ERROR:
             return BucketOutcome(bucket_plan.bucket, False, "; ".join(bucket_plan.errors))
-        return apply_bucket(bucket_plan, edge, journal, run, plan.partition, plan.sid_prefix)
+        return apply_bucket(bucket_plan, run, plan.sid_prefix)
 
     todo = [b for b in plan.buckets if b.action is not BucketAction.NOOP]
     outcomes = _concurrently(one, todo, lambda b: b.bucket, edge.parallelism, journal)
@@ -141,24 +151,18 @@ def _concurrently(
     return outcomes
 
 
-def apply_bucket(
-    bucket_plan: BucketPlan, edge: S3Edge, journal: Journal, run: str, partition: str, sid_prefix: str
-) -> BucketOutcome:
-    bucket, account = bucket_plan.bucket, bucket_plan.account
+def apply_bucket(bucket_plan: BucketPlan, run: _Run, sid_prefix: str) -> BucketOutcome:
     refusal = _unsafe(bucket_plan.new_policy, "planned")
     if refusal:
-        return BucketOutcome(bucket, False, refusal)
+        return BucketOutcome(bucket_plan.bucket, False, refusal)
     return write_policy(
-        bucket,
-        account,
+        run,
+        bucket_plan.bucket,
+        bucket_plan.account,
         bucket_plan.live_hash,
         bucket_plan.new_policy_text,
         bucket_plan.action.value,
-        edge,
-        journal,
-        run,
-        partition,
-        lambda live_text: check_against_live(bucket_plan, live_text, sid_prefix),
+        check=lambda live_text: check_against_live(bucket_plan, live_text, sid_prefix),
     )
 
 
@@ -175,21 +179,20 @@ def _unsafe(document: dict[str, Any] | None, which: str) -> str | None:
 
 
 def write_policy(
+    run: _Run,
     bucket: str,
     account: str,
     expected_hash: str,
     new_text: str | None,
     action: str,
-    edge: S3Edge,
-    journal: Journal,
-    run: str,
-    partition: str,
+    *,
     check: Callable[[str | None], str | None] | None = None,
     stale: str = STALE_SINCE_PLAN,
     live: LivePolicy | None = None,
 ) -> BucketOutcome:
     """Re-read (unless the caller just did: live), refuse if stale (or if check refuses),
     journal, write (or delete when new_text is None), verify."""
+    edge, journal, partition = run.edge, run.journal, run.partition
     live = live or edge.read_policy(bucket, account)
     if live.error is not None:
         return BucketOutcome(bucket, False, live.error)
@@ -201,7 +204,7 @@ def write_policy(
     refusal = check(live.text) if check is not None else None
     if refusal is not None:
         return BucketOutcome(bucket, False, refusal)
-    entry = JournalEntry(run, now(), bucket, account, action, live.text, new_text, "pending")
+    entry = JournalEntry(run.id, now(), bucket, account, action, live.text, new_text, "pending")
     journal.append(entry)
     try:
         if new_text is None:
@@ -278,7 +281,7 @@ def _restore_refusal(entry: JournalEntry) -> str | None:
 def rollback(journal: Journal, edge: S3Edge, bucket: str | None, partition: str) -> list[BucketOutcome]:
     """Restore, per bucket and concurrently, the policy held before its last write that took
     effect; say per bucket what could not be restored and why."""
-    run = uuid.uuid4().hex[:12]
+    run = _Run(edge, journal, partition)
     chosen = [
         (name, attempts)
         for name, attempts in sorted(journal.attempts().items())
@@ -297,15 +300,12 @@ def rollback(journal: Journal, edge: S3Edge, bucket: str | None, partition: str)
         if refusal is not None:
             return BucketOutcome(name, False, f"not restored: {refusal}")
         return write_policy(
+            run,
             name,
             target.account,
             policy_hash(live.text),
             target.previous_policy,
             "rollback",
-            edge,
-            journal,
-            run,
-            partition,
             stale=STALE_SINCE_APPLY,
             live=live,  # read just above to choose the target: no second read
         )
