@@ -170,3 +170,19 @@ def _why_lost(key: _Key, desired: DesiredBucket | None, expired: dict[_Key, Gran
     if grant is not None:
         return f"expired on {grant.expires}, {grant.location}"
     return "not declared in shares/"
+
+
+def change_sentences(
+    sid: str, kind: str, before: Any, after: Any, rows: Sequence[AccessChange], sid_prefix: str
+) -> tuple[str, ...]:
+    """What one statement change means to a reviewer: the gains and losses it carries, or, for
+    a change no grantee notices, why it happens. kind is add, change or remove."""
+    carried = tuple(r.sentence() for r in rows if r.sid == sid)
+    if carried:
+        return carried
+    if kind == "change" and statement_grantees(before) == statement_grantees(after):
+        return (f"statement {sid} was changed outside bucketshare; it will be restored",)
+    losers = {r.grantee for r in rows if r.direction is Direction.LOSES}
+    if kind == "remove" and not statement_grantees(before) & losers:
+        return (f"removes statement {sid}: its Sid starts with {sid_prefix} but no declaration renders it",)
+    return ()

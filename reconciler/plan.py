@@ -18,7 +18,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from reconciler.expiry import ExpiringGrant
-from reconciler.explain import AccessChange, Direction, access_changes, statement_grantees
+from reconciler.explain import AccessChange, access_changes, change_sentences
 from reconciler.normalize import canonical, normalize_statement, same_statements, statements_of
 from reconciler.policy import (
     POLICY_SIZE_LIMIT,
@@ -349,24 +349,12 @@ def _change(
 def _explained(
     changes: list[StatementChange], rows: tuple[AccessChange, ...], sid_prefix: str
 ) -> list[StatementChange]:
-    """Each change with the reviewer's sentences for it: who gains or loses what through it."""
-    losers = {r.grantee for r in rows if r.direction is Direction.LOSES}
-    result = []
-    for change in changes:
-        sentences = list(change.sentences) or [r.sentence() for r in rows if r.sid == change.sid]
-        if sentences:
-            pass
-        elif change.kind is ChangeKind.CHANGE and statement_grantees(change.before) == statement_grantees(
-            change.after
-        ):
-            sentences = [f"statement {change.sid} was changed outside bucketshare; it will be restored"]
-        elif change.kind is ChangeKind.REMOVE and not statement_grantees(change.before) & losers:
-            sentences = [
-                f"removes statement {change.sid}: its Sid starts with {sid_prefix} but no declaration "
-                "renders it"
-            ]
-        result.append(replace(change, sentences=tuple(sentences)))
-    return result
+    """Each change with the reviewer's sentences for it (worded by reconciler.explain)."""
+    explained = []
+    for c in changes:
+        sentences = c.sentences or change_sentences(c.sid, c.kind, c.before, c.after, rows, sid_prefix)
+        explained.append(replace(c, sentences=sentences))
+    return explained
 
 
 def _expiry_only(desired: DesiredBucket | None, ours: list[Any], partition: str) -> bool:
