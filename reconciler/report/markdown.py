@@ -56,9 +56,9 @@ def code_block(lines: list[str], language: str = "") -> str:
     return f"{fence}{language}\n{body}\n{fence}"
 
 
-def review_line(plan: Plan, commit: str | None) -> str:
+def review_line(digest: str, commit: str | None) -> str:
     """The hidden second line: the digest reviewers saw and the commit it was planned on."""
-    return f"<!-- bucketshare-review digest={plan_digest(plan)} commit={commit or 'none'} -->"
+    return f"<!-- bucketshare-review digest={digest} commit={commit or 'none'} -->"
 
 
 def reviewed_line(plan: Plan) -> str | None:
@@ -100,7 +100,8 @@ def render_markdown(
     today: dt.date | None = None,
 ) -> str:
     """The comment; at most max_chars characters, trimming details first, then table rows."""
-    head = [MARKER, review_line(plan, commit)]
+    digest = plan_digest(plan)  # hashes every new policy: once per comment
+    head = [MARKER, review_line(digest, commit)]
     reviewed = reviewed_line(plan)
     if reviewed is not None and len(reviewed) < max_chars // 4:
         head.append(reviewed)
@@ -119,7 +120,7 @@ def render_markdown(
             block = _bullets(title, items, budget // 2, hint)
             blocks.append(block)
             budget -= len(block) + 1
-    totals = f"**{escape(summary.totals(plan))}.**\n\n{_digest_sentence(plan, commit)}"
+    totals = f"**{escape(summary.totals(plan))}.**\n\n{_digest_sentence(digest, commit)}"
     blocks.append(totals)
     budget -= len(totals) + 1
     table = _grantee_table(plan, budget, hint)
@@ -130,10 +131,10 @@ def render_markdown(
     return "\n".join(head) + "\n" + "\n\n".join(blocks) + "\n"
 
 
-def _digest_sentence(plan: Plan, commit: str | None) -> str:
+def _digest_sentence(digest: str, commit: str | None) -> str:
     where = f" on commit `{commit}`" if commit else ""
     return (
-        f"Plan digest `{plan_digest(plan)}`{where}. On merge, apply runs only if a fresh plan of the "
+        f"Plan digest `{digest}`{where}. On merge, apply runs only if a fresh plan of the "
         "merge commit has this same digest."
     )
 
