@@ -94,29 +94,55 @@ def _located_empty(node: yaml.Node, start: Any) -> yaml.Node:
     return node
 
 
-def read_text(path: Path, display: str) -> tuple[str | None, list[Problem]]:
-    """The UTF-8 text of a regular file, or the one problem that prevents reading it.
+class NotReadable(Exception):
+    """Why a file could not be read: the OS's reason, "Is a directory", "not a regular file",
+    or "too big" with the size found."""
+
+    def __init__(self, reason: str, size: int = 0) -> None:
+        super().__init__(reason)
+        self.reason, self.size = reason, size
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes.
 
     The file is opened without blocking and checked to be a regular file before any read:
-    a FIFO put where a YAML file should be would otherwise hang the run forever.
+    a FIFO put where a file should be would otherwise hang the run forever.
     """
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
-        return None, [Problem(Location(display), f"cannot read file: {exc.strerror}")]
-    with os.fdopen(fd, "rb") as handle:
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                return None, [Problem(Location(display), "not a regular file; refused")]
-            if info.st_size > MAX_FILE_BYTES:
-                return None, [_too_big(display, info.st_size)]
+        raise NotReadable(exc.strerror or str(exc)) from exc
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise NotReadable("Is a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise NotReadable("not a regular file")
+        if info.st_size > limit:
+            raise NotReadable("too big", info.st_size)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
             # One byte over the limit is enough to refuse a file that grew since fstat.
-            data = handle.read(MAX_FILE_BYTES + 1)
-        except OSError as exc:
-            return None, [Problem(Location(display), f"cannot read file: {exc.strerror}")]
-    if len(data) > MAX_FILE_BYTES:
-        return None, [_too_big(display, len(data))]
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise NotReadable(exc.strerror or str(exc)) from exc
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise NotReadable("too big", len(data))
+    return data
+
+
+def read_text(path: Path, display: str) -> tuple[str | None, list[Problem]]:
+    """The UTF-8 text of a regular file, or the one problem that prevents reading it."""
+    try:
+        data = read_regular(path, MAX_FILE_BYTES)
+    except NotReadable as exc:
+        if exc.reason == "too big":
+            return None, [_too_big(display, exc.size)]
+        if exc.reason in ("Is a directory", "not a regular file"):
+            return None, [Problem(Location(display), "not a regular file; refused")]
+        return None, [Problem(Location(display), f"cannot read file: {exc.reason}")]
     try:
         return data.decode("utf-8"), []
     except UnicodeDecodeError as exc:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +20,7 @@ from reconciler.plan import BucketAction, Plan, select_scheduled
 from reconciler.report.jsonplan import loads
 from reconciler.report.summary import plural
 from reconciler.report.terminal import make_console, render_terminal
+from reconciler.yamlsource import NotReadable, read_regular
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 LEFT_FOR_REVIEW = "drift is reported, not fixed; set drift: fix in reconciler.yaml to fix it"
@@ -104,24 +103,13 @@ MAX_PLAN_BYTES = 256 * 1024 * 1024
 
 
 def load_plan_file(path: Path) -> Plan:
-    """A saved plan, opened without blocking: a FIFO given as the plan must not hang apply."""
+    """A saved plan; a FIFO given as the plan must not hang apply (read_regular)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except OSError as exc:
-        raise BucketshareError(f"{path}: cannot read plan ({exc.strerror})") from exc
-    try:
-        if stat.S_ISDIR(os.fstat(fd).st_mode):
-            raise BucketshareError(f"{path}: cannot read plan (Is a directory)")
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise BucketshareError(f"{path}: cannot read plan (not a regular file)")
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(MAX_PLAN_BYTES + 1)
-    except OSError as exc:
-        raise BucketshareError(f"{path}: cannot read plan ({exc.strerror})") from exc
-    finally:
-        os.close(fd)
-    if len(data) > MAX_PLAN_BYTES:
-        raise BucketshareError(f"{path}: not a plan: over {MAX_PLAN_BYTES} bytes")
+        data = read_regular(path, MAX_PLAN_BYTES)
+    except NotReadable as exc:
+        if exc.reason == "too big":
+            raise BucketshareError(f"{path}: not a plan: over {MAX_PLAN_BYTES} bytes") from exc
+        raise BucketshareError(f"{path}: cannot read plan ({exc.reason})") from exc
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
