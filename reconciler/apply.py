@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from reconciler.aws import BucketAccessError, S3Edge
@@ -25,6 +24,18 @@ STALE_SINCE_APPLY = (
 )
 NOT_STARTED = "not started: interrupted"
 NOTHING_TO_UNDO = "nothing to undo"
+RESTORED_PUBLIC = "restore-not-public"
+"""The journal action of putting back the policy a write replaced, because S3 said the written
+one is public (with RestrictPublicBuckets it would cut off every cross-account grant)."""
+PUBLIC_RESTORED = (
+    "written, but S3 reports the bucket policy as public (GetBucketPolicyStatus IsPublic: true), "
+    "which with RestrictPublicBuckets blocks every cross-account grant on it; the previous policy "
+    "was restored. Find the public statement (plan warns about it) and fix it, then plan again"
+)
+PUBLIC_UNKNOWN = (
+    "written, but S3 did not say whether the bucket policy is public (GetBucketPolicyStatus "
+    "failed); check it with `aws s3api get-bucket-policy-status` before relying on the grants"
+)
 OVERWRITTEN = (
     "written, then overwritten before apply ended (by another apply or a person: S3 has no "
     "conditional write); run plan again"
@@ -49,7 +60,11 @@ class _Run:
     edge: S3Edge
     journal: Journal
     partition: str
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+    @property
+    def id(self) -> str:
+        """The edge's run id: the journal entries and the assumed-role sessions share it."""
+        return self.edge.run_id
 
 
 class ApplyInterrupted(KeyboardInterrupt):
@@ -189,9 +204,11 @@ def write_policy(
     check: Callable[[str | None], str | None] | None = None,
     stale: str = STALE_SINCE_PLAN,
     live: LivePolicy | None = None,
+    prove_not_public: bool = True,
 ) -> BucketOutcome:
     """Re-read (unless the caller just did: live), refuse if stale (or if check refuses),
-    journal, write (or delete when new_text is None), verify."""
+    journal, write (or delete when new_text is None), verify, and prove S3 does not see the
+    written policy as public (else put back the one it replaced)."""
     edge, journal, partition = run.edge, run.journal, run.partition
     live = live or edge.read_policy(bucket, account)
     if live.error is not None:
@@ -221,10 +238,43 @@ def write_policy(
         return BucketOutcome(bucket, False, message)
     written = policy_hash(after.text)
     journal.append(replace(entry, time=now(), outcome="applied", written_hash=written))
-    if new_text is not None and edge.policy_is_public(bucket, account):
-        return BucketOutcome(bucket, False, "written, but S3 reports the bucket policy as public; fix it now")
+    if new_text is not None and prove_not_public:
+        public = edge.policy_is_public(bucket, account)
+        if public is None:
+            return BucketOutcome(bucket, False, PUBLIC_UNKNOWN, written_hash=written)
+        if public:
+            return _restore_not_public(run, bucket, account, after, live.text)
     verb = "deleted the policy" if new_text is None else "wrote the policy"
     return BucketOutcome(bucket, True, verb, written_hash=written)
+
+
+def _restore_not_public(
+    run: _Run, bucket: str, account: str, after: LivePolicy, previous: str | None
+) -> BucketOutcome:
+    """Put back the policy a write replaced; the same safe write, journalled, so a crash in
+    between leaves a record rollback can act on."""
+    restored = write_policy(
+        run,
+        bucket,
+        account,
+        policy_hash(after.text),
+        previous,
+        RESTORED_PUBLIC,
+        stale="written, but S3 reports the bucket policy as public, and the live policy changed before "
+        "the previous one could be restored; run rollback for this bucket",
+        live=after,
+        prove_not_public=False,
+    )
+    if restored.ok:
+        return BucketOutcome(bucket, False, PUBLIC_RESTORED, written_hash=restored.written_hash)
+    if restored.message.startswith("written, but"):
+        return restored
+    return BucketOutcome(
+        bucket,
+        False,
+        f"written, but S3 reports the bucket policy as public, and restoring the previous policy "
+        f"failed ({restored.message}); run rollback for this bucket",
+    )
 
 
 def _holds(live_text: str | None, policy_text: str | None, partition: str) -> bool:
@@ -251,6 +301,9 @@ def rollback_target(
     effect (the live policy is still its previous one) is passed over for the one before it.
     """
     for attempt in reversed(attempts):
+        if attempt.action == RESTORED_PUBLIC and _holds(live_text, attempt.new_policy, partition):
+            # The write before it was undone at once, by apply itself.
+            return None, f"{NOTHING_TO_UNDO}: apply already restored the policy its write replaced"
         written = attempt.outcome == "applied" and policy_hash(live_text) == attempt.written_hash
         if written or _holds(live_text, attempt.new_policy, partition):
             return attempt, ""

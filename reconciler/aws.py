@@ -1,9 +1,10 @@
 """The AWS edge: the only module that imports boto3.
 
 Clients are created once per account and shared by worker threads (client creation is
-slow; clients are thread-safe). Today every account is reached with the ambient
-credentials (standard chain, AWS_PROFILE, AWS_ENDPOINT_URL, ...); keying clients by
-account is where assuming a role per account will fit. Every bucket call passes
+slow; clients are thread-safe). An account reached through a role (reconciler.yaml's
+assume_role or accounts) gets its own session whose credentials come from one AssumeRole
+per run and are refreshed by botocore before they expire; other accounts use the ambient
+credentials (standard chain, AWS_PROFILE, AWS_ENDPOINT_URL, ...). Every bucket call passes
 ExpectedBucketOwner, so a bucket name now owned by someone else is never read or written.
 """
 
@@ -12,12 +13,20 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
+import botocore.session
 from botocore.config import Config as BotoConfig
+from botocore.credentials import (
+    AssumeRoleCredentialFetcher,
+    CredentialProvider,
+    Credentials,
+    DeferredRefreshableCredentials,
+)
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -32,6 +41,7 @@ from botocore.retries.standard import ExponentialBackoff, RetryContext
 
 from reconciler.errors import BucketshareError
 from reconciler.plan import LivePolicy, ReadError
+from reconciler.roles import AccountRoles, session_name
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -52,6 +62,24 @@ _THROTTLE_CODES = {"Throttling", "ThrottlingException", "SlowDown", "RequestLimi
 
 class BucketAccessError(BucketshareError):
     """An AWS answer about one bucket; other buckets carry on."""
+
+
+class AccountAccessError(BucketAccessError):
+    """An owner account's role could not be assumed: every bucket of that account fails with
+    this message; other accounts carry on."""
+
+
+class _Assumed(CredentialProvider):
+    """Hands a session the refreshable credentials of one assumed role."""
+
+    METHOD = "bucketshare-assume-role"
+
+    def __init__(self, credentials: Credentials) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> Credentials:
+        return self._credentials
 
 
 def _kept_failing(attempts: int, detail: str, advice: str) -> str:
@@ -157,10 +185,10 @@ def _profile_error(exc: ProfileNotFound) -> BucketshareError:
     )
 
 
-def _client(session: boto3.session.Session, service: str, config: BotoConfig) -> Any:
+def _client(session: boto3.session.Session, service: str, config: BotoConfig, **kwargs: Any) -> Any:
     """A client, or one line saying which setting of the environment is wrong."""
     try:
-        return session.client(service, config=config)  # type: ignore[call-overload]
+        return session.client(service, config=config, **kwargs)  # type: ignore[call-overload]
     except ProfileNotFound as exc:
         raise _profile_error(exc) from exc
     except NoRegionError as exc:
@@ -176,10 +204,33 @@ def _client(session: boto3.session.Session, service: str, config: BotoConfig) ->
         raise BucketshareError("no AWS region is set; set AWS_REGION (or AWS_DEFAULT_REGION)") from exc
 
 
+def _assume_failure(exc: Exception, role: str, account: str) -> str:
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        detail = f"{error.get('Code', '?')}: {error.get('Message', '')}"
+    else:
+        detail = str(exc)
+    return (
+        f"account {account}: cannot assume role {role} ({detail}); the role must exist in that "
+        "account and trust the reconciler's credentials with sts:AssumeRole"
+    )
+
+
 class S3Edge:
-    def __init__(self, parallelism: int = 16, session: boto3.session.Session | None = None) -> None:
+    def __init__(
+        self,
+        parallelism: int = 16,
+        session: boto3.session.Session | None = None,
+        roles: AccountRoles | None = None,
+        mode: str = "plan",
+        run_id: str | None = None,
+    ) -> None:
         self.parallelism = max(1, parallelism)
         self._session = session or _session()
+        self._roles = roles or AccountRoles()
+        self._mode = mode
+        self.run_id = run_id or uuid.uuid4().hex[:12]
+        """Names the assumed-role sessions (CloudTrail) and the journal entries of this run."""
         self._config = BotoConfig(
             retries={"mode": "standard", "total_max_attempts": TOTAL_ATTEMPTS},
             max_pool_connections=max(10, self.parallelism),
@@ -187,9 +238,15 @@ class S3Edge:
             read_timeout=read_timeout(),
         )
         self._clients: dict[str, S3Client] = {}
+        self._unreachable: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._account_locks: dict[str, threading.Lock] = {}
         self._attempts = threading.local()
-        self._session.events.register("needs-retry", self._attempted, unique_id=f"bucketshare-{id(self)}")
+        self.hook_session(self._session)
+
+    def hook_session(self, session: boto3.session.Session) -> None:
+        """Every session this edge makes calls with passes here before its first client."""
+        session.events.register("needs-retry", self._attempted, unique_id=f"bucketshare-{id(self)}")
 
     def _attempted(self, attempts: int, **_: Any) -> None:
         # botocore emits needs-retry after every attempt, in the thread making the call: the
@@ -221,11 +278,55 @@ class S3Edge:
         attempts = getattr(self._attempts, "made", TOTAL_ATTEMPTS)
         return describe_client_error(exc, bucket, account, operation, attempts)
 
+    def role_for(self, account: str) -> str | None:
+        """The role this run assumes in account; None: the ambient credentials."""
+        return self._roles.role_for(account, self._mode)
+
     def s3(self, account: str) -> S3Client:
+        """account's client; AccountAccessError when its role cannot be assumed (asked once
+        per run: every later call for the account gets the same answer at once)."""
+        known = self._clients.get(account)
+        if known is not None:
+            return known
         with self._lock:
-            if account not in self._clients:
-                self._clients[account] = _client(self._session, "s3", self._config)
-            return self._clients[account]
+            lock = self._account_locks.setdefault(account, threading.Lock())
+        # Per account, so one slow AssumeRole does not hold up the other accounts' first calls.
+        with lock:
+            if account in self._clients:
+                return self._clients[account]
+            if account in self._unreachable:
+                raise AccountAccessError(self._unreachable[account])
+            role = self.role_for(account)
+            session = self._session if role is None else self._assumed_session(account, role)
+            client: S3Client = _client(session, "s3", self._config)
+            self._clients[account] = client
+            return client
+
+    def _assumed_session(self, account: str, role: str) -> boto3.session.Session:
+        source = self._session.get_credentials()
+        if source is None:
+            raise BucketshareError(
+                "no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+            )
+        fetcher = AssumeRoleCredentialFetcher(
+            lambda service, **kwargs: _client(self._session, service, self._config, **kwargs),
+            source,
+            role,
+            extra_args={"RoleSessionName": session_name(self._mode, self.run_id)},
+        )
+        # botocore refreshes these before they expire (15 minutes ahead), so a long run never
+        # signs with expired credentials; the first fetch happens here, once per account.
+        credentials = DeferredRefreshableCredentials(fetcher.fetch_credentials, "assume-role")
+        try:
+            self._persist(credentials.get_frozen_credentials)
+        except (ClientError, BotoCoreError) as exc:
+            self._unreachable[account] = _assume_failure(exc, role, account)
+            raise AccountAccessError(self._unreachable[account]) from exc
+        core = botocore.session.Session()
+        core.get_component("credential_provider").insert_before("env", _Assumed(credentials))
+        session = boto3.session.Session(botocore_session=core)
+        self.hook_session(session)
+        return session
 
     def caller_account(self) -> str | None:
         sts = _client(self._session, "sts", self._config)
@@ -252,6 +353,8 @@ class S3Edge:
         except BotoCoreError as exc:
             message = self._describe(exc, bucket, account, "GetBucketPolicy")
             return LivePolicy(bucket, account, None, message, ReadError.OTHER)
+        except AccountAccessError as exc:
+            return LivePolicy(bucket, account, None, str(exc), ReadError.OTHER)
         return LivePolicy(bucket, account, str(response["Policy"]))
 
     def iter_policies(
@@ -281,6 +384,21 @@ class S3Edge:
                 + self._describe(exc, "*", account, "ListAllMyBuckets")
             ) from exc
         return names
+
+    def list_buckets_of(self, accounts: Sequence[str]) -> list[tuple[str, list[str] | BucketAccessError]]:
+        """Each account's bucket names, or why they could not be listed; accounts concurrently
+        (with a role each, the first call per account is also its AssumeRole)."""
+
+        def listing(account: str) -> tuple[str, list[str] | BucketAccessError]:
+            try:
+                return account, self.list_buckets(account)
+            except BucketAccessError as exc:
+                return account, exc
+
+        if not accounts:
+            return []
+        with ThreadPoolExecutor(max_workers=min(self.parallelism, len(accounts))) as pool:
+            return list(pool.map(listing, accounts))
 
     def put_policy(
         self, bucket: str, account: str, text: str, sleep: Callable[[float], None] = time.sleep
@@ -331,6 +449,6 @@ class S3Edge:
             status = self._persist(
                 lambda: self.s3(account).get_bucket_policy_status(Bucket=bucket, ExpectedBucketOwner=account)
             )
-        except (ClientError, BotoCoreError):
+        except (ClientError, BotoCoreError, BucketAccessError):
             return None
         return bool(status.get("PolicyStatus", {}).get("IsPublic", False))

@@ -29,6 +29,9 @@ COMMANDS = {
     "validate": Command("validate", "ValidateOptions", "check shares/ without AWS access"),
     "render": Command("render", "RenderOptions", "print the desired statements per bucket"),
     "plan": Command("plan", "PlanOptions", "show what apply would change in live bucket policies"),
+    "merge-plans": Command(
+        "merge_plans", "MergeOptions", "join the plans of shards (plan --shard/--account) into one plan"
+    ),
     "apply": Command("apply", "ApplyOptions", "apply a saved plan, or plan and apply after confirmation"),
     "rollback": Command(
         "rollback", "RollbackOptions", "restore the policies held before the last write that took effect"

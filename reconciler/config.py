@@ -9,7 +9,8 @@ from pathlib import Path
 import yaml
 
 from reconciler.errors import Location, Problem
-from reconciler.identifiers import PARTITIONS, check_account, check_bucket_name, check_org
+from reconciler.identifiers import IAM_ARN_RE, PARTITIONS, check_account, check_bucket_name, check_org
+from reconciler.roles import AccountRoles, fill, template_problem
 from reconciler.shape import NodeReader
 from reconciler.yamlsource import compose_documents, read_text
 
@@ -53,6 +54,9 @@ class Config:
     journal: .bucketshare/journal.jsonl
     drift: report                  # the scheduled run: report drift, or fix it
     expiry_warning_days: 14        # plans warn about grants expiring this soon
+    assume_role: "arn:{partition}:iam::{account}:role/bucketshare-{mode}"   # per owner account
+    accounts:                      # per-account overrides of assume_role
+      "111111111111": {role: "arn:aws:iam::111111111111:role/legacy-bucketshare-{mode}"}
     ```
     """
 
@@ -64,6 +68,14 @@ class Config:
     """`fix` lets the scheduled run apply all drift; `report` applies only expired-grant removals."""
     expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS
     guardrails: Guardrails = field(default_factory=Guardrails)
+    roles: AccountRoles = field(default_factory=AccountRoles)
+    """Without assume_role or accounts, every account is reached with the ambient credentials."""
+
+    @property
+    def all_managed_accounts(self) -> frozenset[str]:
+        """Accounts searched by discovery besides the declared owners: an account with its own
+        role is managed too."""
+        return self.managed_accounts | frozenset(self.roles.overrides)
 
 
 _TOP_KEYS = (
@@ -74,6 +86,8 @@ _TOP_KEYS = (
     "journal",
     "drift",
     "expiry_warning_days",
+    "assume_role",
+    "accounts",
     "guardrails",
 )
 _GUARDRAIL_KEYS = (
@@ -151,7 +165,71 @@ def _read_config(reader: NodeReader, node: yaml.Node) -> Config:
     guardrails = Guardrails()
     if "guardrails" in entries:
         guardrails = _read_guardrails(reader, entries["guardrails"][1])
-    return Config(guardrails=guardrails, **settings)  # type: ignore[arg-type]
+    partition = str(settings.get("partition", "aws"))
+    roles = _read_roles(reader, entries, partition)
+    return Config(guardrails=guardrails, roles=roles, **settings)  # type: ignore[arg-type]
+
+
+def _read_roles(
+    reader: NodeReader, entries: dict[str, tuple[yaml.Node, yaml.Node]], partition: str
+) -> AccountRoles:
+    template = None
+    if "assume_role" in entries:
+        node = entries["assume_role"][1]
+        value = reader.string(node, "assume_role")
+        problem = template_problem(value, partition, account_required=True) if value else None
+        if problem:
+            reader.fail(node, f"assume_role: {problem}")
+        elif value is not None:
+            template = value
+    overrides: dict[str, str] = {}
+    if "accounts" in entries:
+        overrides = _read_account_overrides(reader, entries["accounts"][1], partition)
+    if template is None and not overrides:
+        return AccountRoles()
+    return AccountRoles(partition, template, overrides)
+
+
+def _read_account_overrides(reader: NodeReader, node: yaml.Node, partition: str) -> dict[str, str]:
+    if not isinstance(node, yaml.MappingNode):
+        reader.fail(node, 'accounts must be a mapping of account id to {role: ARN}, e.g. "111111111111": ...')
+        return {}
+    overrides: dict[str, str] = {}
+    for key_node, value_node in node.value:
+        account = reader.account_id(key_node, "accounts key")
+        if account is None:
+            continue
+        if (problem := check_account(account)) is not None:
+            reader.fail(key_node, problem)
+            continue
+        if account in overrides:
+            reader.fail(key_node, f"account {account} is listed twice under accounts; keep one")
+            continue
+        role = _read_override(reader, value_node, account, partition)
+        if role is not None:
+            overrides[account] = role
+    return overrides
+
+
+def _read_override(reader: NodeReader, node: yaml.Node, account: str, partition: str) -> str | None:
+    entries = reader.mapping(node, f"accounts.{account}", ("role",), required=("role",))
+    if entries is None or "role" not in entries:
+        return None
+    role_node = entries["role"][1]
+    role = reader.string(role_node, f"accounts.{account}.role")
+    if role is None:
+        return None
+    problem = template_problem(role, partition, account_required=False)
+    if problem is None:
+        match = IAM_ARN_RE.match(fill(role, partition, account, "plan"))
+        if match is not None and match["account"] != account:
+            problem = (
+                f"the role is in account {match['account']}, not {account}; a role acts in its own account"
+            )
+    if problem:
+        reader.fail(role_node, f"accounts.{account}.role: {problem}")
+        return None
+    return role
 
 
 def _read_guardrails(reader: NodeReader, node: yaml.Node) -> Guardrails:

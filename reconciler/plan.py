@@ -115,6 +115,8 @@ class Plan:
     expiring: tuple[ExpiringGrant, ...] = ()
     partial_since: str | None = None
     """Set when only the buckets whose declarations changed since this revision were planned."""
+    scope: str | None = None
+    """Set when only some owner accounts were planned (a shard); merge-plans joins shards."""
     format_version: int = field(default=PLAN_FORMAT_VERSION)
 
     def count(self, action: BucketAction) -> int:
@@ -392,8 +394,20 @@ def build_plan(
         if bucket_plan.declared or bucket_plan.action is not BucketAction.NOOP:
             plans.append(bucket_plan)
     plans.sort(key=lambda b: b.bucket)
-    found = [message for _, message in sorted(skipped)]
-    return Plan(tuple(plans), sid_prefix, partition, (*warnings, *found), tuple(errors))
+    found = [message for _, message in skipped]
+    return Plan(
+        tuple(plans), sid_prefix, partition, ordered_messages([*warnings, *found]), ordered_messages(errors)
+    )
+
+
+def _natural(text: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
+def ordered_messages(messages: Iterable[str]) -> tuple[str, ...]:
+    """Plan-wide messages once each, in one order (file:line:col, account and bucket numbers
+    compare as numbers): a plan of shards joined says the same as a plan of everything."""
+    return tuple(sorted(set(messages), key=_natural))
 
 
 def select_scheduled(plan: Plan, fix_all_drift: bool) -> Plan:

@@ -367,3 +367,68 @@ def test_huge_max_expiry_days_does_not_crash(
 
     assert "Traceback" not in err
     assert rc in (0, 1)
+
+
+ROLES = """\
+version: 1
+partition: aws-us-gov
+assume_role: "arn:{partition}:iam::{account}:role/bucketshare-{mode}"
+accounts:
+  444444444444: {role: "arn:aws-us-gov:iam::444444444444:role/legacy-{mode}"}
+"""
+
+
+def test_roles_per_account(tmp_path: Path) -> None:
+    config, problems = load_config(write_config(tmp_path, ROLES))
+    assert problems == []
+    roles = config.roles
+    gov = "arn:aws-us-gov:iam::111111111111:role"
+    assert roles.role_for("111111111111", "plan") == f"{gov}/bucketshare-plan"
+    assert roles.role_for("111111111111", "apply") == f"{gov}/bucketshare-apply"
+    assert roles.role_for("444444444444", "apply") == "arn:aws-us-gov:iam::444444444444:role/legacy-apply"
+    # An account with its own role is searched by discovery, as managed_accounts are.
+    assert config.all_managed_accounts == {"444444444444"}
+
+
+def test_no_roles_means_ambient_credentials(tmp_path: Path) -> None:
+    config, _ = load_config(write_config(tmp_path, "version: 1\n"))
+    assert config.roles.role_for("111111111111", "plan") is None
+    only_override = 'accounts:\n  "444444444444": {role: "arn:aws:iam::444444444444:role/x"}\n'
+    config, problems = load_config(write_config(tmp_path, only_override))
+    assert problems == []
+    assert config.roles.role_for("111111111111", "plan") is None
+    assert config.roles.role_for("444444444444", "plan") == "arn:aws:iam::444444444444:role/x"
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message"),
+    [
+        (
+            'assume_role: "arn:aws:iam::111111111111:role/x"\n',
+            "1:14",
+            "must name the account as {account}",
+        ),
+        ('assume_role: "arn:aws:iam::{account}:role/{region}"\n', "1:14", "unknown placeholder {region}"),
+        ('assume_role: "arn:aws:iam::{account}:role/{"\n', "1:14", "is not a role template"),
+        ('assume_role: "arn:aws-cn:iam::{account}:role/x"\n', "1:14", "not the configured 'aws'"),
+        ('assume_role: "arn:aws:iam::{account}:user/x"\n', "1:14", "does not give a role ARN"),
+        ("accounts: [111111111111]\n", "1:11", "accounts must be a mapping of account id"),
+        ('accounts:\n  "12": {role: x}\n', "2:3", "account id '12' must be exactly 12 digits"),
+        ('accounts:\n  "111111111111": {}\n', "2:19", "missing required key 'role'"),
+        (
+            'accounts:\n  "111111111111": {role: "arn:aws:iam::222222222222:role/x"}\n',
+            "2:26",
+            "the role is in account 222222222222, not 111111111111",
+        ),
+        (
+            'accounts:\n  "111111111111": {role: "arn:aws:iam::{account}:role/x"}\n'
+            '  111111111111: {role: "arn:aws:iam::{account}:role/y"}\n',
+            "3:3",
+            "account 111111111111 is listed twice",
+        ),
+    ],
+)
+def test_bad_roles(tmp_path: Path, text: str, where: str, message: str) -> None:
+    _, problems = load_config(write_config(tmp_path, text))
+    assert [f"{p.location.line}:{p.location.col}" for p in problems] == [where], problems
+    assert message in problems[0].message

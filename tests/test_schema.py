@@ -433,6 +433,30 @@ CONFIG_CASES = [
         id="accounts-and-journal",
     ),
     pytest.param("guardrails:\n  require_reason: yes\n  max_expiry_days: 1\n", True, id="yaml11-bool"),
+    pytest.param(
+        'assume_role: "arn:{partition}:iam::{account}:role/ops/bucketshare-{mode}"\n'
+        'accounts:\n  "111111111111": {role: "arn:aws:iam::111111111111:role/legacy-{mode}"}\n'
+        '  "222222222222": {role: "arn:aws:iam::{account}:role/x"}\n',
+        True,
+        id="assume-role-and-overrides",
+    ),
+    pytest.param(
+        'assume_role: "arn:aws:iam::111111111111:role/x-{mode}"\n', False, id="assume-role-fixed-account"
+    ),
+    pytest.param(
+        'assume_role: "arn:aws:iam::{account}:role/x-{region}"\n', False, id="assume-role-unknown-field"
+    ),
+    pytest.param('assume_role: "arn:aws:iam::{account}:user/x"\n', False, id="assume-role-user"),
+    pytest.param('assume_role: "arn:aws:s3:::{account}"\n', False, id="assume-role-not-iam"),
+    pytest.param('accounts:\n  "111111111111": {}\n', False, id="override-without-role"),
+    pytest.param(
+        'accounts:\n  "1111": {role: "arn:aws:iam::{account}:role/x"}\n', False, id="override-short-id"
+    ),
+    pytest.param(
+        'accounts:\n  "111111111111": {role: "arn:aws:iam::{account}:role/x", region: x}\n',
+        False,
+        id="override-unknown-key",
+    ),
     pytest.param("version: 2\n", False, id="version-2"),
     pytest.param("region: eu-west-1\n", False, id="unknown-key"),
     pytest.param("sid_prefix: Bucket-Share\n", False, id="sid-prefix-hyphen"),

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
 from reconciler.apply import ApplyInterrupted, BucketOutcome, apply_plan
 from reconciler.aws import S3Edge
-from reconciler.commands.plan import add_live_arguments, make_plan
+from reconciler.commands.plan import add_live_arguments, make_plan, scope_from_args
 from reconciler.commands.source import Source, add_source_arguments
 from reconciler.config import Config
 from reconciler.digest import check_digest_text, plan_digest
@@ -20,6 +21,7 @@ from reconciler.plan import BucketAction, Plan, select_scheduled
 from reconciler.report.jsonplan import loads
 from reconciler.report.summary import plural
 from reconciler.report.terminal import make_console, render_terminal
+from reconciler.shards import EVERY_ACCOUNT, AccountScope
 from reconciler.yamlsource import NotReadable, read_regular
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
@@ -55,6 +57,7 @@ class ApplyOptions:
     scheduled: bool = False
     parallelism: int = 16
     declared_only: bool = False
+    scope: AccountScope = EVERY_ACCOUNT
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Self:
@@ -69,11 +72,16 @@ class ApplyOptions:
             scheduled=args.scheduled,
             parallelism=args.parallelism,
             declared_only=args.declared_only,
+            scope=scope_from_args(args),
         )
 
 
 def run(options: ApplyOptions) -> int:
     if options.plan_file is not None:
+        if not options.scope.everything:
+            raise BucketshareError(
+                "--account and --shard choose what to plan; a saved plan is applied as it is"
+            )
         # A saved plan is applied as it is: the declarations need not validate today.
         config = options.source.load_config()
         journal = journal_path(options.journal, config)
@@ -85,18 +93,29 @@ def run(options: ApplyOptions) -> int:
                 f"{plan.partition!r}, but reconciler.yaml says {config.sid_prefix!r} and "
                 f"{config.partition!r}; run plan again"
             )
+        edge = None  # made once there is something to write: a refused plan makes no AWS call
     else:
         state = options.source.load()
         config = state.config
         journal = journal_path(options.journal, config)
-        plan = make_plan(state, options.parallelism, options.declared_only)
+        # Planned with the apply role too: the plan an apply writes from is read as it writes.
+        edge = apply_edge(config, options.parallelism)
+        plan = make_plan(state, edge, options.declared_only, scope=options.scope)
         render_terminal(plan, make_console(sys.stdout))
     saved = options.plan_file is not None
     if options.expect_digest is not None:
         check_digest(plan, options.expect_digest, saved)
     if options.scheduled:
         plan = scheduled_part(plan, config)
-    return apply_command(plan, journal, options.auto_approve or saved, options.parallelism)
+    made = edge
+    return apply_command(
+        plan, journal, options.auto_approve or saved, lambda: made or apply_edge(config, options.parallelism)
+    )
+
+
+def apply_edge(config: Config, parallelism: int) -> S3Edge:
+    """The edge for writes: apply and rollback assume each account's `apply` role."""
+    return S3Edge(parallelism, roles=config.roles, mode="apply")
 
 
 MAX_PLAN_BYTES = 256 * 1024 * 1024
@@ -188,7 +207,7 @@ def report_interrupted(interrupted: ApplyInterrupted, again: str, done: str = "a
     return EXIT_INTERRUPTED
 
 
-def apply_command(plan: Plan, journal_path: Path, auto_approve: bool, parallelism: int) -> int:
+def apply_command(plan: Plan, journal_path: Path, auto_approve: bool, edge: Callable[[], S3Edge]) -> int:
     if not plan.has_changes:
         print("Nothing to apply.")
         return EXIT_ERROR if plan.has_errors else EXIT_OK
@@ -196,7 +215,7 @@ def apply_command(plan: Plan, journal_path: Path, auto_approve: bool, parallelis
         print("Apply cancelled; nothing was written.")
         return EXIT_ERROR
     try:
-        outcomes = apply_plan(plan, S3Edge(parallelism), Journal(journal_path))
+        outcomes = apply_plan(plan, edge(), Journal(journal_path))
     except ApplyInterrupted as interrupted:
         print(f"journal: {journal_path}")
         return report_interrupted(interrupted, "Plan and apply again to finish.")

@@ -19,6 +19,7 @@ from reconciler.commands.source import Source, add_source_arguments, positive
 from reconciler.desired import DesiredState
 from reconciler.digest import plan_digest
 from reconciler.errors import BucketshareError, DeclarationError
+from reconciler.identifiers import check_account
 from reconciler.partial import Selection, select_changed
 from reconciler.plan import Plan
 from reconciler.reconcile import gather_plan
@@ -26,6 +27,7 @@ from reconciler.report.jsonplan import dumps
 from reconciler.report.markdown import render_markdown
 from reconciler.report.terminal import make_console, render_terminal
 from reconciler.revisions import changed_shares
+from reconciler.shards import EVERY_ACCOUNT, AccountScope, parse_shard
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 JOB_SUMMARY_CHARS = 1_000_000
@@ -40,10 +42,49 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--declared-only", action="store_true", help="skip discovery of undeclared buckets (faster)"
     )
+    parser.add_argument(
+        "--account",
+        action="append",
+        default=None,
+        metavar="ID",
+        help="only this owner account's buckets, discovery included (repeatable)",
+    )
+    parser.add_argument(
+        "--shard",
+        default=None,
+        metavar="INDEX/COUNT",
+        help="only the owner accounts of this shard (by a hash of the account id), e.g. 0/4",
+    )
+
+
+def scope_from_args(args: argparse.Namespace) -> AccountScope:
+    accounts = None
+    if args.account is not None:
+        for account in args.account:
+            if (problem := check_account(account)) is not None:
+                raise BucketshareError(f"--account: {problem}")
+        accounts = frozenset(args.account)
+    try:
+        shard = parse_shard(args.shard) if args.shard is not None else None
+    except ValueError as exc:
+        raise BucketshareError(str(exc)) from exc
+    return AccountScope(accounts, shard)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_source_arguments(parser)
+    add_output_arguments(parser)
+    parser.add_argument(
+        "--changed-since",
+        default=None,
+        metavar="REF",
+        help="plan only the buckets whose declarations changed since this git revision",
+    )
+    add_live_arguments(parser)
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where and how a plan goes: shared by plan and merge-plans."""
     parser.add_argument("--format", choices=FORMATS, default="text")
     parser.add_argument("--out", type=Path, default=None, help="write the plan here instead of stdout")
     parser.add_argument("--save", type=Path, default=None, help="also save the JSON plan for apply")
@@ -61,28 +102,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="also write the whole plan as Markdown, untrimmed up to GitHub's 1 MiB job-summary limit",
     )
-    parser.add_argument(
-        "--changed-since",
-        default=None,
-        metavar="REF",
-        help="plan only the buckets whose declarations changed since this git revision",
-    )
-    add_live_arguments(parser)
 
 
 @dataclass(frozen=True)
-class PlanOptions:
-    source: Source
+class PlanOutput:
     output_format: str = "text"
     out: Path | None = None
     save: Path | None = None
     detailed_exitcode: bool = False
     commit: str | None = None
     digest_only: bool = False
-    changed_since: str | None = None
     summary_out: Path | None = None
-    parallelism: int = 16
-    declared_only: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Self:
@@ -91,42 +121,68 @@ class PlanOptions:
                 f"--commit {args.commit!r} is not a commit SHA; give 7 to 64 lowercase hex characters"
             )
         return cls(
-            source=Source.from_args(args),
             output_format=args.format,
             out=args.out,
             save=args.save,
             detailed_exitcode=args.detailed_exitcode,
             commit=args.commit,
             digest_only=args.digest_only,
-            changed_since=args.changed_since,
             summary_out=args.summary_out,
+        )
+
+    def check_writable(self) -> None:
+        """Before any AWS call: a plan that cannot be written is better refused unmade."""
+        for path in (self.out, self.save, self.summary_out):
+            check_writable(path)
+
+    def emit(self, plan: Plan) -> int:
+        """Show, save and summarise the plan as asked; the command's exit code."""
+        if self.digest_only:
+            if self.out is not None:
+                show(plan, self.output_format, self.out, self.commit)
+            sys.stdout.write(plan_digest(plan) + "\n")
+        else:
+            show(plan, self.output_format, self.out, self.commit)
+        if self.save is not None:
+            write_file(self.save, dumps(plan))
+        if self.summary_out is not None:
+            hint = "the plan.json artifact of this workflow run"
+            full = render_markdown(plan, hint, self.commit, max_chars=JOB_SUMMARY_CHARS)
+            write_file(self.summary_out, full)
+        return plan_exit_code(plan, self.detailed_exitcode)
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    source: Source
+    output: PlanOutput = PlanOutput()
+    changed_since: str | None = None
+    parallelism: int = 16
+    declared_only: bool = False
+    scope: AccountScope = EVERY_ACCOUNT
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Self:
+        return cls(
+            source=Source.from_args(args),
+            output=PlanOutput.from_args(args),
+            changed_since=args.changed_since,
             parallelism=args.parallelism,
             declared_only=args.declared_only,
+            scope=scope_from_args(args),
         )
 
 
 def run(options: PlanOptions) -> int:
-    for path in (options.out, options.save, options.summary_out):
-        check_writable(path)
+    options.output.check_writable()
     state = options.source.load()
     only = None
     if options.changed_since is not None:
         changed = changed_shares(options.changed_since, options.source.shares, options.source.config_path())
         only = select_changed(state, changed)
-    plan = make_plan(state, options.parallelism, options.declared_only, only)
-    if options.digest_only:
-        if options.out is not None:
-            show(plan, options.output_format, options.out, options.commit)
-        sys.stdout.write(plan_digest(plan) + "\n")
-    else:
-        show(plan, options.output_format, options.out, options.commit)
-    if options.save is not None:
-        write_file(options.save, dumps(plan))
-    if options.summary_out is not None:
-        hint = "the plan.json artifact of this workflow run"
-        full = render_markdown(plan, hint, options.commit, max_chars=JOB_SUMMARY_CHARS)
-        write_file(options.summary_out, full)
-    return plan_exit_code(plan, options.detailed_exitcode)
+    edge = S3Edge(options.parallelism, roles=state.config.roles, mode="plan")
+    plan = make_plan(state, edge, options.declared_only, only, options.scope)
+    return options.output.emit(plan)
 
 
 class ReadProgress:
@@ -155,7 +211,11 @@ class ReadProgress:
 
 
 def make_plan(
-    state: DesiredState, parallelism: int, declared_only: bool, only: Selection | None = None
+    state: DesiredState,
+    edge: S3Edge,
+    declared_only: bool,
+    only: Selection | None = None,
+    scope: AccountScope = EVERY_ACCOUNT,
 ) -> Plan:
     if state.errors:
         raise DeclarationError(state.errors)
@@ -164,7 +224,7 @@ def make_plan(
     gc.freeze()
     progress = ReadProgress()
     try:
-        return gather_plan(state, S3Edge(parallelism), declared_only, progress, only)
+        return gather_plan(state, edge, declared_only, progress, only, scope)
     finally:
         gc.unfreeze()
         progress.finish()

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Self
 
 from reconciler.apply import ApplyInterrupted, rollback
-from reconciler.aws import S3Edge
-from reconciler.commands.apply import report_interrupted, report_outcomes
+from reconciler.commands.apply import apply_edge, report_interrupted, report_outcomes
 from reconciler.commands.source import Source, add_source_arguments
 from reconciler.errors import BucketshareError
 from reconciler.journal import Journal
@@ -41,7 +40,7 @@ def run(options: RollbackOptions) -> int:
     check_readable(path)
     journal = Journal(path)
     try:
-        outcomes = rollback(journal, S3Edge(), options.bucket, config.partition)
+        outcomes = rollback(journal, apply_edge(config, 16), options.bucket, config.partition)
     except ApplyInterrupted as interrupted:
         warn_skipped(journal)
         return report_interrupted(interrupted, "Run rollback again to finish.", RESTORED)

@@ -12,7 +12,7 @@ from typing import Self
 
 from reconciler.apply import apply_plan
 from reconciler.aws import S3Edge
-from reconciler.commands.apply import report_outcomes
+from reconciler.commands.apply import apply_edge, report_outcomes
 from reconciler.commands.plan import make_plan
 from reconciler.commands.source import Source, add_source_arguments, positive
 from reconciler.journal import Journal
@@ -63,15 +63,16 @@ def run(options: SandboxOptions) -> int:
         console.print(f"sandbox: moto server on {endpoint}; {len(state.buckets)} buckets created")
         if first:
             console.print(f"sandbox: {first} already holds a statement bucketshare does not own")
-        plan = make_plan(state, parallelism, declared_only=False)
+        plan = make_plan(state, S3Edge(parallelism, roles=state.config.roles), declared_only=False)
         render_terminal(plan, console)
         code = EXIT_ERROR if plan.has_errors else EXIT_OK
         if apply:
             with tempfile.TemporaryDirectory() as tmp:
                 journal = Path(tmp) / "journal.jsonl"
-                code = max(code, report_outcomes(apply_plan(plan, S3Edge(parallelism), Journal(journal))))
+                outcomes = apply_plan(plan, apply_edge(state.config, parallelism), Journal(journal))
+                code = max(code, report_outcomes(outcomes))
             console.print("\nsandbox: planning again after apply")
-            again = make_plan(state, parallelism, declared_only=False)
+            again = make_plan(state, S3Edge(parallelism, roles=state.config.roles), declared_only=False)
             render_terminal(again, console)
             if again.has_changes or again.has_errors:
                 console.print("sandbox: the second plan is not empty: apply did not converge")

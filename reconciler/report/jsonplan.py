@@ -29,6 +29,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "partition": plan.partition,
         "digest": plan_digest(plan),
         "partial_since": plan.partial_since,
+        "scope": plan.scope,
         "summary": summary(plan),
         "warnings": list(plan.warnings),
         "errors": list(plan.errors),
@@ -89,7 +90,6 @@ def dumps(plan: Plan) -> str:
     head = json.dumps(data, ensure_ascii=False)[:-1]
     lines = ",\n".join(json.dumps(b, ensure_ascii=False) for b in buckets)
     return f'{head}, "buckets": [\n{lines}\n]}}\n' if buckets else f'{head}, "buckets": []}}\n'
-
 
 
 E = TypeVar("E", bound=Enum)
@@ -167,6 +167,7 @@ def loads(text: str, origin: str) -> Plan:
             errors=top.texts("errors", ()),
             expiring=tuple(_expiring_from_dict(e) for e in top.objects("expiring", default=True)),
             partial_since=top.text_or_none("partial_since"),
+            scope=top.text_or_none("scope"),
         )
     except ValueError as exc:
         raise BucketshareError(f"{origin}: malformed plan: {exc}; run plan again") from exc

@@ -35,12 +35,18 @@ def expiring(plan: Plan, today: dt.date | None = None) -> list[str]:
 
 def partial(plan: Plan) -> str | None:
     """The first thing a partial plan says about itself."""
-    if plan.partial_since is None:
-        return None
-    return (
-        f"Partial plan: only the buckets whose declarations changed since {plan.partial_since} "
-        f"({plural(len(plan.buckets), 'bucket')}); the scheduled drift run plans everything."
-    )
+    said = []
+    if plan.scope is not None:
+        said.append(
+            f"Shard plan ({plan.scope}): only the buckets of those owner accounts; "
+            "reconciler merge-plans joins the shards into the plan to review."
+        )
+    if plan.partial_since is not None:
+        said.append(
+            f"Partial plan: only the buckets whose declarations changed since {plan.partial_since} "
+            f"({plural(len(plan.buckets), 'bucket')}); the scheduled drift run plans everything."
+        )
+    return " ".join(said) or None
 
 
 def totals(plan: Plan) -> str:

@@ -100,6 +100,9 @@ class SeenRequest:
     operation: str = ""
     fault: str | None = None
     """The kind of fault this request got (None: forwarded untouched)."""
+    role: str | None = None
+    """For AssumeRole: the RoleArn asked for."""
+    session_name: str | None = None
 
 
 def _methods(methods: Collection[str] | None) -> frozenset[str] | None:
@@ -168,6 +171,8 @@ class FaultProxy:
         self._faults: dict[str, Fault] = {}
         self._remaining: dict[str, int] = {}
         self._rewrites: dict[str, Callable[[bytes], bytes]] = {}
+        self._refused_roles: set[str] = set()
+        self._public: set[str] = set()
         self._rules: list[ChaosRule] = []
         self._occurrences: Counter[tuple[str, str, str]] = Counter()
         self._lock = threading.Lock()
@@ -238,6 +243,22 @@ class FaultProxy:
                 raise ValueError("chaos rates add up to more than 1")
             self._rules.append(ChaosRule(kind, rate, _methods(operations), _methods(methods)))
 
+    def refuse_role(self, role: str) -> None:
+        """Answer AssumeRole for this role ARN with AccessDenied, as STS does for a role that
+        does not exist or does not trust the caller (moto assumes any role)."""
+        with self._lock:
+            self._refused_roles.add(role)
+
+    def report_public(self, bucket: str) -> None:
+        """Answer GetBucketPolicyStatus for bucket with IsPublic true, as S3 does for a policy
+        whose grantee it does not see as fixed (moto calls far fewer policies public)."""
+        with self._lock:
+            self._public.add(bucket)
+
+    def assumed(self) -> list[SeenRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.operation == "AssumeRole"]
+
     def rewrite_policy(self, bucket: str, rewrite: Callable[[bytes], bytes]) -> None:
         """Pass GetBucketPolicy answers for bucket through rewrite, as S3 reformats what it stores."""
         with self._lock:
@@ -250,6 +271,8 @@ class FaultProxy:
             self._remaining.clear()
             self._rewrites.clear()
             self._rules.clear()
+            self._refused_roles.clear()
+            self._public.clear()
 
     def seen(self, bucket: str) -> list[SeenRequest]:
         with self._lock:
@@ -302,16 +325,33 @@ class FaultProxy:
         bucket = bucket_of(handler.path, host)
         key = bucket or ""
         operation = operation_of(handler.command, handler.path, bucket, body)
+        asked = parse_qs(body.decode("utf-8", "replace")) if operation == "AssumeRole" else {}
+        role = asked.get("RoleArn", [None])[0]
         with self._lock:
             fault = self._choose(handler.command, key, operation, handler.path)
+            if role is not None and role in self._refused_roles:
+                fault = access_denied()
             kind = fault.kind if fault is not None else None
             if kind is not None:
                 self.faulted[kind] += 1
             self.requests.append(
-                SeenRequest(handler.command, handler.path, host, bucket, fault is not None, operation, kind)
+                SeenRequest(
+                    handler.command,
+                    handler.path,
+                    host,
+                    bucket,
+                    fault is not None,
+                    operation,
+                    kind,
+                    role,
+                    asked.get("RoleSessionName", [None])[0],
+                )
             )
         if fault is not None and kind not in (RESET, STALL):
             _send_fault(handler, fault, sts=bucket is None and handler.command == "POST")
+            return
+        if operation == "GetBucketPolicyStatus" and bucket in self._public:
+            _send_public_status(handler)
             return
         with self._lock:
             method = handler.command
@@ -399,6 +439,18 @@ def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
             handler.rfile.readline()
     length = int(handler.headers.get("Content-Length") or 0)
     return handler.rfile.read(length) if length else b""
+
+
+def _send_public_status(handler: BaseHTTPRequestHandler) -> None:
+    payload = (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n'
+        b'<PolicyStatus xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><IsPublic>true</IsPublic></PolicyStatus>'
+    )
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/xml")
+    handler.send_header("Content-Length", str(len(payload)))
+    handler.end_headers()
+    handler.wfile.write(payload)
 
 
 def _send_fault(handler: BaseHTTPRequestHandler, fault: Fault, sts: bool = False) -> None:

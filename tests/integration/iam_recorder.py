@@ -33,6 +33,9 @@ import reconciler.cli
 
 IAM_DOCS = Path(__file__).resolve().parents[2] / "docs" / "iam"
 ROLE_DOCUMENTS = {"plan": IAM_DOCS / "plan-role-policy.json", "apply": IAM_DOCS / "apply-role-policy.json"}
+HUB_DOCUMENTS = {"plan": IAM_DOCS / "hub-plan-policy.json", "apply": IAM_DOCS / "hub-apply-policy.json"}
+"""With assume_role, the GitHub roles only assume each owner account's role (sts:AssumeRole)."""
+HUB_OPERATIONS = frozenset({("sts", "AssumeRole")})
 MANAGED_BUCKETS_PLACEHOLDER = "arn:aws:s3:::acme-*"
 """The managed-bucket pattern adopters replace (docs/iam/README.md)."""
 
@@ -45,6 +48,7 @@ OPERATION_ACTIONS: dict[tuple[str, str], str | None] = {
     # "No permissions are required to perform this operation", and a Deny cannot stop it
     # (STS API reference, GetCallerIdentity).
     ("sts", "GetCallerIdentity"): None,
+    ("sts", "AssumeRole"): "sts:AssumeRole",
 }
 """API operation -> the IAM action it needs (None: none). A new call must be added here."""
 
@@ -90,6 +94,12 @@ class Operation:
     run: Run | None
     """None: made by an S3Edge created outside any CLI command (a test calling gather_plan)."""
     test: str
+    role_arn: str | None = None
+    """AssumeRole's RoleArn: the resource it needs sts:AssumeRole on."""
+
+    @property
+    def by_hub(self) -> bool:
+        return (self.service, self.name) in HUB_OPERATIONS
 
     def describe(self) -> str:
         return self.run.describe() if self.run else f"reconciler code outside any command in {self.test}"
@@ -100,6 +110,8 @@ class Operation:
 
     @property
     def resource(self) -> str:
+        if self.role_arn is not None:
+            return self.role_arn
         return "*" if self.bucket is None else f"arn:aws:s3:::{self.bucket}"
 
 
@@ -133,6 +145,15 @@ class Recorder:
             original(*bound.args, **bound.kwargs)
 
         monkeypatch.setattr(reconciler.aws.S3Edge, "__init__", init)
+        hook = reconciler.aws.S3Edge.hook_session
+
+        @functools.wraps(hook)
+        def hook_session(edge: Any, session: boto3.session.Session) -> None:
+            # The sessions of assumed roles, made per owner account as the run goes.
+            recorder._hook(session)
+            hook(edge, session)
+
+        monkeypatch.setattr(reconciler.aws.S3Edge, "hook_session", hook_session)
         return wrapped
 
     def _wrap_main(self, main: Callable[..., int]) -> Callable[..., int]:
@@ -163,11 +184,23 @@ class Recorder:
         def record(params: Mapping[str, Any], model: Any, **_: Any) -> None:
             service = model.service_model.service_name
             bucket = params.get("Bucket")
-            operation = Operation(service, model.name, None if bucket is None else str(bucket), run, test)
+            role_arn = params.get("RoleArn")
+            operation = Operation(
+                service,
+                model.name,
+                None if bucket is None else str(bucket),
+                run,
+                test,
+                None if role_arn is None else str(role_arn),
+            )
             with self._lock:
                 self.operations.append(operation)
 
         session.events.register("before-parameter-build", record, unique_id=f"iam-recorder-{id(session)}")
+
+    def hub_document(self, role: str) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(HUB_DOCUMENTS[role].read_text(encoding="utf-8"))
+        return loaded
 
     def for_role(self, role: str) -> list[Operation]:
         return [op for op in self.operations if op.run is not None and role_for(op.run.argv) == role]

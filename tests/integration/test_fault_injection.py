@@ -122,10 +122,12 @@ def attempt_log(monkeypatch: pytest.MonkeyPatch) -> AttemptLog:
     log = AttemptLog()
     original = reconciler.aws.S3Edge.__init__
 
-    def init(edge: Any, parallelism: int = 16, session: boto3.session.Session | None = None) -> None:
+    def init(
+        edge: Any, parallelism: int = 16, session: boto3.session.Session | None = None, **kwargs: Any
+    ) -> None:
         session = session or boto3.session.Session()
         log.hook(session)
-        original(edge, parallelism, session=session)
+        original(edge, parallelism, session=session, **kwargs)
 
     monkeypatch.setattr(reconciler.aws.S3Edge, "__init__", init)
     return log

@@ -80,7 +80,20 @@ def test_role_documents_are_iam_policies_with_unique_sids(name: str) -> None:
     assert {s["Effect"] for s in statements(document)} == {"Allow"}
 
 
-@pytest.mark.parametrize("name", ["plan-role-policy.json", "apply-role-policy.json"])
+def test_owner_roles_trust_only_the_hub_roles() -> None:
+    hub = "arn:aws:iam::111111111111:role/bucketshare-"
+    # apply.yml plans with the hub's apply role before applying: it assumes the plan roles too.
+    trusted = {"plan": sorted([hub + "apply", hub + "plan"]), "apply": hub + "apply"}
+    for mode in ("plan", "apply"):
+        (statement,) = statements(_document(f"owner-{mode}-trust.json"))
+        assert statement["Principal"] == {"AWS": trusted[mode]}
+        assert statement["Action"] == "sts:AssumeRole" and "Condition" not in statement
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["plan-role-policy.json", "apply-role-policy.json", "hub-plan-policy.json", "hub-apply-policy.json"],
+)
 def test_role_policies_pass_parliament(name: str) -> None:
     # parliament knows every S3 action and the resource types it applies to.
     findings = analyze_policy_string((IAM_DOCS / name).read_text(encoding="utf-8")).findings
@@ -107,7 +120,12 @@ def test_plan_role_only_reads() -> None:
 
 def test_readme_explains_every_permission() -> None:
     readme = (IAM_DOCS / "README.md").read_text(encoding="utf-8").lower()
-    for name in ("plan-role-policy.json", "apply-role-policy.json"):
+    for name in (
+        "plan-role-policy.json",
+        "apply-role-policy.json",
+        "hub-plan-policy.json",
+        "hub-apply-policy.json",
+    ):
         for action in document_actions(_document(name)):
             assert f"`{action.lower()}`" in readme, (
                 f"docs/iam/README.md does not say why {name} grants {action}"
@@ -229,7 +247,23 @@ def test_every_recorded_aws_operation_is_allowed_and_every_permission_is_used(ws
     patterns = _bucket_patterns()
     for role in ("plan", "apply"):
         document = load_role(role, patterns)
-        operations = RECORDER.for_role(role)
+        everything = RECORDER.for_role(role)
+        operations = [op for op in everything if not op.by_hub]
+        hub = RECORDER.hub_document(role)
+        assumed = [op for op in everything if op.by_hub]
+        problems += [
+            p.replace(f"{role}-role-policy", f"hub-{role}-policy") for p in refusals(assumed, role, hub)
+        ]
+        if not assumed:
+            problems.append(
+                f"no {role}-role command assumed an owner account's role: test_accounts.py should"
+            )
+        if role == "plan":
+            # apply.yml's plan step runs with the hub's apply role, assuming the plan roles.
+            problems += [
+                p.replace("plan-role-policy", "hub-apply-policy")
+                for p in refusals(assumed, "plan", RECORDER.hub_document("apply"))
+            ]
         problems += refusals(operations, role, document)
         if role == "plan":
             # apply.yml and drift.yml run `reconciler plan` with the apply role too.
@@ -241,7 +275,9 @@ def test_every_recorded_aws_operation_is_allowed_and_every_permission_is_used(ws
                 "in the integration tests: remove it, or test the code that needs it"
             )
     # Reconciler code a test calls directly (not through the CLI) must at least pass the apply role.
-    problems += refusals(RECORDER.outside_commands(), "apply", load_role("apply", patterns))
+    outside = RECORDER.outside_commands()
+    problems += refusals([op for op in outside if not op.by_hub], "apply", load_role("apply", patterns))
+    problems += refusals([op for op in outside if op.by_hub], "apply", RECORDER.hub_document("apply"))
     counts = {role: len(RECORDER.for_role(role)) for role in ("plan", "apply")}
     counts["outside commands"] = len(RECORDER.outside_commands())
     print(f"checked {sum(counts.values())} AWS operations of {len(RECORDER.runs)} reconciler runs: {counts}")
