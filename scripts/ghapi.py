@@ -49,6 +49,15 @@ def get(path: str) -> Any:
     return _gh(["-X", "GET", path])
 
 
+def download(path: str) -> bytes:
+    """A binary answer (an artifact's zip: gh follows GitHub's redirect to the file)."""
+    command = ["gh", "api", "-X", "GET", path]
+    proc = subprocess.run(command, capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise GhError(command, proc.returncode, proc.stderr.decode("utf-8", "replace"))
+    return proc.stdout
+
+
 def get_all(path: str) -> list[Any]:
     """Every item of a paginated list: a PR can have hundreds of comments."""
     joiner = "&" if "?" in path else "?"

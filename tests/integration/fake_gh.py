@@ -11,16 +11,20 @@ command, an unknown flag or endpoint) exits non-zero, so a script that strays fr
 small documented set fails its test instead of passing against a guess.
 
 Store keys the test may set: repository, token_user (who writes: github-actions[bot]),
-read_only (writes answer HTTP 403, as a fork's pull_request token does).
+read_only (writes answer HTTP 403, as a fork's pull_request token does), artifacts (each
+with id, name, run_id and the folder `dir` holding its files: listed per run and served as
+a zip, as the REST API serves them after its redirect).
 """
 
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import os
 import re
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -128,6 +132,16 @@ def route(store: Store, method: str, path: str, query: dict[str, str], body: dic
             if key in body:
                 issue[key] = body[key]
         return issue
+    if (match := re.fullmatch(r"actions/runs/(\d+)/artifacts", rest)) and method == "GET":
+        found = [a for a in store.get("artifacts", []) if a["run_id"] == match.group(1)]
+        per_page, page = min(int(query.get("per_page", 30)), 100), int(query.get("page", 1))
+        listed = [{"id": a["id"], "name": a["name"]} for a in _page(found, per_page, page)]
+        return {"total_count": len(found), "artifacts": listed}
+    if (match := re.fullmatch(r"actions/artifacts/(\d+)/zip", rest)) and method == "GET":
+        for artifact in store.get("artifacts", []):
+            if artifact["id"] == int(match.group(1)):
+                return _zipped(Path(artifact["dir"]))
+        raise HttpError(404, "Not Found")
     if (match := re.fullmatch(r"commits/([0-9a-f]{40})/pulls", rest)) and method == "GET":
         return store.get("commit_pulls", {}).get(match.group(1), [])
     if match := re.fullmatch(r"commits/([0-9a-f]{40})/comments", rest):
@@ -141,11 +155,20 @@ def route(store: Store, method: str, path: str, query: dict[str, str], body: dic
     raise HttpError(404, "Not Found")
 
 
+def _zipped(folder: Path) -> bytes:
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return data.getvalue()
+
+
 def _page(items: list[Any], per_page: int, page: int) -> list[Any]:
     return items[(page - 1) * per_page : page * per_page]
 
 
-def api(store: Store, argv: list[str], stdin: str) -> str:
+def api(store: Store, argv: list[str], stdin: str) -> str | bytes:
     method, paginate, slurp, endpoint = "GET", False, False, None
     fields: dict[str, Any] = {}
     input_file: str | None = None
@@ -184,6 +207,8 @@ def api(store: Store, argv: list[str], stdin: str) -> str:
         if store.get("read_only"):
             raise HttpError(403, "Resource not accessible by integration")
     result = route(store, method, parts.path, query, body)
+    if isinstance(result, bytes):
+        return result
     if not isinstance(result, list):
         return json.dumps(result)
     per_page = min(int(query.get("per_page", 30)), 100)
@@ -221,7 +246,10 @@ def main(argv: list[str]) -> int:
         handle.seek(0)
         handle.truncate()
         json.dump(store, handle, indent=1)
-    print(output)
+    if isinstance(output, bytes):
+        sys.stdout.buffer.write(output)
+    else:
+        print(output)
     return code
 
 

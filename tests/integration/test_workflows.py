@@ -175,6 +175,8 @@ class Harness:
             "BUCKETSHARE_PLAN_ROLE_ARN": f"arn:aws:iam::{self.account}:role/bucketshare-plan",
             "BUCKETSHARE_APPLY_ROLE_ARN": f"arn:aws:iam::{self.account}:role/bucketshare-apply",
         }
+        self.runs = 0
+        self.artifacts = tmp / "artifacts"
         # Real git history, as the runner's checkout has it: plans run with --changed-since
         # HEAD^1, the PR's base (plan.yml) or the merge's first parent (apply.yml).
         self.git("init", "-q", "-b", "main")
@@ -221,10 +223,36 @@ class Harness:
     ) -> dict[str, JobResult]:
         if workflow == "plan.yml":
             self.commit("refs/pull/N/merge", [self.main])  # GitHub's test merge onto the base
+        self.runs += 1
+        # Every job of GitHub's starts on a fresh runner: no folder an earlier run fetched into.
+        for folder in ("shards", "shard", "results", "result"):
+            shutil.rmtree(self.repo / folder, ignore_errors=True)
         run = Run(
-            self.repo, event_name, event, REPO, head, dict(self.vars), dict(self.base_env), self.aws_login
+            self.repo,
+            event_name,
+            event,
+            REPO,
+            head,
+            dict(self.vars),
+            dict(self.base_env),
+            self.aws_login,
+            run_id=str(4200 + self.runs),
         )
+        run.on_upload = lambda name, path: self.upload(run.run_id, name, path)
         return run_workflow(WORKFLOWS / workflow, run, only)
+
+    def upload(self, run_id: str, name: str, path: Path) -> None:
+        """What actions/upload-artifact keeps: a copy, listed for this run by the fake gh."""
+        data = self.gh.load()
+        artifacts = data.setdefault("artifacts", [])
+        folder = self.artifacts / f"{len(artifacts)}-{name}"
+        if path.is_dir():
+            shutil.copytree(path, folder)
+        else:
+            folder.mkdir(parents=True)
+            shutil.copy(path, folder / path.name)
+        artifacts.append({"id": 9000 + len(artifacts), "name": name, "run_id": run_id, "dir": str(folder)})
+        self.gh.save(data)
 
     def plan_pr(self, number: int, head: str) -> JobResult:
         return self.run("plan.yml", "pull_request", pr_event(number, head), sha("merge-ref"), ["plan"])[
@@ -687,6 +715,7 @@ def test_production_runs_only_on_main(h: Harness, workflow: str) -> None:
     event = {"ref": "refs/heads/feature", "inputs": {"approve_digest": f"sha256:{'0' * 64}"}}
     run = Run(h.repo, "workflow_dispatch", event, REPO, sha("f"), dict(h.vars), dict(h.base_env), h.aws_login)
     run.ref = "refs/heads/feature"
-    [job] = run_workflow(WORKFLOWS / workflow, run).values()
+    # Matrix mode is off (BUCKETSHARE_SHARDS unset): its jobs are skipped.
+    [job] = [j for j in run_workflow(WORKFLOWS / workflow, run).values() if j.result != "skipped"]
     assert job.result == "failure"
     assert job.aws_logins == [] and h.proxy.requests == []

@@ -8,15 +8,19 @@ depends on them:
 
 - aws-actions/configure-aws-credentials: when its `if:` holds, exports the AWS variables
   the caller's `aws_login(role_arn)` returns (the moto endpoint and that role's account).
-- actions/upload-artifact: records the name and path, and whether the file exists.
+- actions/upload-artifact: records the name and path, and whether the file exists, and
+  hands the file (or folder) to the run's `on_upload` (the fake gh's artifact store).
 - checkout and setup-python: recorded only (the working directory is already the
   checkout; bash finds the test venv's python first on PATH).
 
 The one `run:` stood in for is the install line `python -m pip install .`: the test venv
 already has bucketshare installed, and building it again would take most of a minute.
 
+A job with `strategy.matrix` (one dimension) runs once per value, in order; its `outputs:`
+are evaluated after its steps and reach later jobs through `needs.<job>.outputs`.
+
 Expressions are evaluated in `env:`, `with:` and `if:` by a small evaluator of what the
-workflows use (contexts, literals, == != && || !, and the status functions). Anything
+workflows use (contexts, literals, == != && || !, fromJSON, and the status functions). Anything
 else, including any `${{ }}` inside a `run:` script, raises UnsupportedWorkflow: the test
 fails rather than guess.
 """
@@ -37,7 +41,7 @@ import yaml
 
 INSTALL_LINES = {"python -m pip install .", "pip install ."}
 STATUS_FUNCTIONS = {"always", "success", "failure", "cancelled"}
-CONTEXTS = {"github", "env", "vars", "inputs", "steps", "needs", "job", "runner"}
+CONTEXTS = {"github", "env", "vars", "inputs", "steps", "needs", "job", "runner", "matrix", "strategy"}
 _TOKEN = re.compile(
     r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)|(?P<op>==|!=|&&|\|\||[!().\[\],])"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_-]*))"
@@ -184,6 +188,11 @@ class Expression:
                 return ("lit", value == "true")
             if value == "null":
                 return ("lit", None)
+            if self._peek() == ("op", "(") and value.casefold() == "fromjson":
+                self._take("(")
+                argument = self._or()
+                self._take(")")
+                return ("fromjson", argument)
             if self._peek() == ("op", "("):
                 if value not in STATUS_FUNCTIONS:
                     raise UnsupportedWorkflow(f"function {value}() is not stood in ({self.text!r})")
@@ -207,6 +216,8 @@ class Expression:
             return contexts.get(tree[1])
         if kind == "call":
             return status[tree[1]]
+        if kind == "fromjson":
+            return json.loads(to_text(self._eval(tree[1], contexts, status)))
         if kind == "get":
             base = self._eval(tree[1], contexts, status)
             key = self._eval(tree[2], contexts, status)
@@ -215,6 +226,8 @@ class Expression:
                 for name, value in base.items():
                     if isinstance(key, str) and name.casefold() == key.casefold():
                         return value
+            if isinstance(base, list) and isinstance(key, int | float) and 0 <= key < len(base):
+                return base[int(key)]
             return None
         if kind == "not":
             return not truthy(self._eval(tree[1], contexts, status))
@@ -277,6 +290,7 @@ class JobResult:
     summary: str = ""
     uploads: list[dict[str, Any]] = field(default_factory=list)
     aws_logins: list[str] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)
 
     @property
     def output(self) -> str:
@@ -303,6 +317,9 @@ class Run:
     aws_login: Callable[[str], dict[str, str]]
     ref: str = "refs/heads/main"
     step_timeout: float = 120.0
+    run_id: str = "4242"
+    on_upload: Callable[[str, Path], None] | None = None
+    """Given an uploaded artifact's name and path: where later jobs can fetch it from."""
 
 
 def load_workflow(path: Path) -> dict[str, Any]:
@@ -338,13 +355,22 @@ def _read_file_commands(path: Path) -> dict[str, str]:
 
 
 class JobRunner:
-    def __init__(self, workflow: dict[str, Any], job_id: str, run: Run, needs: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        workflow: dict[str, Any],
+        job_id: str,
+        run: Run,
+        needs: dict[str, Any],
+        matrix: dict[str, Any] | None = None,
+    ) -> None:
         self.workflow = workflow
         self.job_id = job_id
         self.job = workflow["jobs"][job_id]
         self.run_ = run
         self.needs = needs
-        self.temp = run.workdir.parent / f"runner-{job_id}"
+        self.matrix = matrix or {}
+        label = "-".join(to_text(v) for v in self.matrix.values())
+        self.temp = run.workdir.parent / f"runner-{run.run_id}-{job_id}{'-' + label if label else ''}"
         self.temp.mkdir(exist_ok=True)
         self.summary = self.temp / "summary.md"
         self.summary.write_text("", encoding="utf-8")
@@ -365,7 +391,7 @@ class JobRunner:
             "token": "fake-github-token",
             "workflow": self.workflow.get("name", ""),
             "server_url": "https://github.com",
-            "run_id": "4242",
+            "run_id": run.run_id,
         }
         inputs = run.event.get("inputs") or {} if run.event_name == "workflow_dispatch" else {}
         return {
@@ -377,6 +403,8 @@ class JobRunner:
             "needs": self.needs,
             "job": {"status": "failure" if self.failed else "success"},
             "runner": {"os": "Linux", "temp": str(self.temp)},
+            "matrix": dict(self.matrix),
+            "strategy": {},
         }
 
     def status(self) -> dict[str, bool]:
@@ -395,7 +423,7 @@ class JobRunner:
             "GITHUB_REF": run.ref,
             "GITHUB_WORKSPACE": str(run.workdir),
             "GITHUB_SERVER_URL": "https://github.com",
-            "GITHUB_RUN_ID": "4242",
+            "GITHUB_RUN_ID": run.run_id,
             "GITHUB_STEP_SUMMARY": str(self.summary),
             "RUNNER_TEMP": str(self.temp),
         }
@@ -415,6 +443,7 @@ class JobRunner:
                 self.failed = True
         result.result = "failure" if self.failed else "success"
         result.summary = self.summary.read_text(encoding="utf-8")
+        result.outputs = self.evaluated(self.job.get("outputs"))
         return result
 
     def step(self, step: dict[str, Any], index: int, job: JobResult) -> StepResult:
@@ -453,6 +482,8 @@ class JobRunner:
             job.uploads.append({"name": with_.get("name"), "path": with_["path"], "exists": exists})
             if not exists and with_.get("if-no-files-found", "warn") == "error":
                 result.outcome = "failure"
+            elif exists and self.run_.on_upload is not None:
+                self.run_.on_upload(with_["name"], path)
         elif action not in ("actions/checkout", "actions/setup-python"):
             raise UnsupportedWorkflow(f"action {action} is not stood in")
         return result
@@ -518,15 +549,61 @@ def run_workflow(path: Path, run: Run, only: list[str] | None = None) -> dict[st
             raise UnsupportedWorkflow(f"{path.name}: unresolvable needs among {pending}")
         job_id = ready[0]
         pending.remove(job_id)
-        needs = {n: {"result": results[n].result} for n in _needs(jobs[job_id]) if n in results}
+        needs = {
+            n: {"result": results[n].result, "outputs": results[n].outputs}
+            for n in _needs(jobs[job_id])
+            if n in results
+        }
         runner = JobRunner(workflow, job_id, run, needs)
         needs_ok = all(v["result"] == "success" for v in needs.values())
         status = {**runner.status(), "success": needs_ok, "failure": not needs_ok}
         if not condition(jobs[job_id].get("if"), runner.contexts(), status):
             results[job_id] = JobResult(job_id, "skipped")
             continue
-        results[job_id] = runner.execute()
+        values = _matrix(jobs[job_id], runner)
+        if values is None:
+            results[job_id] = runner.execute()
+            continue
+        instances = []
+        for key, value in values:
+            instance = JobRunner(workflow, job_id, run, needs, {key: value}).execute()
+            results[f"{job_id}[{to_text(value)}]"] = instance
+            instances.append(instance)
+        results[job_id] = _joined(job_id, instances)
     return results
+
+
+def _matrix(job: dict[str, Any], runner: JobRunner) -> list[tuple[str, Any]] | None:
+    """The (key, value) of each instance of a one-dimension matrix job; None: no matrix."""
+    matrix = (job.get("strategy") or {}).get("matrix")
+    if matrix is None:
+        return None
+    if not isinstance(matrix, dict) or len(matrix) != 1:
+        raise UnsupportedWorkflow(f"only a one-dimension matrix is stood in, not {matrix!r}")
+    ((key, values),) = matrix.items()
+    if isinstance(values, str):
+        whole = _TEMPLATE.fullmatch(values.strip())
+        if whole is None:
+            raise UnsupportedWorkflow(f"matrix {key}: {values!r} is not a list or one expression")
+        values = Expression(whole.group(1)).evaluate(runner.contexts(), runner.status())
+    if not isinstance(values, list) or not values:
+        # GitHub fails a job whose matrix is empty.
+        raise UnsupportedWorkflow(f"matrix {key} is {values!r}, not a non-empty list")
+    return [(key, value) for value in values]
+
+
+def _joined(job_id: str, instances: list[JobResult]) -> JobResult:
+    """A matrix job as `needs` sees it: failed if any instance failed; the last one's outputs."""
+    failed = any(i.result == "failure" for i in instances)
+    return JobResult(
+        job_id,
+        "failure" if failed else "success",
+        [s for i in instances for s in i.steps],
+        "".join(i.summary for i in instances),
+        [u for i in instances for u in i.uploads],
+        [login for i in instances for login in i.aws_logins],
+        instances[-1].outputs,
+    )
 
 
 def _needs(job: dict[str, Any]) -> list[str]:

@@ -1,0 +1,141 @@
+"""The workflows' matrix mode (repository variable BUCKETSHARE_SHARDS): owner accounts in
+shards, one job each; one merged plan comment and digest; apply shards in parallel jobs.
+
+Run like test_workflows.py: every `run:` step with bash against moto (behind the recording
+proxy) and the fake gh, which also keeps the run's artifacts between its jobs.
+"""
+
+from __future__ import annotations
+
+import json
+
+from reconciler.report.markdown import MARKER, parse_review
+from reconciler.shards import shard_of
+
+from .faultproxy import access_denied
+from .test_workflows import APPLY_MARKER, Harness, grant, h, pr_event, sha
+
+__all__ = ["h"]  # the fixture, used by name below
+
+SHARDS = 3
+TEMPLATE = "arn:{partition}:iam::{account}:role/bucketshare-{mode}"
+
+
+def owners(h: Harness) -> dict[str, str]:
+    """One owner account per shard, none of them the hub's, each with one declared bucket."""
+    found: dict[int, str] = {}
+    while len(found) < SHARDS:
+        account = h.moto.new_account()
+        found.setdefault(shard_of(account, SHARDS), account)
+    buckets = {}
+    for account in found.values():
+        bucket = h.moto.create_bucket(account, "mx")
+        text = f'version: 1\nbucket: {bucket}\naccount: "{account}"\nowner: ml-platform\ngrants:\n'
+        (h.repo / "shares" / f"{bucket}.yaml").write_text(text + grant("222222222222"), encoding="utf-8")
+        buckets[account] = bucket
+    (h.repo / "reconciler.yaml").write_text(f'version: 1\nassume_role: "{TEMPLATE}"\n', encoding="utf-8")
+    h.vars["BUCKETSHARE_SHARDS"] = str(SHARDS)
+    return buckets
+
+
+def test_matrix_mode_plans_shards_merges_one_comment_and_applies_every_shard(h: Harness) -> None:
+    buckets = owners(h)
+    h.gh.open_pr(7, others=2)
+    jobs = h.run("plan.yml", "pull_request", pr_event(7, sha("h1")), sha("merge-ref"))
+    assert jobs["plan"].result == "skipped"  # the one-job plan is off in matrix mode
+    for index in range(SHARDS):
+        shard = jobs[f"plan-shard[{index}]"]
+        assert shard.result == "success", shard.output
+        assert shard.aws_logins == [h.vars["BUCKETSHARE_PLAN_ROLE_ARN"]]
+    merged = jobs["plan-merge"]
+    assert merged.result == "success", merged.output
+    assert merged.aws_logins == []  # merging needs no AWS access
+    [comment] = h.gh.bot_comments(7, MARKER)
+    review = parse_review(comment["body"])
+    assert review is not None and review[1] == sha("h1")
+    for bucket in buckets.values():
+        assert bucket in comment["body"]
+    # The merged digest is the digest of one unsharded plan of the same commit.
+    whole = h.cli("plan", "--changed-since", "HEAD^1", "--digest-only")
+    assert whole.returncode == 2 or whole.returncode == 0, whole.stderr
+    assert whole.stdout.strip() == review[0]
+    # Each shard read only its own account's bucket.
+    for bucket in buckets.values():
+        assert h.proxy.seen(bucket), f"{bucket} was never read"
+    shard_plans = [a for a in h.gh.load()["artifacts"] if a["name"].startswith("bucketshare-plan-shard-")]
+    assert len(shard_plans) == SHARDS
+
+    h.gh.merge(7, sha("h1"), sha("m1"))
+    h.merge_to_main(sha("m1"))
+    event = {"ref": "refs/heads/main", "after": sha("m1"), "repository": {"full_name": "acme/bucketshare"}}
+    applied = h.run("apply.yml", "push", event, sha("m1"))
+    assert applied["apply"].result == "skipped"
+    review_job = applied["apply-review"]
+    assert review_job.result == "success", review_job.output
+    assert review_job.outputs["expect_digest"] == review[0]
+    digests = json.loads(review_job.outputs["digests"])
+    assert len(digests) == SHARDS and len(set(digests)) == SHARDS
+    for index in range(SHARDS):
+        shard = applied[f"apply-shard[{index}]"]
+        assert shard.result == "success", shard.output
+        assert shard.aws_logins == [h.vars["BUCKETSHARE_APPLY_ROLE_ARN"]]
+        assert f'"{digests[index]}"' not in shard.output  # the digest travels in env, not the log
+    for account, bucket in buckets.items():
+        assert "arn:aws:iam::222222222222:root" in (h.moto.policy_text(account, bucket) or "")
+    report = applied["apply-report"]
+    assert report.result == "success", report.output
+    [done] = h.gh.bot_comments(7, APPLY_MARKER)
+    assert "apply: applied" in done["body"]
+    for bucket in buckets.values():
+        assert bucket in done["body"]
+
+
+def test_a_live_change_in_one_shard_after_review_applies_nothing_in_any_shard(h: Harness) -> None:
+    buckets = owners(h)
+    h.gh.open_pr(8, others=1)
+    jobs = h.run("plan.yml", "pull_request", pr_event(8, sha("h2")), sha("merge-ref"))
+    assert jobs["plan-merge"].result == "success", jobs["plan-merge"].output
+    broken_account = sorted(buckets)[0]
+    broken = buckets[broken_account]
+    # Someone edits one bucket's policy between the plan and the apply: that shard refuses it.
+    h.moto.put_policy(broken_account, broken, {"Version": "2012-10-17", "Statement": []})
+
+    h.gh.merge(8, sha("h2"), sha("m2"))
+    h.merge_to_main(sha("m2"))
+    event = {"ref": "refs/heads/main", "after": sha("m2"), "repository": {"full_name": "acme/bucketshare"}}
+    applied = h.run("apply.yml", "push", event, sha("m2"))
+    # The merged plan changed (the live policy moved), so nothing is applied anywhere.
+    assert applied["apply-review"].result == "failure"
+    assert applied["apply-shard"].result == "skipped"
+    for account, bucket in buckets.items():
+        text = h.moto.policy_text(account, bucket) or ""
+        assert "BucketShare" not in text
+
+
+def test_a_shard_whose_writes_fail_fails_the_run_and_the_other_shards_apply(h: Harness) -> None:
+    buckets = owners(h)
+    h.gh.open_pr(9, others=1)
+    jobs = h.run("plan.yml", "pull_request", pr_event(9, sha("h3")), sha("merge-ref"))
+    assert jobs["plan-merge"].result == "success", jobs["plan-merge"].output
+    broken_account = sorted(buckets)[1]
+    h.proxy.fail(buckets[broken_account], access_denied({"PUT"}))
+
+    h.gh.merge(9, sha("h3"), sha("m3"))
+    h.merge_to_main(sha("m3"))
+    event = {"ref": "refs/heads/main", "after": sha("m3"), "repository": {"full_name": "acme/bucketshare"}}
+    applied = h.run("apply.yml", "push", event, sha("m3"))
+    assert applied["apply-review"].result == "success", applied["apply-review"].output
+    broken_shard = shard_of(broken_account, SHARDS)
+    for index in range(SHARDS):
+        result = applied[f"apply-shard[{index}]"].result
+        assert result == ("failure" if index == broken_shard else "success")
+    for account, bucket in buckets.items():
+        written = "BucketShare" in (h.moto.policy_text(account, bucket) or "")
+        assert written == (account != broken_account)
+    report = applied["apply-report"]
+    assert report.result == "failure"  # the report is written, then fails the run
+    [done] = h.gh.bot_comments(9, APPLY_MARKER)
+    assert "apply: FAILED" in done["body"] and buckets[broken_account] in done["body"]
+    # Every shard's journal is kept for rollback, the failed one's too.
+    results = [a for a in h.gh.load()["artifacts"] if a["name"].startswith("bucketshare-apply-result-shard-")]
+    assert len(results) == SHARDS
