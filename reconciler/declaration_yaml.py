@@ -18,6 +18,13 @@ from reconciler.importer import ImportedGrant, ImportResult, Unmanaged
 SCHEMA_LINE = "# yaml-language-server: $schema=../schema/shares.schema.json"
 
 
+class _Dumper(yaml.SafeDumper):
+    """Lists indented under their key, as the hand-written files in shares/ are."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
 def grantee_text(grantee: Grantee) -> str:
     """The `to:` form the loader reads back as this grantee."""
     if grantee.kind is GranteeKind.ORG:
@@ -80,5 +87,7 @@ def declaration_text(bucket: str, account: str, result: ImportResult, adopt: boo
     }
     if adopt and result.adoptable:
         document["adopt"] = list(result.adoptable)
-    body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000)
+    body = yaml.dump(
+        document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000
+    )
     return "\n".join(header) + "\n" + body
