@@ -248,7 +248,12 @@ def _adopt(
         elif not matches and not ours_change:
             result.warnings.append(f"{adoption.location}: {problem} (adopted before?); remove it from adopt:")
         else:
-            result.errors.append(f"{adoption.location}: {problem}")
+            hint = (
+                "; remove it from adopt: if an earlier apply adopted it, or fix the Sid"
+                if not matches
+                else ""
+            )
+            result.errors.append(f"{adoption.location}: {problem}{hint}")
     return replace(result, held=frozenset(held))
 
 

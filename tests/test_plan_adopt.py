@@ -12,8 +12,17 @@ from reconciler.config import Config
 from reconciler.declarations import Adoption, BucketShare, Grant, load_text, parse_grantee
 from reconciler.errors import Location
 from reconciler.explain import Direction
-from reconciler.plan import BucketAction, BucketPlan, ChangeKind, LivePolicy, check_against_live, plan_bucket
+from reconciler.plan import (
+    BucketAction,
+    BucketPlan,
+    ChangeKind,
+    LivePolicy,
+    Plan,
+    check_against_live,
+    plan_bucket,
+)
 from reconciler.render import DesiredBucket, render_bucket
+from reconciler.report.jsonplan import dumps, loads
 
 TODAY = dt.date(2026, 1, 15)
 BUCKET = "acme-models"
@@ -98,7 +107,10 @@ def test_adopted_statements_are_replaced_in_the_same_policy_and_the_rest_kept_in
 def test_an_adopted_sid_missing_from_the_live_policy_is_an_error() -> None:
     result = plan(desired("ReaderObjects", "Typo"), HAND_WRITTEN)
     assert result.action is BucketAction.ERROR
-    assert result.errors == (f"{YAML}:11:5: adopted statement 'Typo' is not in the live policy",)
+    assert result.errors == (
+        f"{YAML}:11:5: adopted statement 'Typo' is not in the live policy; remove it from adopt: "
+        "if an earlier apply adopted it, or fix the Sid",
+    )
 
 
 def test_after_adoption_a_missing_sid_only_warns_once_ours_are_in_place() -> None:
@@ -170,3 +182,15 @@ def test_adopt_is_validated_with_locations() -> None:
     not_list = 'version: 1\nbucket: acme-models\naccount: "111111111111"\nadopt: ReaderObjects\n'
     _, problems = load_text(not_list, YAML, Config())
     assert [str(p) for p in problems] == [f"{YAML}:4:8: adopt must be a list, not a single value"]
+
+
+def test_the_saved_plan_carries_what_it_adopts() -> None:
+    result = plan(desired(*ALL), HAND_WRITTEN)
+    saved = Plan((result,), "BucketShare", "aws")
+    loaded = loads(dumps(saved), "plan.json")
+    assert loaded.buckets[0].adopted == ALL
+    assert check_against_live(loaded.buckets[0], HAND_WRITTEN, "BucketShare") is None
+    # A plan written before adopt existed has no such field: it adopts nothing.
+    data = json.loads(dumps(saved))
+    del data["buckets"][0]["adopted"]
+    assert loads(json.dumps(data), "plan.json").buckets[0].adopted == ()
