@@ -177,7 +177,7 @@ def apply_bucket(bucket_plan: BucketPlan, run: _Run, sid_prefix: str) -> BucketO
         bucket_plan.live_hash,
         bucket_plan.new_policy_text,
         bucket_plan.action.value,
-        check=lambda live_text: check_against_live(bucket_plan, live_text, sid_prefix),
+        check=lambda live_text: check_against_live(bucket_plan, live_text, sid_prefix, run.partition),
     )
 
 

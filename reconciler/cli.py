@@ -38,6 +38,7 @@ COMMANDS = {
     ),
     "sandbox": Command("sandbox", "SandboxOptions", "run the whole loop against a local moto server"),
     "codeowners": Command("codeowners", "CodeownersOptions", "print CODEOWNERS lines from owner: fields"),
+    "import": Command("import_", "ImportOptions", "write a declaration of what a live policy grants"),
 }
 
 

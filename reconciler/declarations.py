@@ -11,6 +11,7 @@ grants:
     prefixes: [models/fraud/]     # optional; whole bucket when absent
     reason: fraud scoring         # optional unless guardrails.require_reason
     expires: 2027-03-31           # optional; from that date on the grant is not rendered
+adopt: [InferenceRead]            # optional; hand-written statements (by Sid) the grants replace
 ```
 
 Every `*.yaml`/`*.yml` below shares/ is read, and nothing there is skipped in silence (a grant
@@ -54,7 +55,7 @@ from reconciler.shape import NodeReader
 from reconciler.yamlsource import compose_documents, read_text
 
 SUPPORTED_VERSIONS = (1,)
-_DOC_KEYS = ("version", "bucket", "account", "owner", "grants")
+_DOC_KEYS = ("version", "bucket", "account", "owner", "grants", "adopt")
 _GRANT_KEYS = ("to", "access", "prefixes", "reason", "expires")
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _PUBLIC_WORDS = {"*", "everyone", "public", "anonymous", "all", "anyone", "arn:aws:iam::*:root"}
@@ -105,6 +106,19 @@ class Grant:
 
 
 @dataclass(frozen=True)
+class Adoption:
+    """A hand-written statement (by Sid) that the next apply replaces by the managed ones.
+
+    ```yaml
+    adopt: [InferenceRead, InferenceList]
+    ```
+    """
+
+    sid: str
+    location: Location
+
+
+@dataclass(frozen=True)
 class BucketShare:
     bucket: str
     account: str
@@ -112,6 +126,7 @@ class BucketShare:
     locations: tuple[Location, ...]
     """Where each document declaring this bucket names it."""
     owners: tuple[str, ...] = ()
+    adopted: tuple[Adoption, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,6 +148,7 @@ class _Document:
     grants: tuple[Grant, ...]
     bucket_location: Location
     account_location: Location | None
+    adopted: tuple[Adoption, ...] = ()
 
 
 def load_shares(shares_dir: Path, config: Config, today: dt.date) -> tuple[Declarations, list[Problem]]:
@@ -300,11 +316,31 @@ def _read_document(reader: NodeReader, node: yaml.Node, config: Config) -> _Docu
             grant = _read_grant(reader, item, config, account)
             if grant is not None:
                 grants.append(grant)
+    adopted = _read_adopt(reader, entries["adopt"][1], config) if "adopt" in entries else ()
     if bucket is None:
         return None
     return _Document(
-        bucket, account, owner, tuple(grants), reader.where(entries["bucket"][1]), account_location
+        bucket, account, owner, tuple(grants), reader.where(entries["bucket"][1]), account_location, adopted
     )
+
+
+def _read_adopt(reader: NodeReader, node: yaml.Node, config: Config) -> tuple[Adoption, ...]:
+    found: dict[str, Adoption] = {}
+    for item in reader.sequence(node, "adopt") or []:
+        sid = reader.string(item, "adopt entry")
+        if sid is None:
+            continue
+        if sid.startswith(config.sid_prefix):
+            reader.fail(
+                item,
+                f"adopt: {sid!r} starts with sid_prefix {config.sid_prefix}, so it is bucketshare's "
+                "statement already; list only hand-written statements",
+            )
+        elif sid in found:
+            reader.fail(item, f"adopt: {sid!r} is listed twice (first at {found[sid].location}); keep one")
+        else:
+            found[sid] = Adoption(sid, reader.where(item))
+    return tuple(found.values())
 
 
 def _read_grant(
@@ -477,12 +513,24 @@ def _merge_bucket(bucket: str, documents: list[_Document]) -> tuple[BucketShare 
                 seen[(grant.grantee, prefix)] = grant
             else:
                 grants.append(grant)
+    adopted: dict[str, Adoption] = {}
+    for adoption in (a for d in documents for a in d.adopted):
+        if adoption.sid in adopted:
+            problems.append(
+                Problem(
+                    adoption.location,
+                    f"statement {adoption.sid!r} of {bucket} is adopted twice: here and at "
+                    f"{adopted[adoption.sid].location}; keep one",
+                )
+            )
+        adopted.setdefault(adoption.sid, adoption)
     account = first.account
     if account is None or problems:
         return None, problems
     owners = tuple(sorted({d.owner for d in documents if d.owner}))
     locations = tuple(d.bucket_location for d in documents)
-    return BucketShare(bucket, account, tuple(grants), locations, owners), problems
+    share = BucketShare(bucket, account, tuple(grants), locations, owners, tuple(adopted.values()))
+    return share, problems
 
 
 def check_guardrails(declarations: Declarations, config: Config, today: dt.date) -> list[Problem]:

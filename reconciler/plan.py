@@ -17,8 +17,18 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
+from reconciler.declarations import Adoption
 from reconciler.expiry import ExpiringGrant
-from reconciler.explain import AccessChange, access_changes, change_sentences
+from reconciler.explain import AccessChange, Direction, access_changes, change_sentences
+from reconciler.importer import (
+    Atom,
+    NotModelled,
+    describe_uncovered,
+    grant_atoms,
+    policy_atoms,
+    statement_atoms,
+    uncovered,
+)
 from reconciler.normalize import canonical, normalize_statement, same_statements, statements_of
 from reconciler.policy import (
     POLICY_SIZE_LIMIT,
@@ -99,6 +109,9 @@ class BucketPlan:
     """The whole change is the removal of grants past their reviewed `expires:` date."""
     access: tuple[AccessChange, ...] = ()
     """Who gains and loses what: the reviewer's table (reconciler.explain)."""
+    adopted: tuple[str, ...] = ()
+    """Sids of the hand-written statements this plan replaces by ours (`adopt:`); apply lets
+    the plan drop them only when its own statements grant everything they grant."""
 
     @property
     def new_policy_text(self) -> str | None:
@@ -163,9 +176,12 @@ def plan_bucket(
     ours = [s for s in live_statements if _is_ours(s, sid_prefix)]
     errors = _collisions(kept, wanted)
     changes = _statement_changes(ours, wanted, _Context(sid_prefix, partition, declared))
+    adoption = _adopt(desired, kept, live.bucket, partition, bool(changes))
+    errors.extend(adoption.errors)
+    kept = adoption.kept
     # No change means the live statements we own render the declared grants: nothing to explain.
-    access = access_changes(desired, ours) if changes else ()
-    changes = _explained(changes, access, sid_prefix)
+    access = _held(access_changes(desired, ours), desired, adoption.held) if changes else ()
+    changes = _explained(changes, access, sid_prefix) + adoption.changes
     statements = [*kept, *(w.statement for w in wanted)]
     new_policy = _new_document(document, statements)
     if not changes:
@@ -176,7 +192,7 @@ def plan_bucket(
     if action is BucketAction.PUT:
         errors.extend(_write_problems(new_policy or {}, new_size, wanted, live.bucket, partition))
         errors.extend(_kept_problems(document, kept))
-    warnings = _orphan_warnings(live_statements)
+    warnings = _orphan_warnings(live_statements) + adoption.warnings
     if action is BucketAction.NOOP:
         warnings.extend(_public_warnings(live_statements))
     return BucketPlan(
@@ -192,9 +208,102 @@ def plan_bucket(
         new_policy=new_policy,
         new_size=new_size,
         owners=desired.share.owners if desired is not None else (),
-        expiry_only=bool(changes) and _expiry_only(desired, ours, partition),
+        expiry_only=bool(changes) and not adoption.changes and _expiry_only(desired, ours, partition),
         access=access,
+        adopted=tuple(c.sid for c in adoption.changes),
     )
+
+
+@dataclass(frozen=True)
+class _Adoption:
+    kept: list[Any]
+    """The unmanaged statements that stay: all but the adopted ones, in their order."""
+    changes: list[StatementChange] = field(default_factory=list)
+    held: frozenset[Atom] = frozenset()
+    """What the adopted statements granted (importer atoms): no gain to a reviewer."""
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _adopt(
+    desired: DesiredBucket | None, kept: list[Any], bucket: str, partition: str, ours_change: bool
+) -> _Adoption:
+    """Drop the hand-written statements `adopt:` names, only where ours grant all they grant.
+
+    A Sid that is no longer live was adopted by an earlier apply when ours are already in
+    place (a warning: remove it from adopt:); otherwise it is an error, since the person
+    expects a statement to be replaced that is not there (typo, or changed by hand).
+    """
+    adoptions = desired.share.adopted if desired is not None else ()
+    if not adoptions or desired is None:
+        return _Adoption(kept)
+    granted = policy_atoms([w.statement for w in desired.statements], bucket, partition)
+    result = _Adoption(list(kept))
+    held: set[Atom] = set()
+    for adoption in adoptions:
+        matches = [s for s in kept if isinstance(s, dict) and s.get("Sid") == adoption.sid]
+        problem = _adoption_problem(adoption, matches, granted, bucket, partition)
+        if problem is None:
+            result.kept.remove(matches[0])
+            held.update(statement_atoms(matches[0], bucket, partition))
+            result.changes.append(_adopted_change(adoption, matches[0]))
+        elif not matches and not ours_change:
+            result.warnings.append(f"{adoption.location}: {problem} (adopted before?); remove it from adopt:")
+        else:
+            hint = (
+                "; remove it from adopt: if an earlier apply adopted it, or fix the Sid"
+                if not matches
+                else ""
+            )
+            result.errors.append(f"{adoption.location}: {problem}{hint}")
+    return replace(result, held=frozenset(held))
+
+
+def _adoption_problem(
+    adoption: Adoption, matches: list[Any], granted: frozenset[Atom], bucket: str, partition: str
+) -> str | None:
+    sid = adoption.sid
+    if not matches:
+        return f"adopted statement {sid!r} is not in the live policy"
+    if len(matches) > 1:
+        return f"adopted statement {sid!r} is in the live policy {len(matches)} times; give each its own Sid"
+    try:
+        atoms = statement_atoms(matches[0], bucket, partition)
+    except NotModelled as exc:
+        return f"statement {sid!r} cannot be adopted ({exc}); remove it from adopt: to keep it"
+    missing = uncovered(atoms, granted)
+    if missing:
+        return (
+            f"statement {sid!r} cannot be adopted: it grants {describe_uncovered(missing)}, which the "
+            "declarations do not render; declare that, or remove it from adopt: to keep it"
+        )
+    return None
+
+
+def _adopted_change(adoption: Adoption, statement: Any) -> StatementChange:
+    sentence = (
+        f"replaces hand-written statement {adoption.sid} (adopted at {adoption.location}): "
+        "the managed statements grant all it granted, in the same write"
+    )
+    where = (str(adoption.location),)
+    return StatementChange(adoption.sid, ChangeKind.REMOVE, statement, None, (), (sentence,), where)
+
+
+def _held(
+    rows: tuple[AccessChange, ...], desired: DesiredBucket | None, held: frozenset[Atom]
+) -> tuple[AccessChange, ...]:
+    """The reviewer's rows without the gains an adopted statement already gave: no one gains."""
+    if not held or desired is None:
+        return rows
+    by_location = {str(g.location): g for g in desired.share.grants}
+    kept_rows = []
+    for row in rows:
+        grant = by_location.get(row.declared_at or "")
+        gained = row.direction is Direction.GAINS and grant is not None
+        if gained and grant and not uncovered(grant_atoms(grant.grantee, grant.access, grant.prefixes), held):
+            continue
+        kept_rows.append(row)
+    return tuple(kept_rows)
 
 
 def _is_ours(statement: Any, sid_prefix: str) -> bool:
@@ -427,12 +536,16 @@ def select_scheduled(plan: Plan, fix_all_drift: bool) -> Plan:
     return replace(plan, buckets=buckets)
 
 
-def check_against_live(bucket_plan: BucketPlan, live_text: str | None, sid_prefix: str) -> str | None:
+def check_against_live(
+    bucket_plan: BucketPlan, live_text: str | None, sid_prefix: str, partition: str = "aws"
+) -> str | None:
     """Why a saved bucket plan must not be written over this live policy, or None.
 
     A saved plan is a file anyone could edit. Rebuilding the document from the live policy
-    (what we do not own, kept exactly and in order) and the plan's own statements must give
-    exactly the text the plan would write, with the action the plan names.
+    (what we do not own, kept exactly and in order, but for the statements the plan adopts)
+    and the plan's own statements must give exactly the text the plan would write, with the
+    action the plan names. A plan may drop an adopted statement only when its own statements
+    grant everything that statement grants, so an edited `adopted` list cannot revoke access.
     """
     try:
         live = json.loads(live_text) if live_text is not None else None
@@ -440,12 +553,16 @@ def check_against_live(bucket_plan: BucketPlan, live_text: str | None, sid_prefi
         return "refused: the live policy is not valid JSON; fix it by hand, then plan again"
     kept = [s for s in statements_of(live) if not _is_ours(s, sid_prefix)]
     planned = statements_of(bucket_plan.new_policy)
+    ours_planned = [s for s in planned if _is_ours(s, sid_prefix)]
+    kept, refusal = _drop_adopted(bucket_plan, kept, ours_planned, partition)
+    if refusal is not None:
+        return refusal
     if [s for s in planned if not _is_ours(s, sid_prefix)] != kept:
         return (
             "refused: the saved plan does not keep every statement bucketshare does not own exactly "
             "as the live policy holds it; run plan again"
         )
-    rebuilt = _new_document(live, [*kept, *(s for s in planned if _is_ours(s, sid_prefix))])
+    rebuilt = _new_document(live, [*kept, *ours_planned])
     action = BucketAction.PUT if rebuilt is not None else BucketAction.DELETE
     if action is not bucket_plan.action:
         planned_action = bucket_plan.action.value
@@ -453,3 +570,33 @@ def check_against_live(bucket_plan: BucketPlan, live_text: str | None, sid_prefi
     if (minified(rebuilt) if rebuilt is not None else None) != bucket_plan.new_policy_text:
         return "refused: the saved plan's policy is not what plan builds from the live policy; run plan again"
     return None
+
+
+def _drop_adopted(
+    bucket_plan: BucketPlan, kept: list[Any], ours: list[Any], partition: str
+) -> tuple[list[Any], str | None]:
+    """kept without the statements the plan adopts, or why the plan may not drop them."""
+    if not bucket_plan.adopted:
+        return kept, None
+    if len(set(bucket_plan.adopted)) != len(bucket_plan.adopted):
+        return kept, "refused: the saved plan adopts one statement twice; run plan again"
+    granted = policy_atoms(ours, bucket_plan.bucket, partition)
+    remaining = list(kept)
+    for sid in bucket_plan.adopted:
+        matches = [s for s in kept if isinstance(s, dict) and s.get("Sid") == sid]
+        if len(matches) != 1:
+            return (
+                kept,
+                f"refused: the saved plan adopts statement {sid!r}, which the live policy does not hold once",
+            )
+        try:
+            atoms = statement_atoms(matches[0], bucket_plan.bucket, partition)
+        except NotModelled:
+            atoms = None
+        if atoms is None or uncovered(atoms, granted):
+            return kept, (
+                f"refused: the saved plan drops hand-written statement {sid!r} without its own statements "
+                "granting all it grants; run plan again"
+            )
+        remaining.remove(matches[0])
+    return remaining, None

@@ -144,7 +144,8 @@ BAD_INPUTS = [
     pytest.param(
         bucket_doc("acme-data") + "zzz: 1\n",
         "4:1",
-        "unknown key 'zzz' in a share document; expected one of: version, bucket, account, owner, grants",
+        "unknown key 'zzz' in a share document; expected one of: "
+        "version, bucket, account, owner, grants, adopt",
         id="unknown-key-no-match",
     ),
     pytest.param(

@@ -217,6 +217,13 @@ SHARE_CASES = [
     pytest.param(HEAD + "region: eu-west-1\n", False, id="unknown-key"),
     pytest.param(HEAD + "owner: 42\n", False, id="owner-not-string"),
     pytest.param(HEAD + "grants:\n  to: x\n", False, id="grants-not-list"),
+    pytest.param(HEAD + "adopt: [InferenceRead, 'Sid with spaces']\n", True, id="adopt"),
+    pytest.param(HEAD + "adopt: []\n", True, id="adopt-empty"),
+    pytest.param(HEAD + "adopt: InferenceRead\n", False, id="adopt-not-list"),
+    pytest.param(HEAD + "adopt: [A, A]\n", False, id="adopt-twice"),
+    pytest.param(HEAD + "adopt: [BucketShareObjectsReadAccountAll]\n", False, id="adopt-ours"),
+    pytest.param(HEAD + "adopt: [' ']\n", False, id="adopt-blank"),
+    pytest.param(HEAD + "adopt: [42]\n", False, id="adopt-number"),
     # accounts
     pytest.param(head(account='"11111111111"'), False, id="account-11-digits"),
     pytest.param(head(account="11111111111"), False, id="account-unquoted-11-digits"),

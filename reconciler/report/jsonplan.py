@@ -61,6 +61,7 @@ def _bucket_to_dict(plan: BucketPlan) -> dict[str, Any]:
         "expiry_only": plan.expiry_only,
         "live_hash": plan.live_hash,
         "kept_statements": plan.kept_statements,
+        "adopted": list(plan.adopted),
         "access_changes": [_access_to_dict(a) for a in plan.access],
         "warnings": list(plan.warnings),
         "errors": list(plan.errors),
@@ -201,6 +202,7 @@ def _bucket_from_dict(data: _Fields) -> BucketPlan:
         owners=data.texts("owners", ()),
         expiry_only=data.flag("expiry_only", False),
         access=tuple(_access_from_dict(a) for a in data.objects("access_changes", default=True)),
+        adopted=data.texts("adopted", ()),
     )
 
 

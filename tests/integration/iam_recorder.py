@@ -62,7 +62,7 @@ def role_for(argv: Sequence[str]) -> str | None:
     command = argv[0] if argv else ""
     if command in NO_AWS_COMMANDS:
         return None
-    if command == "plan":
+    if command in ("plan", "import"):
         return "plan"
     if command in ("apply", "rollback", "drift"):
         return "apply"
