@@ -65,7 +65,7 @@ def run(options: ImportOptions) -> int:
     config = options.source.load_config()
     out = options.out_path()
     check_target(out, options.force)
-    edge = S3Edge(parallelism=1)
+    edge = S3Edge(parallelism=1, roles=config.roles, mode="plan")
     account = options.account or edge.caller_account()
     if account is None:
         raise BucketshareError(
