@@ -1,0 +1,185 @@
+"""Many owner accounts: what assuming a role per account costs, and what sharding gives.
+
+    python benchmarks/accounts.py [--accounts 3] [--buckets-per-account 20] [--shards 3]
+
+On a moto server behind the loopback delay proxy (25 ms round trip), A owner accounts with
+B declared buckets each are planned through reconciler.yaml's assume_role, beside the
+smallest boto3 program making the same calls (one AssumeRole and one ListBuckets per
+account, one GetBucketPolicy per bucket, 16 threads). Then the same plan as S shards
+(`plan --shard I/S`, run one after another here; a matrix runs them at once) and
+merge-plans. Every measure is a whole process, so start-up counts; ratios are printed from
+this one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import boto3
+from delayproxy import DelayProxy  # benchmarks/ is sys.path[0] when run as a script
+
+from reconciler.sandbox import account_credentials, moto_server
+from reconciler.shards import shard_of
+
+REGION = "us-east-1"
+TEMPLATE = "arn:{partition}:iam::{account}:role/bucketshare-{mode}"
+RAW = """
+import sys, time, boto3
+from concurrent.futures import ThreadPoolExecutor
+from botocore.config import Config
+from botocore.exceptions import ClientError
+accounts = sys.argv[1].split(",")
+started = time.perf_counter()
+sts = boto3.client("sts")
+def account(a):
+    role = f"arn:aws:iam::{a}:role/bucketshare-plan"
+    c = sts.assume_role(RoleArn=role, RoleSessionName="raw")["Credentials"]
+    s3 = boto3.client("s3", aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+                      aws_session_token=c["SessionToken"], config=Config(max_pool_connections=16))
+    return a, s3, [b["Name"] for b in s3.list_buckets()["Buckets"]]
+def read(item):
+    a, s3, name = item
+    try:
+        return s3.get_bucket_policy(Bucket=name, ExpectedBucketOwner=a)["Policy"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "NoSuchBucketPolicy":
+            raise
+with ThreadPoolExecutor(16) as pool:
+    listed = list(pool.map(account, accounts))
+    list(pool.map(read, [(a, s3, n) for a, s3, names in listed for n in names]))
+print(f"{time.perf_counter() - started:.3f}", file=sys.stderr)
+"""
+
+
+def spread(count: int, shards: int) -> list[str]:
+    """Account ids that fill the shards evenly, as many real ids would on average."""
+    found: list[str] = []
+    candidate = 400000000000
+    while len(found) < count:
+        candidate += 7919
+        account = f"{candidate:012d}"
+        if shard_of(account, shards) == len(found) % shards:
+            found.append(account)
+    return found
+
+
+def env_for(endpoint: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    )
+    return env
+
+
+def timed(command: list[str], env: dict[str, str], cwd: Path) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode not in (0, 2):
+        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return seconds
+
+
+def setup(moto_url: str, root: Path, accounts: list[str], per_account: int) -> None:
+    shares = root / "shares"
+    shares.mkdir()
+    for account in accounts:
+        creds = account_credentials(moto_url, account)
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=moto_url,
+            region_name=REGION,
+            aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=creds["AWS_SESSION_TOKEN"],
+        )
+        for index in range(per_account):
+            bucket = f"bench-{account}-{index}"
+            s3.create_bucket(Bucket=bucket)
+            (shares / f"{bucket}.yaml").write_text(
+                f'version: 1\nbucket: {bucket}\naccount: "{account}"\nowner: ml\ngrants:\n'
+                '  - to: "222222222222"\n    access: read\n',
+                encoding="utf-8",
+            )
+    (root / "reconciler.yaml").write_text(f'version: 1\nassume_role: "{TEMPLATE}"\n', encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--accounts", type=int, default=3)
+    parser.add_argument("--buckets-per-account", type=int, default=20)
+    parser.add_argument("--shards", type=int, default=3)
+    args = parser.parse_args()
+    accounts = spread(args.accounts, args.shards)
+    with tempfile.TemporaryDirectory() as tmp, moto_server() as moto_url:
+        root = Path(tmp)
+        setup(moto_url, root, accounts, args.buckets_per_account)
+        proxy = DelayProxy(int(moto_url.rsplit(":", 1)[1]), 0.0125).start()
+        try:
+            env = env_for(proxy.url)
+            source = ["--shares", "shares", "--config", "reconciler.yaml"]
+            whole = min(
+                timed(["reconciler", "plan", *source, "--save", "all.json"], env, root) for _ in range(2)
+            )
+            raw_script = root / "raw.py"
+            raw_script.write_text(RAW, encoding="utf-8")
+            raw = min(
+                timed([sys.executable, str(raw_script), ",".join(accounts)], env, root) for _ in range(2)
+            )
+            shard_times = []
+            for index in range(args.shards):
+                command = [
+                    "reconciler",
+                    "plan",
+                    *source,
+                    "--shard",
+                    f"{index}/{args.shards}",
+                    "--save",
+                    f"s{index}.json",
+                ]
+                shard_times.append(timed(command, env, root))
+            merge = timed(
+                [
+                    "reconciler",
+                    "merge-plans",
+                    *(f"s{i}.json" for i in range(args.shards)),
+                    "--save",
+                    "merged.json",
+                ],
+                env,
+                root,
+            )
+            same = (root / "merged.json").read_text() == (root / "all.json").read_text()
+        finally:
+            proxy.stop()
+    buckets = args.accounts * args.buckets_per_account
+    sizes = [sum(shard_of(a, args.shards) == i for a in accounts) for i in range(args.shards)]
+    print(
+        f"{args.accounts} accounts x {args.buckets_per_account} buckets = {buckets} buckets, 25 ms round trip"
+    )
+    print(
+        f"plan with discovery, a role per account: {whole:.2f} s "
+        f"(raw boto3, same calls: {raw:.2f} s, {whole / raw:.2f}x)"
+    )
+    print(f"per bucket: {whole / buckets * 1000:.1f} ms; raw {raw / buckets * 1000:.1f} ms")
+    print(
+        f"{args.shards} shards (accounts per shard {sizes}): slowest {max(shard_times):.2f} s, "
+        f"sum {sum(shard_times):.2f} s; merge-plans {merge:.2f} s; merged plan == unsharded plan: {same}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
