@@ -17,8 +17,20 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
+from reconciler.consumer import ConsumerPolicy, GrantMatch, bucket_access, identity_policy
 from reconciler.expiry import ExpiringGrant
-from reconciler.explain import AccessChange, access_changes, change_sentences
+from reconciler.explain import AccessChange, Direction, access_changes, change_sentences
+from reconciler.facts import (
+    BucketFacts,
+    KeyKind,
+    Ownership,
+    active_grants,
+    is_cross_account,
+    key_error,
+    key_kind,
+    ownership_error,
+)
+from reconciler.keypolicy import render_key_statements
 from reconciler.normalize import canonical, normalize_statement, same_statements, statements_of
 from reconciler.policy import (
     POLICY_SIZE_LIMIT,
@@ -67,6 +79,8 @@ class LivePolicy:
     error: str | None = None
     error_kind: ReadError | None = None
     """Set with error; decides what plan does, so rewording a message never changes a plan."""
+    facts: BucketFacts | None = None
+    """Object Ownership and default encryption, read for declared buckets only; None: not read."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +113,13 @@ class BucketPlan:
     """The whole change is the removal of grants past their reviewed `expires:` date."""
     access: tuple[AccessChange, ...] = ()
     """Who gains and loses what: the reviewer's table (reconciler.explain)."""
+    facts: BucketFacts | None = None
+    kms_key: str | None = None
+    """The customer managed key (ARN) the bucket's default encryption uses, when it does."""
+    key_statements: tuple[dict[str, Any], ...] = ()
+    """The statements that key's policy needs for the grantees (warn mode: shown, not written)."""
+    consumer_policies: tuple[ConsumerPolicy, ...] = ()
+    """The identity policy each grantee that gains access attaches on its side."""
 
     @property
     def new_policy_text(self) -> str | None:
@@ -156,14 +177,16 @@ def plan_bucket(
     except json.JSONDecodeError as exc:
         return _error_plan(live, declared, f"live policy is not valid JSON ({exc}); fix it by hand first")
     live_statements = statements_of(document)
+    facts = _bucket_facts(desired, live.facts, sid_prefix, partition)
+    desired = facts.desired
     wanted = desired.statements if desired is not None else ()
     kept = [s for s in live_statements if not _is_ours(s, sid_prefix)]
     ours = [s for s in live_statements if _is_ours(s, sid_prefix)]
-    errors = _collisions(kept, wanted)
+    errors = [*facts.errors, *_collisions(kept, wanted)]
     changes = _statement_changes(ours, wanted, _Context(sid_prefix, partition, declared))
     # No change means the live statements we own render the declared grants: nothing to explain.
     access = access_changes(desired, ours) if changes else ()
-    changes = _explained(changes, access, sid_prefix)
+    changes = _explained(changes, access, sid_prefix, facts.acl_sids)
     statements = [*kept, *(w.statement for w in wanted)]
     new_policy = _new_document(document, statements)
     if not changes:
@@ -174,7 +197,7 @@ def plan_bucket(
     if action is BucketAction.PUT:
         errors.extend(_write_problems(new_policy or {}, new_size, wanted, live.bucket, partition))
         errors.extend(_kept_problems(document, kept))
-    warnings = _orphan_warnings(live_statements)
+    warnings = [*facts.warnings, *_orphan_warnings(live_statements)]
     if action is BucketAction.NOOP:
         warnings.extend(_public_warnings(live_statements))
     return BucketPlan(
@@ -192,7 +215,88 @@ def plan_bucket(
         owners=desired.share.owners if desired is not None else (),
         expiry_only=bool(changes) and _expiry_only(desired, ours, partition),
         access=access,
+        facts=live.facts,
+        kms_key=facts.key_arn,
+        key_statements=facts.key_statements,
+        consumer_policies=_consumer_policies(desired, access, facts.key_arn, partition),
     )
+
+
+@dataclass(frozen=True)
+class _FactsOutcome:
+    """What a bucket's facts change in its plan."""
+
+    desired: DesiredBucket | None
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    acl_sids: frozenset[str] = frozenset()
+    """Sids whose statements differ because uploads must carry the owner's ACL."""
+    key_arn: str | None = None
+    key_statements: tuple[dict[str, Any], ...] = ()
+
+
+def _bucket_facts(
+    desired: DesiredBucket | None, facts: BucketFacts | None, sid_prefix: str, partition: str
+) -> _FactsOutcome:
+    if desired is None or facts is None:
+        return _FactsOutcome(desired)
+    errors = list(facts.errors)
+    acl_sids: frozenset[str] = frozenset()
+    ownership = facts.ownership
+    if desired.owner_acl is not None and ownership is not None:
+        if ownership is Ownership.PREFERRED:
+            plain = {(s.sid, s.canonical(partition)) for s in desired.statements}
+            acl = {(s.sid, s.canonical(partition)) for s in desired.owner_acl}
+            acl_sids = frozenset(sid for sid, _ in plain ^ acl)
+            desired = replace(desired, statements=desired.owner_acl)
+        elif ownership is not Ownership.ENFORCED:
+            errors.append(ownership_error(desired.bucket, desired.account, ownership))
+    outcome = _FactsOutcome(desired, tuple(errors), (), acl_sids)
+    return _key_facts(outcome, facts, desired, sid_prefix, partition)
+
+
+def _key_facts(
+    outcome: _FactsOutcome, facts: BucketFacts, desired: DesiredBucket, sid_prefix: str, partition: str
+) -> _FactsOutcome:
+    encryption = facts.encryption
+    if encryption is None:
+        return outcome
+    kind = key_kind(encryption)
+    grants = active_grants(desired)
+    if kind in (KeyKind.AWS_MANAGED, KeyKind.BY_NAME):
+        problem = key_error(kind, encryption, desired.bucket)
+        if problem and any(is_cross_account(g, desired.account) for g in grants):
+            return replace(outcome, errors=(*outcome.errors, problem))
+        return outcome
+    if kind is not KeyKind.CUSTOMER or not grants:
+        return outcome
+    key_arn = str(encryption.kms_key_id)
+    statements = tuple(s.statement for s in render_key_statements(grants, key_arn, sid_prefix, partition))
+    warning = (
+        f"objects are encrypted with the customer managed KMS key {key_arn}: its key policy must also "
+        f"allow the grantees ({len(statements)} statement{'s' if len(statements) != 1 else ''} shown "
+        "with this bucket); bucketshare does not change key policies"
+    )
+    return replace(outcome, warnings=(warning,), key_arn=key_arn, key_statements=statements)
+
+
+def _named(grantee: str) -> GrantMatch:
+    return lambda grant: grant.grantee.describe() == grantee
+
+
+def _consumer_policies(
+    desired: DesiredBucket | None, access: tuple[AccessChange, ...], key_arn: str | None, partition: str
+) -> tuple[ConsumerPolicy, ...]:
+    """For each grantee that gains access: the identity policy it attaches on its side."""
+    if desired is None:
+        return ()
+    gaining = sorted({row.grantee for row in access if row.direction is Direction.GAINS})
+    policies = []
+    for grantee in gaining:
+        found = bucket_access(desired.bucket, desired.statements, _named(grantee), key_arn, partition)
+        if found is not None:
+            policies.append(ConsumerPolicy(grantee, identity_policy([found])))
+    return tuple(policies)
 
 
 def _is_ours(statement: Any, sid_prefix: str) -> bool:
@@ -346,13 +450,38 @@ def _change(
     return StatementChange(sid, kind, before, after, field_diff, (), sources)
 
 
+_ACL_SENTENCE = (
+    "uploads must set the bucket-owner-full-control ACL (s3:x-amz-acl), so that under the bucket's "
+    "Object Ownership BucketOwnerPreferred every object another account writes becomes the owner's"
+)
+_ACL_SPLIT_SENTENCE = (
+    "replaced by separate read and write statements: the upload ACL condition of BucketOwnerPreferred "
+    "must not apply to reads"
+)
+_ACL_READS_SENTENCE = (
+    "holds the reads of read-write grants, split from their writes: the upload ACL condition of "
+    "BucketOwnerPreferred must not apply to reads"
+)
+
+
+def _acl_sentence(change: StatementChange) -> str:
+    if change.kind is ChangeKind.REMOVE:
+        return _ACL_SPLIT_SENTENCE
+    return _ACL_SENTENCE if "s3:x-amz-acl" in json.dumps(change.after) else _ACL_READS_SENTENCE
+
+
 def _explained(
-    changes: list[StatementChange], rows: tuple[AccessChange, ...], sid_prefix: str
+    changes: list[StatementChange],
+    rows: tuple[AccessChange, ...],
+    sid_prefix: str,
+    acl_sids: frozenset[str] = frozenset(),
 ) -> list[StatementChange]:
     """Each change with the reviewer's sentences for it (worded by reconciler.explain)."""
     explained = []
     for c in changes:
         sentences = c.sentences or change_sentences(c.sid, c.kind, c.before, c.after, rows, sid_prefix)
+        if c.sid in acl_sids and not any(r.sid == c.sid for r in rows):
+            sentences = (_acl_sentence(c),)
         explained.append(replace(c, sentences=sentences))
     return explained
 
