@@ -324,6 +324,19 @@ class S3Edge:
                 errors.append(str(exc))
         return BucketFacts(ownership, encryption, tuple(errors))
 
+    def read_encryptions(self, targets: Sequence[tuple[str, str]]) -> list[Encryption | str]:
+        """Each (bucket, account)'s default encryption, concurrently, in input order; a read
+        that fails gives its one-line reason instead."""
+
+        def read(target: tuple[str, str]) -> Encryption | str:
+            try:
+                return self.read_encryption(*target)
+            except BucketAccessError as exc:
+                return str(exc)
+
+        with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
+            return list(pool.map(read, targets))
+
     def iter_policies(
         self,
         targets: Sequence[tuple[str, str]],

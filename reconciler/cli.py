@@ -35,6 +35,9 @@ COMMANDS = {
     ),
     "sandbox": Command("sandbox", "SandboxOptions", "run the whole loop against a local moto server"),
     "codeowners": Command("codeowners", "CodeownersOptions", "print CODEOWNERS lines from owner: fields"),
+    "consumer-policy": Command(
+        "consumer_policy", "ConsumerPolicyOptions", "print the identity policy a grantee attaches on its side"
+    ),
 }
 
 
