@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from reconciler.access import ACCESS_ACTIONS
+from reconciler.access import ACCESS_ACTIONS, Access
 from reconciler.declarations import Grant, GranteeKind
 from reconciler.normalize import normalize_statement
 from reconciler.render import DesiredBucket
@@ -117,6 +117,14 @@ def _live_keys(ours: Sequence[Any]) -> dict[_Key, str]:
             continue
         for grantee in statement_grantees(statement):
             keys.setdefault((grantee, *scope), str(statement.get("Sid")))
+    # Under BucketOwnerPreferred a read-write grant renders as a read and a write statement:
+    # together they are the read-write access the grantee holds.
+    for grantee, access, prefixes in list(keys):
+        write = (grantee, Access.WRITE.value, prefixes)
+        if access == Access.READ.value and write in keys:
+            del keys[write]
+            sid = keys.pop((grantee, access, prefixes))
+            keys.setdefault((grantee, Access.READ_WRITE.value, prefixes), sid)
     return keys
 
 

@@ -186,7 +186,8 @@ def plan_bucket(
     changes = _statement_changes(ours, wanted, _Context(sid_prefix, partition, declared))
     # No change means the live statements we own render the declared grants: nothing to explain.
     access = access_changes(desired, ours) if changes else ()
-    changes = _explained(changes, access, sid_prefix, facts.acl_sids)
+    acl_sids = facts.acl_sids if facts.acl_required or _holds_acl_condition(ours) else frozenset()
+    changes = _explained(changes, access, sid_prefix, acl_sids, facts.acl_required)
     statements = [*kept, *(w.statement for w in wanted)]
     new_policy = _new_document(document, statements)
     if not changes:
@@ -230,7 +231,8 @@ class _FactsOutcome:
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     acl_sids: frozenset[str] = frozenset()
-    """Sids whose statements differ because uploads must carry the owner's ACL."""
+    """Sids whose statements differ between uploads with and without the owner's ACL."""
+    acl_required: bool = False
     key_arn: str | None = None
     key_statements: tuple[dict[str, Any], ...] = ()
 
@@ -244,14 +246,14 @@ def _bucket_facts(
     acl_sids: frozenset[str] = frozenset()
     ownership = facts.ownership
     if desired.owner_acl is not None and ownership is not None:
+        plain = {(s.sid, s.canonical(partition)) for s in desired.statements}
+        acl = {(s.sid, s.canonical(partition)) for s in desired.owner_acl}
+        acl_sids = frozenset(sid for sid, _ in plain ^ acl)
         if ownership is Ownership.PREFERRED:
-            plain = {(s.sid, s.canonical(partition)) for s in desired.statements}
-            acl = {(s.sid, s.canonical(partition)) for s in desired.owner_acl}
-            acl_sids = frozenset(sid for sid, _ in plain ^ acl)
-            desired = replace(desired, statements=desired.owner_acl)
+            desired = desired.under_owner_acl()
         elif ownership is not Ownership.ENFORCED:
             errors.append(ownership_error(desired.bucket, desired.account, ownership))
-    outcome = _FactsOutcome(desired, tuple(errors), (), acl_sids)
+    outcome = _FactsOutcome(desired, tuple(errors), (), acl_sids, ownership is Ownership.PREFERRED)
     return _key_facts(outcome, facts, desired, sid_prefix, partition)
 
 
@@ -464,7 +466,20 @@ _ACL_READS_SENTENCE = (
 )
 
 
-def _acl_sentence(change: StatementChange) -> str:
+_ACL_DROPPED_SENTENCE = (
+    "uploads no longer need the bucket-owner-full-control ACL: the bucket's Object Ownership is now "
+    "BucketOwnerEnforced (ACLs off, the owner owns every object), so reads and writes render as before"
+)
+
+
+def _holds_acl_condition(ours: list[Any]) -> bool:
+    """Whether our live statements were written for BucketOwnerPreferred."""
+    return any("s3:x-amz-acl" in json.dumps(s).lower() for s in ours)
+
+
+def _acl_sentence(change: StatementChange, acl_required: bool) -> str:
+    if not acl_required:
+        return _ACL_DROPPED_SENTENCE
     if change.kind is ChangeKind.REMOVE:
         return _ACL_SPLIT_SENTENCE
     return _ACL_SENTENCE if "s3:x-amz-acl" in json.dumps(change.after) else _ACL_READS_SENTENCE
@@ -475,13 +490,14 @@ def _explained(
     rows: tuple[AccessChange, ...],
     sid_prefix: str,
     acl_sids: frozenset[str] = frozenset(),
+    acl_required: bool = False,
 ) -> list[StatementChange]:
     """Each change with the reviewer's sentences for it (worded by reconciler.explain)."""
     explained = []
     for c in changes:
         sentences = c.sentences or change_sentences(c.sid, c.kind, c.before, c.after, rows, sid_prefix)
         if c.sid in acl_sids and not any(r.sid == c.sid for r in rows):
-            sentences = (_acl_sentence(c),)
+            sentences = (_acl_sentence(c, acl_required),)
         explained.append(replace(c, sentences=sentences))
     return explained
 

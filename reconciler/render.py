@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from reconciler.access import ACCESS_ACTIONS, Access, writes
@@ -63,6 +63,20 @@ class DesiredBucket:
     owner_acl: tuple[DesiredStatement, ...] | None = None
     """What renders when the bucket's Object Ownership is BucketOwnerPreferred: uploads must
     carry the bucket-owner-full-control ACL. None when no active grant writes."""
+    with_expired_owner_acl: tuple[DesiredStatement, ...] | None = None
+    """with_expired, as rendered under BucketOwnerPreferred (set with owner_acl and with_expired)."""
+
+    def under_owner_acl(self) -> DesiredBucket:
+        """This bucket as rendered when uploads must carry the owner's ACL."""
+        if self.owner_acl is None:
+            return self
+        return replace(
+            self,
+            statements=self.owner_acl,
+            with_expired=self.with_expired_owner_acl or self.with_expired,
+            owner_acl=None,
+            with_expired_owner_acl=None,
+        )
 
 
 @dataclass(frozen=True)
@@ -97,10 +111,12 @@ def render_bucket(share: BucketShare, config: Config, today: dt.date) -> Desired
     with_expired = None
     if len(active) < len(share.grants):
         with_expired = _render_statements(share, list(share.grants), config)
-    owner_acl = None
+    owner_acl = expired_acl = None
     if any(writes(g.access) for g in active):
         owner_acl = _render_statements(share, active, config, owner_acl=True)
-    return DesiredBucket(share.bucket, share.account, statements, share, with_expired, owner_acl)
+        if with_expired is not None:
+            expired_acl = _render_statements(share, list(share.grants), config, owner_acl=True)
+    return DesiredBucket(share.bucket, share.account, statements, share, with_expired, owner_acl, expired_acl)
 
 
 def _render_statements(

@@ -249,3 +249,32 @@ def test_facts_round_trip_through_the_json_plan() -> None:
         "encryption": {"algorithm": "aws:kms", "kms_key_id": KEY},
         "errors": ["x"],
     }
+
+
+def test_back_to_enforced_restores_read_write_and_nobody_gains_or_loses() -> None:
+    want = desired(grant(WRITER, "read-write"))
+    preferred = plan(want, BucketFacts(ownership=Ownership.PREFERRED))
+    result = plan(want, BucketFacts(ownership=Ownership.ENFORCED), preferred.new_policy_text)
+    assert "BucketShareObjectsReadWriteAccountAll" in statements(result)
+    assert result.access == () and result.changes
+    assert all("no longer need the bucket-owner-full-control ACL" in c.sentences[0] for c in result.changes)
+
+
+def test_separate_read_and_write_grants_are_not_taken_for_changes() -> None:
+    # One grantee with a read and a write grant on the same scope, one of them new.
+    want = desired(grant(WRITER, "read"), grant(WRITER, "write"))
+    before = plan(desired(grant(WRITER, "read")), BucketFacts(ownership=Ownership.ENFORCED))
+    result = plan(want, BucketFacts(ownership=Ownership.ENFORCED), before.new_policy_text)
+    assert [(r.direction.value, r.access) for r in result.access] == [("gains", "write")]
+
+
+def test_expired_writer_under_preferred_is_an_expiry_only_change() -> None:
+    lapsed = Grant(
+        grant("444444444444", "write").grantee, Access.WRITE, (), Location("shares/x.yaml", 9, 5), None, TODAY
+    )
+    facts = BucketFacts(ownership=Ownership.PREFERRED)
+    share = BucketShare(BUCKET, OWNER, (grant(WRITER, "write"), lapsed), (Location("shares/x.yaml", 2, 9),))
+    yesterday = render_bucket(share, Config(), TODAY - dt.timedelta(days=1))
+    live = plan(yesterday, facts).new_policy_text
+    result = plan(render_bucket(share, Config(), TODAY), facts, live)
+    assert result.action is BucketAction.PUT and result.expiry_only
