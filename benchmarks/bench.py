@@ -312,6 +312,10 @@ def set_policies(s3: Any, indexes: range, create: bool) -> None:
         name = bucket_name(index)
         if create:
             s3.create_bucket(Bucket=name)
+            # As AWS makes new buckets; moto sets no ownership, which writers' grants refuse.
+            s3.put_bucket_ownership_controls(
+                Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+            )
         policy = initial_policy(index)
         if policy is not None:
             s3.put_bucket_policy(Bucket=name, Policy=policy)

@@ -14,8 +14,9 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
@@ -40,6 +41,7 @@ from botocore.exceptions import (
 from botocore.retries.standard import ExponentialBackoff, RetryContext
 
 from reconciler.errors import BucketshareError
+from reconciler.facts import BucketFacts, Encryption, FactNeeds, Ownership
 from reconciler.plan import LivePolicy, ReadError
 from reconciler.roles import AccountRoles, session_name
 
@@ -57,6 +59,9 @@ DEFAULT_READ_TIMEOUT = 30.0
 this much per attempt, so a user with a fast network may lower it."""
 _MAX_READ_TIMEOUT = 3600.0
 _DENIED_CODES = frozenset(("AccessDenied", "403", "AllAccessDisabled"))
+_IAM_ACTION = {"GetBucketEncryption": "s3:GetEncryptionConfiguration"}
+"""Operations whose IAM action is not named s3:<operation>."""
+_FACT_NAMES = {"GetBucketOwnershipControls": "Object Ownership", "GetBucketEncryption": "default encryption"}
 _THROTTLE_CODES = {"Throttling", "ThrottlingException", "SlowDown", "RequestLimitExceeded", "503"}
 
 
@@ -122,8 +127,9 @@ def describe_client_error(
     if code == "NoSuchBucket":
         return f"bucket does not exist; create it in account {account} or remove its declaration"
     if code in _DENIED_CODES:
+        action = _IAM_ACTION.get(operation, f"s3:{operation}")
         hint = (
-            f"the reconciler's role needs s3:{operation} on it, and the bucket must be owned by account "
+            f"the reconciler's role needs {action} on it, and the bucket must be owned by account "
             f"{account} (ExpectedBucketOwner)"
         )
         if operation == "PutBucketPolicy":
@@ -357,14 +363,98 @@ class S3Edge:
             return LivePolicy(bucket, account, None, str(exc), ReadError.OTHER)
         return LivePolicy(bucket, account, str(response["Policy"]))
 
+    def read_ownership(self, bucket: str, account: str) -> Ownership:
+        """Object Ownership; raises BucketAccessError with one clear line."""
+        try:
+            response = self._persist(
+                lambda: self.s3(account).get_bucket_ownership_controls(
+                    Bucket=bucket, ExpectedBucketOwner=account
+                )
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "OwnershipControlsNotFoundError":
+                return Ownership.NONE
+            raise self._fact_error(exc, bucket, account, "GetBucketOwnershipControls") from exc
+        except BotoCoreError as exc:
+            raise self._fact_error(exc, bucket, account, "GetBucketOwnershipControls") from exc
+        rules = response.get("OwnershipControls", {}).get("Rules", [])
+        value = str(rules[0].get("ObjectOwnership", "")) if rules else ""
+        try:
+            return Ownership(value)
+        except ValueError:
+            raise BucketAccessError(
+                f"GetBucketOwnershipControls returned an unknown ObjectOwnership {value!r}"
+            ) from None
+
+    def read_encryption(self, bucket: str, account: str) -> Encryption:
+        """Default encryption; raises BucketAccessError with one clear line."""
+        try:
+            response = self._persist(
+                lambda: self.s3(account).get_bucket_encryption(Bucket=bucket, ExpectedBucketOwner=account)
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ServerSideEncryptionConfigurationNotFoundError":
+                return Encryption(None)
+            raise self._fact_error(exc, bucket, account, "GetBucketEncryption") from exc
+        except BotoCoreError as exc:
+            raise self._fact_error(exc, bucket, account, "GetBucketEncryption") from exc
+        rules = response.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+        default = rules[0].get("ApplyServerSideEncryptionByDefault", {}) if rules else {}
+        algorithm = default.get("SSEAlgorithm")
+        key = default.get("KMSMasterKeyID")
+        return Encryption(None if algorithm is None else str(algorithm), None if key is None else str(key))
+
+    def _fact_error(self, exc: Exception, bucket: str, account: str, operation: str) -> BucketAccessError:
+        what = _FACT_NAMES.get(operation, operation)
+        return BucketAccessError(
+            f"cannot read the bucket's {what}: " + self._describe(exc, bucket, account, operation)
+        )
+
+    def read_facts(self, bucket: str, account: str, needs: FactNeeds) -> BucketFacts:
+        """The facts plan needs; a read that fails becomes a per-bucket error, never a crash."""
+        ownership: Ownership | None = None
+        encryption: Encryption | None = None
+        errors: list[str] = []
+        if needs.ownership:
+            try:
+                ownership = self.read_ownership(bucket, account)
+            except BucketAccessError as exc:
+                errors.append(str(exc))
+        if needs.encryption:
+            try:
+                encryption = self.read_encryption(bucket, account)
+            except BucketAccessError as exc:
+                errors.append(str(exc))
+        return BucketFacts(ownership, encryption, tuple(errors))
+
+    def read_encryptions(self, targets: Sequence[tuple[str, str]]) -> list[Encryption | str]:
+        """Each (bucket, account)'s default encryption, concurrently, in input order; a read
+        that fails gives its one-line reason instead."""
+
+        def read(target: tuple[str, str]) -> Encryption | str:
+            try:
+                return self.read_encryption(*target)
+            except BucketAccessError as exc:
+                return str(exc)
+
+        with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
+            return list(pool.map(read, targets))
+
     def iter_policies(
-        self, targets: Sequence[tuple[str, str]], advance: Callable[[], None] | None = None
+        self,
+        targets: Sequence[tuple[str, str]],
+        advance: Callable[[], None] | None = None,
+        needs: Mapping[str, FactNeeds] | None = None,
     ) -> Iterator[LivePolicy]:
         """(bucket, account) pairs read concurrently, yielded in input order as they arrive, so
-        the caller can work on the first policies while the rest are still being read."""
+        the caller can work on the first policies while the rest are still being read. With
+        `needs`, the bucket's facts are read in the same worker, after its policy."""
 
         def read(target: tuple[str, str]) -> LivePolicy:
             result = self.read_policy(*target)
+            need = needs.get(target[0]) if needs else None
+            if need is not None and need.any and result.error is None:
+                result = replace(result, facts=self.read_facts(*target, need))
             if advance is not None:
                 advance()
             return result

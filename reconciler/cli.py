@@ -39,6 +39,9 @@ COMMANDS = {
     "sandbox": Command("sandbox", "SandboxOptions", "run the whole loop against a local moto server"),
     "codeowners": Command("codeowners", "CodeownersOptions", "print CODEOWNERS lines from owner: fields"),
     "import": Command("import_", "ImportOptions", "write a declaration of what a live policy grants"),
+    "consumer-policy": Command(
+        "consumer_policy", "ConsumerPolicyOptions", "print the identity policy a grantee attaches on its side"
+    ),
 }
 
 

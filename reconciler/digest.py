@@ -23,9 +23,7 @@ DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 
 def digest_lines(plan: Plan) -> list[str]:
     rows = [
-        "\t".join(
-            (b.bucket, b.account, b.action.value, b.live_hash, policy_hash(b.new_policy_text))
-        )
+        "\t".join((b.bucket, b.account, b.action.value, b.live_hash, policy_hash(b.new_policy_text)))
         for b in plan.buckets
         if b.action in (BucketAction.PUT, BucketAction.DELETE)
     ]
@@ -86,9 +84,10 @@ def decode_reviewed(text: str) -> dict[str, tuple[str, str, str]] | None:
 
 def changes_since_review(reviewed: dict[str, tuple[str, str, str]], plan: Plan) -> list[str]:
     """Sentences saying how this plan differs, bucket by bucket, from the one reviewed."""
-    now = {bucket: (action, live, new) for bucket, _, action, live, new in (
-        _short(line).split("\t") for line in digest_lines(plan)
-    )}
+    now = {
+        bucket: (action, live, new)
+        for bucket, _, action, live, new in (_short(line).split("\t") for line in digest_lines(plan))
+    }
     found = []
     for bucket in sorted(reviewed.keys() | now.keys()):
         before, after = reviewed.get(bucket), now.get(bucket)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from reconciler.access import ACCESS_ACTIONS
+from reconciler.access import ACCESS_ACTIONS, Access
 from reconciler.declarations import Grant, GranteeKind
 from reconciler.normalize import normalize_statement
 from reconciler.render import DesiredBucket
@@ -117,16 +117,25 @@ def _live_keys(ours: Sequence[Any]) -> dict[_Key, str]:
             continue
         for grantee in statement_grantees(statement):
             keys.setdefault((grantee, *scope), str(statement.get("Sid")))
+    # Under BucketOwnerPreferred a read-write grant renders as a read and a write statement:
+    # together they are the read-write access the grantee holds.
+    for grantee, access, prefixes in list(keys):
+        write = (grantee, Access.WRITE.value, prefixes)
+        if access == Access.READ.value and write in keys:
+            del keys[write]
+            sid = keys.pop((grantee, access, prefixes))
+            keys.setdefault((grantee, Access.READ_WRITE.value, prefixes), sid)
     return keys
 
 
-def _object_sids(desired: DesiredBucket) -> dict[Grant, str]:
-    """Each rendered grant's object-level statement, worked out once per bucket."""
-    sids: dict[Grant, str] = {}
+def _object_sids(desired: DesiredBucket) -> dict[Grant, list[str]]:
+    """Each rendered grant's object-level statements, worked out once per bucket: usually one,
+    two for a read-write grant whose uploads must carry the owner's ACL (reads and writes)."""
+    sids: dict[Grant, list[str]] = {}
     for statement in desired.statements:
         if object_scope(statement.statement) is not None:
             for grant in statement.grants:
-                sids.setdefault(grant, statement.sid)
+                sids.setdefault(grant, []).append(statement.sid)
     return sids
 
 
@@ -140,17 +149,18 @@ def access_changes(desired: DesiredBucket | None, ours: Sequence[Any]) -> tuple[
     live_by_sid = {str(s.get("Sid")): statement_grantees(s) for s in ours if isinstance(s, dict)}
     wanted: dict[_Key, tuple[Grant, str]] = {}
     expired: dict[_Key, Grant] = {}
+    wanted_by_sid: dict[str, set[str]] = {}
     if desired is not None:
         rendered = {g for s in desired.statements for g in s.grants}
         object_sids = _object_sids(desired)
         for grant in desired.share.grants:
             if grant in rendered:
-                wanted[_grant_key(grant)] = (grant, object_sids.get(grant, ""))
+                sids = object_sids.get(grant) or [""]
+                wanted[_grant_key(grant)] = (grant, sids[0])
+                for sid in sids:
+                    wanted_by_sid.setdefault(sid, set()).add(_grant_key(grant)[0])
             else:
                 expired[_grant_key(grant)] = grant
-    wanted_by_sid: dict[str, set[str]] = {}
-    for key, (_, sid) in wanted.items():
-        wanted_by_sid.setdefault(sid, set()).add(key[0])
     rows = []
     for key, (grant, sid) in wanted.items():
         if key not in live and key[0] not in live_by_sid.get(sid, set()):

@@ -17,9 +17,20 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
+from reconciler.consumer import ConsumerPolicy, GrantMatch, bucket_access, identity_policy
 from reconciler.declarations import Adoption
 from reconciler.expiry import ExpiringGrant
 from reconciler.explain import AccessChange, Direction, access_changes, change_sentences
+from reconciler.facts import (
+    BucketFacts,
+    KeyKind,
+    Ownership,
+    active_grants,
+    is_cross_account,
+    key_error,
+    key_kind,
+    ownership_error,
+)
 from reconciler.importer import (
     Atom,
     NotModelled,
@@ -29,6 +40,7 @@ from reconciler.importer import (
     statement_atoms,
     uncovered,
 )
+from reconciler.keypolicy import render_key_statements
 from reconciler.normalize import canonical, normalize_statement, same_statements, statements_of
 from reconciler.policy import (
     POLICY_SIZE_LIMIT,
@@ -77,6 +89,8 @@ class LivePolicy:
     error: str | None = None
     error_kind: ReadError | None = None
     """Set with error; decides what plan does, so rewording a message never changes a plan."""
+    facts: BucketFacts | None = None
+    """Object Ownership and default encryption, read for declared buckets only; None: not read."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +126,13 @@ class BucketPlan:
     adopted: tuple[str, ...] = ()
     """Sids of the hand-written statements this plan replaces by ours (`adopt:`); apply lets
     the plan drop them only when its own statements grant everything they grant."""
+    facts: BucketFacts | None = None
+    kms_key: str | None = None
+    """The customer managed key (ARN) the bucket's default encryption uses, when it does."""
+    key_statements: tuple[dict[str, Any], ...] = ()
+    """The statements that key's policy needs for the grantees (warn mode: shown, not written)."""
+    consumer_policies: tuple[ConsumerPolicy, ...] = ()
+    """The identity policy each grantee that gains access attaches on its side."""
 
     @property
     def new_policy_text(self) -> str | None:
@@ -171,17 +192,20 @@ def plan_bucket(
     except json.JSONDecodeError as exc:
         return _error_plan(live, declared, f"live policy is not valid JSON ({exc}); fix it by hand first")
     live_statements = statements_of(document)
+    facts = _bucket_facts(desired, live.facts, sid_prefix, partition)
+    desired = facts.desired
     wanted = desired.statements if desired is not None else ()
     kept = [s for s in live_statements if not _is_ours(s, sid_prefix)]
     ours = [s for s in live_statements if _is_ours(s, sid_prefix)]
-    errors = _collisions(kept, wanted)
+    errors = [*facts.errors, *_collisions(kept, wanted)]
     changes = _statement_changes(ours, wanted, _Context(sid_prefix, partition, declared))
     adoption = _adopt(desired, kept, live.bucket, partition, bool(changes))
     errors.extend(adoption.errors)
     kept = adoption.kept
     # No change means the live statements we own render the declared grants: nothing to explain.
     access = _held(access_changes(desired, ours), desired, adoption.held) if changes else ()
-    changes = _explained(changes, access, sid_prefix) + adoption.changes
+    acl_sids = facts.acl_sids if facts.acl_required or _holds_acl_condition(ours) else frozenset()
+    changes = _explained(changes, access, sid_prefix, acl_sids, facts.acl_required) + adoption.changes
     statements = [*kept, *(w.statement for w in wanted)]
     new_policy = _new_document(document, statements)
     if not changes:
@@ -192,7 +216,7 @@ def plan_bucket(
     if action is BucketAction.PUT:
         errors.extend(_write_problems(new_policy or {}, new_size, wanted, live.bucket, partition))
         errors.extend(_kept_problems(document, kept))
-    warnings = _orphan_warnings(live_statements) + adoption.warnings
+    warnings = [*facts.warnings, *_orphan_warnings(live_statements), *adoption.warnings]
     if action is BucketAction.NOOP:
         warnings.extend(_public_warnings(live_statements))
     return BucketPlan(
@@ -211,6 +235,10 @@ def plan_bucket(
         expiry_only=bool(changes) and not adoption.changes and _expiry_only(desired, ours, partition),
         access=access,
         adopted=tuple(c.sid for c in adoption.changes),
+        facts=live.facts,
+        kms_key=facts.key_arn,
+        key_statements=facts.key_statements,
+        consumer_policies=_consumer_policies(desired, access, facts.key_arn, partition),
     )
 
 
@@ -304,6 +332,84 @@ def _held(
             continue
         kept_rows.append(row)
     return tuple(kept_rows)
+
+
+@dataclass(frozen=True)
+class _FactsOutcome:
+    """What a bucket's facts change in its plan."""
+
+    desired: DesiredBucket | None
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    acl_sids: frozenset[str] = frozenset()
+    """Sids whose statements differ between uploads with and without the owner's ACL."""
+    acl_required: bool = False
+    key_arn: str | None = None
+    key_statements: tuple[dict[str, Any], ...] = ()
+
+
+def _bucket_facts(
+    desired: DesiredBucket | None, facts: BucketFacts | None, sid_prefix: str, partition: str
+) -> _FactsOutcome:
+    if desired is None or facts is None:
+        return _FactsOutcome(desired)
+    errors = list(facts.errors)
+    acl_sids: frozenset[str] = frozenset()
+    ownership = facts.ownership
+    if desired.owner_acl is not None and ownership is not None:
+        plain = {(s.sid, s.canonical(partition)) for s in desired.statements}
+        acl = {(s.sid, s.canonical(partition)) for s in desired.owner_acl}
+        acl_sids = frozenset(sid for sid, _ in plain ^ acl)
+        if ownership is Ownership.PREFERRED:
+            desired = desired.under_owner_acl()
+        elif ownership is not Ownership.ENFORCED:
+            errors.append(ownership_error(desired.bucket, desired.account, ownership))
+    outcome = _FactsOutcome(desired, tuple(errors), (), acl_sids, ownership is Ownership.PREFERRED)
+    return _key_facts(outcome, facts, desired, sid_prefix, partition)
+
+
+def _key_facts(
+    outcome: _FactsOutcome, facts: BucketFacts, desired: DesiredBucket, sid_prefix: str, partition: str
+) -> _FactsOutcome:
+    encryption = facts.encryption
+    if encryption is None:
+        return outcome
+    kind = key_kind(encryption)
+    grants = active_grants(desired)
+    if kind in (KeyKind.AWS_MANAGED, KeyKind.BY_NAME):
+        problem = key_error(kind, encryption, desired.bucket)
+        if problem and any(is_cross_account(g, desired.account) for g in grants):
+            return replace(outcome, errors=(*outcome.errors, problem))
+        return outcome
+    if kind is not KeyKind.CUSTOMER or not grants:
+        return outcome
+    key_arn = str(encryption.kms_key_id)
+    statements = tuple(s.statement for s in render_key_statements(grants, key_arn, sid_prefix, partition))
+    warning = (
+        f"objects are encrypted with the customer managed KMS key {key_arn}: its key policy must also "
+        f"allow the grantees ({len(statements)} statement{'s' if len(statements) != 1 else ''} shown "
+        "with this bucket); bucketshare does not change key policies"
+    )
+    return replace(outcome, warnings=(warning,), key_arn=key_arn, key_statements=statements)
+
+
+def _named(grantee: str) -> GrantMatch:
+    return lambda grant: grant.grantee.describe() == grantee
+
+
+def _consumer_policies(
+    desired: DesiredBucket | None, access: tuple[AccessChange, ...], key_arn: str | None, partition: str
+) -> tuple[ConsumerPolicy, ...]:
+    """For each grantee that gains access: the identity policy it attaches on its side."""
+    if desired is None:
+        return ()
+    gaining = sorted({row.grantee for row in access if row.direction is Direction.GAINS})
+    policies = []
+    for grantee in gaining:
+        found = bucket_access(desired.bucket, desired.statements, _named(grantee), key_arn, partition)
+        if found is not None:
+            policies.append(ConsumerPolicy(grantee, identity_policy([found])))
+    return tuple(policies)
 
 
 def _is_ours(statement: Any, sid_prefix: str) -> bool:
@@ -457,13 +563,52 @@ def _change(
     return StatementChange(sid, kind, before, after, field_diff, (), sources)
 
 
+_ACL_SENTENCE = (
+    "uploads must set the bucket-owner-full-control ACL (s3:x-amz-acl), so that under the bucket's "
+    "Object Ownership BucketOwnerPreferred every object another account writes becomes the owner's"
+)
+_ACL_SPLIT_SENTENCE = (
+    "replaced by separate read and write statements: the upload ACL condition of BucketOwnerPreferred "
+    "must not apply to reads"
+)
+_ACL_READS_SENTENCE = (
+    "holds the reads of read-write grants, split from their writes: the upload ACL condition of "
+    "BucketOwnerPreferred must not apply to reads"
+)
+
+
+_ACL_DROPPED_SENTENCE = (
+    "uploads no longer need the bucket-owner-full-control ACL: the bucket's Object Ownership is now "
+    "BucketOwnerEnforced (ACLs off, the owner owns every object), so reads and writes render as before"
+)
+
+
+def _holds_acl_condition(ours: list[Any]) -> bool:
+    """Whether our live statements were written for BucketOwnerPreferred."""
+    return any("s3:x-amz-acl" in json.dumps(s).lower() for s in ours)
+
+
+def _acl_sentence(change: StatementChange, acl_required: bool) -> str:
+    if not acl_required:
+        return _ACL_DROPPED_SENTENCE
+    if change.kind is ChangeKind.REMOVE:
+        return _ACL_SPLIT_SENTENCE
+    return _ACL_SENTENCE if "s3:x-amz-acl" in json.dumps(change.after) else _ACL_READS_SENTENCE
+
+
 def _explained(
-    changes: list[StatementChange], rows: tuple[AccessChange, ...], sid_prefix: str
+    changes: list[StatementChange],
+    rows: tuple[AccessChange, ...],
+    sid_prefix: str,
+    acl_sids: frozenset[str] = frozenset(),
+    acl_required: bool = False,
 ) -> list[StatementChange]:
     """Each change with the reviewer's sentences for it (worded by reconciler.explain)."""
     explained = []
     for c in changes:
         sentences = c.sentences or change_sentences(c.sid, c.kind, c.before, c.after, rows, sid_prefix)
+        if c.sid in acl_sids and not any(r.sid == c.sid for r in rows):
+            sentences = (_acl_sentence(c, acl_required),)
         explained.append(replace(c, sentences=sentences))
     return explained
 

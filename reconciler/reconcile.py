@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from reconciler.aws import BucketAccessError, S3Edge
 from reconciler.desired import DesiredState
+from reconciler.facts import needs_for
 from reconciler.partial import Selection
 from reconciler.plan import Plan, build_plan
 from reconciler.shards import EVERY_ACCOUNT, AccountScope
@@ -54,7 +55,9 @@ def gather_plan(
             if bucket not in seen:
                 seen.add(bucket)
                 targets.append((bucket, account))
-    live = edge.iter_policies(targets, progress(len(targets)))
+    # Ownership and encryption only for declared buckets: discovered ones get no grants.
+    needs = {b.bucket: needs_for(b) for b in desired}
+    live = edge.iter_policies(targets, progress(len(targets)), needs)
     # Declaration warnings (expired grants, grants in the owner's own account) belong in the
     # plan a reviewer reads, with the YAML line to edit.
     warnings = [*(str(p) for p in state.warnings), *warnings]

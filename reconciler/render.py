@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from reconciler.access import ACCESS_ACTIONS, Access
+from reconciler.access import ACCESS_ACTIONS, Access, writes
 from reconciler.config import Config
-from reconciler.declarations import BucketShare, Declarations, Grant, GranteeKind
+from reconciler.declarations import BucketShare, Declarations, Grant, Grantee, GranteeKind
 from reconciler.errors import Problem
 from reconciler.normalize import canonical
 from reconciler.policy import POLICY_SIZE_LIMIT, policy_document, policy_size
@@ -29,6 +30,7 @@ _PRINCIPAL_CLASS = {
     GranteeKind.ORG: "Org",
     GranteeKind.OU: "Ou",
 }
+OWNER_FULL_CONTROL = "bucket-owner-full-control"
 _ACCESS_NAME = {Access.READ: "Read", Access.WRITE: "Write", Access.READ_WRITE: "ReadWrite"}
 
 
@@ -58,6 +60,23 @@ class DesiredBucket:
     """What would render if the expired grants were still active; None when none expired.
 
     A live policy equal to this lost only expired grants, which the scheduled run may remove."""
+    owner_acl: tuple[DesiredStatement, ...] | None = None
+    """What renders when the bucket's Object Ownership is BucketOwnerPreferred: uploads must
+    carry the bucket-owner-full-control ACL. None when no active grant writes."""
+    with_expired_owner_acl: tuple[DesiredStatement, ...] | None = None
+    """with_expired, as rendered under BucketOwnerPreferred (set with owner_acl and with_expired)."""
+
+    def under_owner_acl(self) -> DesiredBucket:
+        """This bucket as rendered when uploads must carry the owner's ACL."""
+        if self.owner_acl is None:
+            return self
+        return replace(
+            self,
+            statements=self.owner_acl,
+            with_expired=self.with_expired_owner_acl or self.with_expired,
+            owner_acl=None,
+            with_expired_owner_acl=None,
+        )
 
 
 @dataclass(frozen=True)
@@ -66,6 +85,9 @@ class _Shape:
     access: Access
     principal_class: str
     prefixes: tuple[str, ...]
+    owner_acl: bool = False
+    """Uploads must set s3:x-amz-acl = bucket-owner-full-control; not part of the Sid, so
+    requiring it shows in a plan as a change of the statement, not a rename."""
 
 
 def root_arn(account: str, partition: str) -> str:
@@ -89,18 +111,20 @@ def render_bucket(share: BucketShare, config: Config, today: dt.date) -> Desired
     with_expired = None
     if len(active) < len(share.grants):
         with_expired = _render_statements(share, list(share.grants), config)
-    return DesiredBucket(share.bucket, share.account, statements, share, with_expired)
+    owner_acl = expired_acl = None
+    if any(writes(g.access) for g in active):
+        owner_acl = _render_statements(share, active, config, owner_acl=True)
+        if with_expired is not None:
+            expired_acl = _render_statements(share, list(share.grants), config, owner_acl=True)
+    return DesiredBucket(share.bucket, share.account, statements, share, with_expired, owner_acl, expired_acl)
 
 
 def _render_statements(
-    share: BucketShare, grants: list[Grant], config: Config
+    share: BucketShare, grants: list[Grant], config: Config, owner_acl: bool = False
 ) -> tuple[DesiredStatement, ...]:
     groups: dict[_Shape, list[Grant]] = {}
     for grant in grants:
-        for part in _parts(grant):
-            # Bucket-level actions cannot be scoped to a prefix, so their shape ignores it.
-            prefixes = () if part == "Bucket" else grant.prefixes
-            shape = _Shape(part, grant.access, _PRINCIPAL_CLASS[grant.grantee.kind], prefixes)
+        for shape in _shapes(grant, owner_acl):
             groups.setdefault(shape, []).append(grant)
     statements = []
     for shape, members in groups.items():
@@ -110,6 +134,23 @@ def _render_statements(
         )
     statements.sort(key=lambda s: s.sid)
     return tuple(statements)
+
+
+def _shapes(grant: Grant, owner_acl: bool) -> list[_Shape]:
+    principal_class = _PRINCIPAL_CLASS[grant.grantee.kind]
+    shapes = []
+    for part in _parts(grant):
+        # Bucket-level actions cannot be scoped to a prefix, so their shape ignores it.
+        prefixes = () if part == "Bucket" else grant.prefixes
+        if owner_acl and part == "Objects" and writes(grant.access):
+            # The ACL condition would also deny reads (their requests carry no x-amz-acl), so a
+            # read-write grant's object actions split into the read and the write statements.
+            if grant.access is Access.READ_WRITE:
+                shapes.append(_Shape(part, Access.READ, principal_class, prefixes))
+            shapes.append(_Shape(part, Access.WRITE, principal_class, prefixes, owner_acl=True))
+        else:
+            shapes.append(_Shape(part, grant.access, principal_class, prefixes))
+    return shapes
 
 
 def _parts(grant: Grant) -> tuple[str, ...]:
@@ -146,7 +187,10 @@ def _statement(sid: str, bucket: str, shape: _Shape, grants: list[Grant], config
     else:
         action_list = actions.bucket
         resources = [bucket_arn(bucket, partition)]
-    principal = _principal(shape, grants, partition, condition)
+    if shape.owner_acl:
+        # Under BucketOwnerPreferred only uploads with this canned ACL become the owner's.
+        condition.setdefault("StringEquals", {})["s3:x-amz-acl"] = [OWNER_FULL_CONTROL]
+    principal = render_principal(shape.principal_class, [g.grantee for g in grants], partition, condition)
     statement: Statement = {
         "Sid": sid,
         "Effect": "Allow",
@@ -159,19 +203,28 @@ def _statement(sid: str, bucket: str, shape: _Shape, grants: list[Grant], config
     return statement
 
 
-def _principal(
-    shape: _Shape, grants: list[Grant], partition: str, condition: dict[str, dict[str, list[str]]]
+def principal_class(grant: Grant) -> str:
+    """How a grant's principal renders (Account, Arn, Org, Ou): also part of its Sids."""
+    return _PRINCIPAL_CLASS[grant.grantee.kind]
+
+
+def render_principal(
+    principal_class: str,
+    grantees: Sequence[Grantee],
+    partition: str,
+    condition: dict[str, dict[str, list[str]]],
 ) -> Any:
-    grantees = [g.grantee for g in grants]
-    if shape.principal_class in ("Account", "Arn"):
+    """The Principal for grantees of one class, adding to condition what it needs; the same for
+    a bucket policy and a KMS key policy (any resource policy we co-own)."""
+    if principal_class in ("Account", "Arn"):
         roots = sorted({root_arn(str(g.account), partition) for g in grantees})
-        if shape.principal_class == "Arn":
+        if principal_class == "Arn":
             # A role named by its ARN is stored by AWS as its unique id and breaks when the role
             # is recreated; the account root plus aws:PrincipalArn cannot (AWS-BEHAVIOUR.md).
             condition["ArnEquals"] = {"aws:PrincipalArn": sorted({g.id for g in grantees})}
         return {"AWS": roots}
     condition.setdefault("StringEquals", {})["aws:PrincipalOrgID"] = sorted({str(g.org) for g in grantees})
-    if shape.principal_class == "Ou":
+    if principal_class == "Ou":
         # The fixed org id keeps the statement non-public under Block Public Access.
         condition["ForAnyValue:StringLike"] = {
             "aws:PrincipalOrgPaths": sorted({g.id + "/*" for g in grantees})

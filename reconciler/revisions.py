@@ -33,9 +33,7 @@ class ChangedShares:
 
 def _git(*args: str) -> str:
     try:
-        done = subprocess.run(
-            ["git", *args], capture_output=True, text=True, timeout=_TIMEOUT, check=False
-        )
+        done = subprocess.run(["git", *args], capture_output=True, text=True, timeout=_TIMEOUT, check=False)
     except FileNotFoundError as exc:
         raise BucketshareError("--changed-since needs git, which is not installed") from exc
     except subprocess.TimeoutExpired as exc:

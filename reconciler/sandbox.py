@@ -112,6 +112,10 @@ def create_buckets(endpoint: str, buckets: dict[str, list[str]], with_unmanaged:
         )
         for name in names:
             s3.create_bucket(Bucket=name)
+            # What AWS gives every new bucket today (moto sets no ownership controls).
+            s3.put_bucket_ownership_controls(
+                Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+            )
             if name == with_unmanaged:
                 statement = json.loads(json.dumps(DENY_INSECURE_TRANSPORT).replace("{bucket}", name))
                 policy = {"Version": "2012-10-17", "Statement": [statement]}

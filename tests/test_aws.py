@@ -21,6 +21,7 @@ from moto import mock_aws
 
 from reconciler.aws import TOTAL_ATTEMPTS, BucketAccessError, S3Edge, describe_client_error
 from reconciler.errors import BucketshareError
+from reconciler.facts import BucketFacts, Encryption, FactNeeds, Ownership
 from reconciler.plan import LivePolicy, ReadError
 
 OWNER = "111111111111"
@@ -470,3 +471,38 @@ def test_list_buckets_error_names_the_account() -> None:
         "cannot list the buckets of account 111111111111: access denied on ListAllMyBuckets: "
         + ACCESS_HINT.format(op="ListAllMyBuckets")
     )
+
+
+# --- bucket facts: Object Ownership and default encryption -----------------------------------
+
+
+def test_facts_not_set_read_as_none() -> None:
+    fake = FakeS3(
+        s3_error("OwnershipControlsNotFoundError", "The bucket ownership controls were not found", 404),
+        s3_error("ServerSideEncryptionConfigurationNotFoundError", "not found", 404),
+    )
+    facts = edge_with(fake).read_facts(BUCKET, OWNER, FactNeeds(ownership=True, encryption=True))
+    assert facts == BucketFacts(Ownership.NONE, Encryption(None), ())
+    assert all(r.headers["x-amz-expected-bucket-owner"] == OWNER.encode() for r in fake.requests)
+
+
+def test_access_denied_on_a_fact_names_the_iam_action() -> None:
+    fake = FakeS3(s3_error("AccessDenied", "Access Denied", 403))
+    facts = edge_with(fake).read_facts(BUCKET, OWNER, FactNeeds(encryption=True))
+    (error,) = facts.errors
+    assert error.startswith(
+        "cannot read the bucket's default encryption: access denied on GetBucketEncryption"
+    )
+    assert "needs s3:GetEncryptionConfiguration on it" in error
+    assert facts.encryption is None
+
+
+def test_encryption_reads_the_algorithm_and_key() -> None:
+    key = "arn:aws:kms:us-east-1:111111111111:key/k1"
+    body = (
+        "<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault>"
+        f"<SSEAlgorithm>aws:kms</SSEAlgorithm><KMSMasterKeyID>{key}</KMSMasterKeyID>"
+        "</ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>"
+    )
+    fake = FakeS3((200, body.encode()))
+    assert edge_with(fake).read_encryption(BUCKET, OWNER) == Encryption("aws:kms", key)

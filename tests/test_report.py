@@ -197,10 +197,14 @@ def test_markdown_bucket_section_has_sentences_and_a_diff() -> None:
     assert "- account 222222222222 gains read on models/fraud/ (shares/fraud-team.yaml:8:5)" in shown
     assert "- keeps 0 statements bucketshare does not own, unchanged" in section
     _, blocks = fenced(section)
-    assert len(blocks) == 1
+    assert len(blocks) == 2
     # A new statement is shown once, on one line, exactly as apply writes it.
     added = [json.loads(line[2:]) for line in blocks[0] if line.startswith("+ ")]
     assert [a["Sid"] for a in added] == [d.sid for d in desired("acme-a", READER).statements]
+    # Then the identity policy the new grantee attaches, as JSON to paste.
+    assert "Identity policy account 222222222222 attaches on its side" in html.unescape(unescaped(section))
+    consumer = json.loads("\n".join(blocks[1]))
+    assert [s["Resource"] for s in consumer["Statement"]] == [a["Resource"] for a in added]
 
 
 def test_markdown_shows_the_owning_team() -> None:
@@ -293,7 +297,8 @@ def test_hostile_markdown_renders_to_harmless_html(tmp_path: Path) -> None:
     assert "<a " not in html
     assert html.count("<details>") == html.count("</details>") == 3
     assert html.count("<!-- bucketshare-plan -->") == 1
-    assert html.count("<pre>") == 2
+    # Two diffs and the identity policies of the two grantees that gain access.
+    assert html.count("<pre>") == 4
     assert "<h1>" not in html
 
 

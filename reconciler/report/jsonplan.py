@@ -8,10 +8,12 @@ import json
 from enum import Enum
 from typing import Any, TypeVar
 
+from reconciler.consumer import ConsumerPolicy
 from reconciler.digest import plan_digest
 from reconciler.errors import BucketshareError
 from reconciler.expiry import ExpiringGrant
 from reconciler.explain import AccessChange, Direction
+from reconciler.facts import BucketFacts, Encryption, Ownership
 from reconciler.plan import (
     PLAN_FORMAT_VERSION,
     BucketAction,
@@ -68,6 +70,10 @@ def _bucket_to_dict(plan: BucketPlan) -> dict[str, Any]:
         "new_policy": plan.new_policy,
         "new_size": plan.new_size,
         "size_limit": plan.size_limit,
+        "facts": _facts_to_dict(plan.facts),
+        "kms_key": plan.kms_key,
+        "key_policy_statements": list(plan.key_statements),
+        "consumer_policies": [{"grantee": c.grantee, "policy": c.document} for c in plan.consumer_policies],
         "changes": [
             {
                 "sid": c.sid,
@@ -139,6 +145,13 @@ class _Fields:
         items = self._get(key, list, "a list", [] if default else ...)
         return [_Fields(item, f"{self.where}.{key}[{i}]") for i, item in enumerate(items)]
 
+    def objects_of(self, key: str) -> list[_Fields]:
+        """One nested object, as a one-item list."""
+        return [_Fields(self._get(key, dict, "an object"), f"{self.where}.{key}")]
+
+    def whole(self) -> dict[str, Any]:
+        return dict(self.data)
+
     def document(self, key: str) -> dict[str, Any] | None:
         value = self._get(key, (dict, type(None)), "an object or null")
         return None if value is None else dict(value)
@@ -203,6 +216,42 @@ def _bucket_from_dict(data: _Fields) -> BucketPlan:
         expiry_only=data.flag("expiry_only", False),
         access=tuple(_access_from_dict(a) for a in data.objects("access_changes", default=True)),
         adopted=data.texts("adopted", ()),
+        facts=_facts_from_dict(data),
+        kms_key=data.text_or_none("kms_key"),
+        key_statements=tuple(s.whole() for s in data.objects("key_policy_statements", default=True)),
+        consumer_policies=tuple(
+            ConsumerPolicy(c.text("grantee"), c.document("policy") or {})
+            for c in data.objects("consumer_policies", default=True)
+        ),
+    )
+
+
+def _facts_to_dict(facts: BucketFacts | None) -> dict[str, Any] | None:
+    if facts is None:
+        return None
+    encryption = facts.encryption
+    return {
+        "ownership": None if facts.ownership is None else facts.ownership.value,
+        "encryption": None
+        if encryption is None
+        else {"algorithm": encryption.algorithm, "kms_key_id": encryption.kms_key_id},
+        "errors": list(facts.errors),
+    }
+
+
+def _facts_from_dict(bucket: _Fields) -> BucketFacts | None:
+    if bucket.data.get("facts") is None:
+        return None
+    (data,) = bucket.objects_of("facts")
+    ownership = data.text_or_none("ownership")
+    encryption = None
+    if data.data.get("encryption") is not None:
+        (found,) = data.objects_of("encryption")
+        encryption = Encryption(found.text_or_none("algorithm"), found.text_or_none("kms_key_id"))
+    return BucketFacts(
+        ownership=None if ownership is None else _choice(Ownership, data, "ownership"),
+        encryption=encryption,
+        errors=data.texts("errors", ()),
     )
 
 

@@ -218,6 +218,12 @@ def _bucket_section(plan: BucketPlan) -> str:
         lines += ["", code_block(diff, "diff")]
     if compact:
         lines += ["", code_block(compact, "diff")]
+    if plan.key_statements:
+        lines += ["", f"Statements the key policy of `{escape(plan.kms_key or '')}` needs:", ""]
+        lines.append(code_block(summary.json_lines(list(plan.key_statements)), "json"))
+    for consumer in plan.consumer_policies:
+        lines += ["", f"Identity policy {escape(consumer.grantee)} attaches on its side:", ""]
+        lines.append(code_block(summary.json_lines(consumer.document), "json"))
     lines += ["", "</details>"]
     return "\n".join(lines)
 

@@ -5,6 +5,7 @@ Markdown renderers so the two never tell a reviewer different things."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 from reconciler.explain import AccessChange
@@ -13,6 +14,24 @@ from reconciler.plan import BucketAction, ChangeKind, Plan
 
 def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count:,} {word if count == 1 else (many or word + 's')}"
+
+
+def json_lines(document: dict[str, object] | list[dict[str, object]]) -> list[str]:
+    """A policy, or a list of statements, as valid JSON to paste: one line per statement, so
+    a plan comment stays short."""
+
+    def line(value: object) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    if isinstance(document, list):
+        items = [f"  {line(s)}," for s in document]
+        return ["[", *items[:-1], items[-1][:-1], "]"] if items else ["[]"]
+    statements = document.get("Statement")
+    if not isinstance(statements, list) or not statements:
+        return [line(document)]
+    head = {k: v for k, v in document.items() if k != "Statement"}
+    opening = line(head)[:-1] + (', "Statement": [' if head else '"Statement": [')
+    return [opening, *json_lines(statements)[1:-1], "]}"]
 
 
 def errors(plan: Plan) -> list[str]:

@@ -119,3 +119,14 @@ def _bucket_lines(plan: BucketPlan) -> Iterator[Line]:
     if plan.changes:
         kept = summary.plural(plan.kept_statements, "statement")
         yield f"  keeps {kept} bucketshare does not own, unchanged", ""
+    yield from _documents(plan)
+
+
+def _documents(plan: BucketPlan) -> Iterator[Line]:
+    """The statements others must add: to the KMS key's policy, and to each new consumer's side."""
+    if plan.key_statements:
+        yield _clean(f"  statements the key policy of {plan.kms_key} needs:"), "yellow"
+        yield from ((_clean(f"      {line}"), "") for line in summary.json_lines(list(plan.key_statements)))
+    for consumer in plan.consumer_policies:
+        yield _clean(f"  identity policy {consumer.grantee} attaches on its side:"), ""
+        yield from ((_clean(f"      {line}"), "") for line in summary.json_lines(consumer.document))

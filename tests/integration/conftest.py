@@ -30,6 +30,7 @@ from .iam_recorder import RECORDER
 
 REGION = "us-east-1"
 MOTO_ACCOUNT = "123456789012"
+ENFORCED = "BucketOwnerEnforced"
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +46,7 @@ class MotoAws:
     def __init__(self, endpoint: str) -> None:
         self.endpoint = endpoint
         self._credentials: dict[str, dict[str, str]] = {}
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[tuple[str, str], Any] = {}
 
     def new_account(self) -> str:
         while True:
@@ -59,21 +60,32 @@ class MotoAws:
         return self._credentials[account]
 
     def s3(self, account: str) -> Any:
-        if account not in self._clients:
+        return self.client(account, "s3")
+
+    def client(self, account: str, service: str) -> Any:
+        """A client of service acting in account."""
+        if (account, service) not in self._clients:
             creds = self.credentials(account)
-            self._clients[account] = boto3.client(
-                "s3",
+            self._clients[(account, service)] = boto3.client(
+                service,
                 endpoint_url=self.endpoint,
                 region_name=REGION,
                 aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
                 aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
                 aws_session_token=creds["AWS_SESSION_TOKEN"],
             )
-        return self._clients[account]
+        return self._clients[(account, service)]
 
-    def create_bucket(self, account: str, label: str = "b") -> str:
+    def create_bucket(self, account: str, label: str = "b", ownership: str | None = ENFORCED) -> str:
+        """A new bucket with the Object Ownership AWS gives new buckets today (moto sets none);
+        ownership=None leaves it unset."""
         name = bucket_name(label)
-        self.s3(account).create_bucket(Bucket=name)
+        s3 = self.s3(account)
+        s3.create_bucket(Bucket=name)
+        if ownership is not None:
+            s3.put_bucket_ownership_controls(
+                Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": ownership}]}
+            )
         return name
 
     def policy_text(self, account: str, bucket: str) -> str | None:
@@ -160,8 +172,8 @@ class Workspace:
         for name, value in self.moto.credentials(account or self.account).items():
             env.setenv(name, value)
 
-    def bucket(self, label: str = "b") -> str:
-        return self.moto.create_bucket(self.account, label)
+    def bucket(self, label: str = "b", ownership: str | None = ENFORCED) -> str:
+        return self.moto.create_bucket(self.account, label, ownership)
 
     def write(self, name: str, text: str) -> Path:
         path = self.shares / name

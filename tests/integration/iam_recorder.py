@@ -44,6 +44,8 @@ OPERATION_ACTIONS: dict[tuple[str, str], str | None] = {
     ("s3", "PutBucketPolicy"): "s3:PutBucketPolicy",
     ("s3", "DeleteBucketPolicy"): "s3:DeleteBucketPolicy",
     ("s3", "GetBucketPolicyStatus"): "s3:GetBucketPolicyStatus",
+    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+    ("s3", "GetBucketOwnershipControls"): "s3:GetBucketOwnershipControls",
     ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
     # "No permissions are required to perform this operation", and a Deny cannot stop it
     # (STS API reference, GetCallerIdentity).
@@ -68,6 +70,9 @@ def role_for(argv: Sequence[str]) -> str | None:
         return "apply"
     if command == "sandbox":
         return "apply" if "--apply" in argv else "plan"
+    if command == "consumer-policy":
+        # It reads default encryption, as plan does; --offline must make no AWS call at all.
+        return None if "--offline" in argv else "plan"
     return UNASSIGNED
 
 

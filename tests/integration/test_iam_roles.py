@@ -39,10 +39,18 @@ TRUSTED_SUBJECTS = {
     "apply-role-trust.json": "repo:OWNER/REPO:environment:production",
 }
 REQUIRED = {
-    "plan": {"GetCallerIdentity", "ListBuckets", "GetBucketPolicy"},
+    "plan": {
+        "GetCallerIdentity",
+        "ListBuckets",
+        "GetBucketPolicy",
+        "GetBucketEncryption",
+        "GetBucketOwnershipControls",
+    },
     "apply": {
         "ListBuckets",
         "GetBucketPolicy",
+        "GetBucketEncryption",
+        "GetBucketOwnershipControls",
         "PutBucketPolicy",
         "DeleteBucketPolicy",
         "GetBucketPolicyStatus",
@@ -153,8 +161,8 @@ def test_the_check_fails_when_a_permission_is_removed() -> None:
 
 
 def test_the_check_fails_for_an_operation_it_cannot_map() -> None:
-    (problem,) = refusals([_op("GetBucketEncryption", "bs-b-1")], "plan", load_role("plan", []))
-    assert "s3 GetBucketEncryption" in problem and "OPERATION_ACTIONS" in problem
+    (problem,) = refusals([_op("GetBucketTagging", "bs-b-1")], "plan", load_role("plan", []))
+    assert "s3 GetBucketTagging" in problem and "OPERATION_ACTIONS" in problem
 
 
 def test_calls_outside_any_command_name_their_test() -> None:
