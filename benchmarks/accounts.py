@@ -9,12 +9,18 @@ account, one GetBucketPolicy per bucket, 16 threads). Then the same plan as S sh
 (`plan --shard I/S`, run one after another here; a matrix runs them at once) and
 merge-plans. Every measure is a whole process, so start-up counts; ratios are printed from
 this one run.
+
+    python benchmarks/accounts.py --merge-buckets 100000 --shards 8
+
+instead times merge-plans alone on synthetic shard plans of that many no-op buckets (the
+size a full plan of every bucket reaches), with its peak RSS.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -116,12 +122,56 @@ def setup(moto_url: str, root: Path, accounts: list[str], per_account: int) -> N
     (root / "reconciler.yaml").write_text(f'version: 1\nassume_role: "{TEMPLATE}"\n', encoding="utf-8")
 
 
+def synthetic_merge(buckets: int, shards: int) -> None:
+    from reconciler.plan import BucketAction, BucketPlan, Plan
+    from reconciler.report.jsonplan import dumps
+
+    with tempfile.TemporaryDirectory() as tmp:
+        files = []
+        for shard in range(shards):
+            names = [f"bench-{shard}-{i:07d}" for i in range(buckets // shards)]
+            plans = tuple(
+                BucketPlan(name, "111111111111", BucketAction.NOOP, True, "none", new_policy=_policy(name))
+                for name in names
+            )
+            path = Path(tmp) / f"s{shard}.json"
+            path.write_text(dumps(Plan(plans, "BucketShare", "aws", scope=f"shard {shard}/{shards}")))
+            files.append(str(path))
+        size = sum(Path(f).stat().st_size for f in files) / 1e6
+        command = ["reconciler", "merge-plans", *files, "--save", str(Path(tmp) / "m.json"), "--digest-only"]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        seconds = time.perf_counter() - started
+        peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    print(
+        f"merge-plans of {shards} shard plans, {buckets} buckets ({size:.0f} MB): {seconds:.2f} s, "
+        f"peak RSS {peak:.0f} MB"
+    )
+
+
+def _policy(bucket: str) -> dict[str, object]:
+    principals = [f"arn:aws:iam::{222222222222 + i}:root" for i in range(3)]
+    statement = {
+        "Sid": "BucketShareObjectReadAccountAll",
+        "Effect": "Allow",
+        "Principal": {"AWS": principals},
+        "Action": ["s3:GetObject"],
+        "Resource": [f"arn:aws:s3:::{bucket}/*"],
+    }
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--accounts", type=int, default=3)
     parser.add_argument("--buckets-per-account", type=int, default=20)
     parser.add_argument("--shards", type=int, default=3)
+    parser.add_argument("--merge-buckets", type=int, default=0)
     args = parser.parse_args()
+    if args.merge_buckets:
+        synthetic_merge(args.merge_buckets, args.shards)
+        return 0
     accounts = spread(args.accounts, args.shards)
     with tempfile.TemporaryDirectory() as tmp, moto_server() as moto_url:
         root = Path(tmp)
