@@ -12,8 +12,16 @@ from typing import Any, TypeVar
 from reconciler.aws import BucketAccessError, S3Edge
 from reconciler.journal import Journal, JournalEntry, now
 from reconciler.normalize import equivalent_policies
-from reconciler.plan import BucketAction, BucketPlan, LivePolicy, Plan, check_against_live, policy_hash
-from reconciler.policy import POLICY_SIZE_LIMIT, policy_size, public_statement_sids
+from reconciler.plan import (
+    BucketAction,
+    BucketPlan,
+    LivePolicy,
+    Plan,
+    PolicyKind,
+    check_against_live,
+    policy_hash,
+)
+from reconciler.policy import KEY_POLICY_SIZE_LIMIT, POLICY_SIZE_LIMIT, policy_size, public_statement_sids
 
 T = TypeVar("T")
 
@@ -67,6 +75,41 @@ class _Run:
         return self.edge.run_id
 
 
+@dataclass(frozen=True)
+class PolicyTarget:
+    """One resource policy we co-own, as apply and rollback read and write it: a bucket's, or
+    a KMS key's (named by its ARN). Everything else about a safe write is the same for both."""
+
+    edge: S3Edge
+    name: str
+    account: str
+    kind: PolicyKind = PolicyKind.BUCKET
+
+    @property
+    def size_limit(self) -> int:
+        return KEY_POLICY_SIZE_LIMIT if self.kind is PolicyKind.KEY else POLICY_SIZE_LIMIT
+
+    def read(self) -> LivePolicy:
+        if self.kind is PolicyKind.KEY:
+            return self.edge.read_key_policy(self.name, self.account)
+        return self.edge.read_policy(self.name, self.account)
+
+    def write(self, text: str | None) -> None:
+        """Put text, or delete the policy when text is None (never for a key: it always has one)."""
+        if self.kind is PolicyKind.KEY:
+            if text is None:
+                raise BucketAccessError("refused: a key policy is never deleted; restore it by hand")
+            self.edge.put_key_policy(self.name, self.account, text)
+        elif text is None:
+            self.edge.delete_policy(self.name, self.account)
+        else:
+            self.edge.put_policy(self.name, self.account, text)
+
+    def is_public(self) -> bool | None:
+        # Block Public Access judges bucket policies; a key policy's grants name principals.
+        return False if self.kind is PolicyKind.KEY else self.edge.policy_is_public(self.name, self.account)
+
+
 class ApplyInterrupted(KeyboardInterrupt):
     """Ctrl-C (SIGINT) during apply or rollback: the buckets in flight were finished, the rest
     were not started. Carries every bucket's outcome, in order, so the command can say which."""
@@ -77,7 +120,8 @@ class ApplyInterrupted(KeyboardInterrupt):
 
 
 def apply_plan(plan: Plan, edge: S3Edge, journal: Journal) -> list[BucketOutcome]:
-    """Every bucket that changes, concurrently at the edge's parallelism; outcomes in plan order.
+    """Every bucket (then every KMS key) that changes, concurrently at the edge's parallelism;
+    outcomes in plan order.
 
     Each worker does one bucket's whole safe write (re-read, stale check, journal, write,
     read back), so buckets never wait on each other's round trips.
@@ -89,13 +133,14 @@ def apply_plan(plan: Plan, edge: S3Edge, journal: Journal) -> list[BucketOutcome
             return BucketOutcome(bucket_plan.bucket, False, "; ".join(bucket_plan.errors))
         return apply_bucket(bucket_plan, run, plan.sid_prefix)
 
-    todo = [b for b in plan.buckets if b.action is not BucketAction.NOOP]
+    todo = [b for b in plan.policies if b.action is not BucketAction.NOOP]
     outcomes = _concurrently(one, todo, lambda b: b.bucket, edge.parallelism, journal)
-    return _still_written(outcomes, {b.bucket: b.account for b in todo}, edge)
+    targets = {b.bucket: PolicyTarget(edge, b.bucket, b.account, b.kind) for b in todo}
+    return _still_written(outcomes, targets, edge.parallelism)
 
 
 def _still_written(
-    outcomes: list[BucketOutcome], accounts: dict[str, str], edge: S3Edge
+    outcomes: list[BucketOutcome], targets: dict[str, PolicyTarget], parallelism: int
 ) -> list[BucketOutcome]:
     """Read every written bucket once more at the end. PutBucketPolicy has no condition, so a
     second writer whose re-read came just before our write overwrites it after our read-back;
@@ -105,7 +150,7 @@ def _still_written(
     def check(outcome: BucketOutcome) -> BucketOutcome:
         if not outcome.ok or outcome.written_hash is None:
             return outcome
-        live = edge.read_policy(outcome.bucket, accounts[outcome.bucket])
+        live = targets[outcome.bucket].read()
         if live.error is None and policy_hash(live.text) != outcome.written_hash:
             return replace(outcome, ok=False, message=OVERWRITTEN)
         return outcome
@@ -113,7 +158,7 @@ def _still_written(
     if not any(o.ok for o in outcomes):
         return outcomes
     try:
-        with ThreadPoolExecutor(max_workers=max(1, min(edge.parallelism, len(outcomes)))) as pool:
+        with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(outcomes)))) as pool:
             return list(pool.map(check, outcomes))
     except KeyboardInterrupt:
         raise ApplyInterrupted(outcomes) from None
@@ -167,13 +212,13 @@ def _concurrently(
 
 
 def apply_bucket(bucket_plan: BucketPlan, run: _Run, sid_prefix: str) -> BucketOutcome:
-    refusal = _unsafe(bucket_plan.new_policy, "planned")
+    target = PolicyTarget(run.edge, bucket_plan.bucket, bucket_plan.account, bucket_plan.kind)
+    refusal = _unsafe(bucket_plan.new_policy, "planned", target.kind)
     if refusal:
         return BucketOutcome(bucket_plan.bucket, False, refusal)
     return write_policy(
         run,
-        bucket_plan.bucket,
-        bucket_plan.account,
+        target,
         bucket_plan.live_hash,
         bucket_plan.new_policy_text,
         bucket_plan.action.value,
@@ -181,22 +226,22 @@ def apply_bucket(bucket_plan: BucketPlan, run: _Run, sid_prefix: str) -> BucketO
     )
 
 
-def _unsafe(document: dict[str, Any] | None, which: str) -> str | None:
-    """A saved plan (or a journal) can be edited by hand: never write a policy S3 would refuse
-    or that is public."""
+def _unsafe(document: dict[str, Any] | None, which: str, kind: PolicyKind) -> str | None:
+    """A saved plan (or a journal) can be edited by hand: never write a policy AWS would
+    refuse, or a public bucket policy."""
     if document is None:
         return None
-    if policy_size(document) > POLICY_SIZE_LIMIT:
-        return f"refused: the {which} policy is over the {POLICY_SIZE_LIMIT}-byte limit"
-    if public_statement_sids(document):
+    limit = KEY_POLICY_SIZE_LIMIT if kind is PolicyKind.KEY else POLICY_SIZE_LIMIT
+    if policy_size(document) > limit:
+        return f"refused: the {which} policy is over the {limit}-byte limit"
+    if kind is PolicyKind.BUCKET and public_statement_sids(document):
         return f"refused: the {which} policy holds a public statement"
     return None
 
 
 def write_policy(
     run: _Run,
-    bucket: str,
-    account: str,
+    target: PolicyTarget,
     expected_hash: str,
     new_text: str | None,
     action: str,
@@ -209,8 +254,9 @@ def write_policy(
     """Re-read (unless the caller just did: live), refuse if stale (or if check refuses),
     journal, write (or delete when new_text is None), verify, and prove S3 does not see the
     written policy as public (else put back the one it replaced)."""
-    edge, journal, partition = run.edge, run.journal, run.partition
-    live = live or edge.read_policy(bucket, account)
+    journal, partition = run.journal, run.partition
+    bucket, account = target.name, target.account
+    live = live or target.read()
     if live.error is not None:
         return BucketOutcome(bucket, False, live.error)
     if policy_hash(live.text) != expected_hash:
@@ -221,17 +267,16 @@ def write_policy(
     refusal = check(live.text) if check is not None else None
     if refusal is not None:
         return BucketOutcome(bucket, False, refusal)
-    entry = JournalEntry(run.id, now(), bucket, account, action, live.text, new_text, "pending")
+    entry = JournalEntry(
+        run.id, now(), bucket, account, action, live.text, new_text, "pending", kind=target.kind.value
+    )
     journal.append(entry)
     try:
-        if new_text is None:
-            edge.delete_policy(bucket, account)
-        else:
-            edge.put_policy(bucket, account, new_text)
+        target.write(new_text)
     except BucketAccessError as exc:
         journal.append(replace(entry, time=now(), outcome="failed", message=str(exc)))
         return BucketOutcome(bucket, False, str(exc))
-    after = edge.read_policy(bucket, account)
+    after = target.read()
     if after.error is not None or not _holds(after.text, new_text, partition):
         message = after.error or "the policy read back differs from what was written"
         journal.append(replace(entry, time=now(), outcome="failed", message=message))
@@ -239,24 +284,24 @@ def write_policy(
     written = policy_hash(after.text)
     journal.append(replace(entry, time=now(), outcome="applied", written_hash=written))
     if new_text is not None and prove_not_public:
-        public = edge.policy_is_public(bucket, account)
+        public = target.is_public()
         if public is None:
             return BucketOutcome(bucket, False, PUBLIC_UNKNOWN, written_hash=written)
         if public:
-            return _restore_not_public(run, bucket, account, after, live.text)
+            return _restore_not_public(run, target, after, live.text)
     verb = "deleted the policy" if new_text is None else "wrote the policy"
     return BucketOutcome(bucket, True, verb, written_hash=written)
 
 
 def _restore_not_public(
-    run: _Run, bucket: str, account: str, after: LivePolicy, previous: str | None
+    run: _Run, target: PolicyTarget, after: LivePolicy, previous: str | None
 ) -> BucketOutcome:
     """Put back the policy a write replaced; the same safe write, journalled, so a crash in
     between leaves a record rollback can act on."""
+    bucket = target.name
     restored = write_policy(
         run,
-        bucket,
-        account,
+        target,
         policy_hash(after.text),
         previous,
         RESTORED_PUBLIC,
@@ -328,7 +373,7 @@ def _restore_refusal(entry: JournalEntry) -> str | None:
         return "refused: the previous policy in the journal is not valid JSON; restore it by hand"
     if not isinstance(document, dict):
         return "refused: the previous policy in the journal is not a JSON object; restore it by hand"
-    return _unsafe(document, "previous")
+    return _unsafe(document, "previous", PolicyKind(entry.kind))
 
 
 def rollback(journal: Journal, edge: S3Edge, bucket: str | None, partition: str) -> list[BucketOutcome]:
@@ -343,7 +388,8 @@ def rollback(journal: Journal, edge: S3Edge, bucket: str | None, partition: str)
 
     def one(item: tuple[str, list[JournalEntry]]) -> BucketOutcome:
         name, attempts = item
-        live = edge.read_policy(name, attempts[-1].account)
+        policy = PolicyTarget(edge, name, attempts[-1].account, PolicyKind(attempts[-1].kind))
+        live = policy.read()
         if live.error is not None:
             return BucketOutcome(name, False, f"not restored: {live.error}")
         target, why = rollback_target(attempts, live.text, partition)
@@ -354,8 +400,7 @@ def rollback(journal: Journal, edge: S3Edge, bucket: str | None, partition: str)
             return BucketOutcome(name, False, f"not restored: {refusal}")
         return write_policy(
             run,
-            name,
-            target.account,
+            policy,
             policy_hash(live.text),
             target.previous_policy,
             "rollback",

@@ -41,7 +41,7 @@ from botocore.exceptions import (
 from botocore.retries.standard import ExponentialBackoff, RetryContext
 
 from reconciler.errors import BucketshareError
-from reconciler.facts import BucketFacts, Encryption, FactNeeds, Ownership
+from reconciler.facts import BucketFacts, Encryption, FactNeeds, Ownership, key_region
 from reconciler.plan import LivePolicy, ReadError
 from reconciler.roles import AccountRoles, session_name
 
@@ -245,6 +245,8 @@ class S3Edge:
         )
         self._clients: dict[str, S3Client] = {}
         self._unreachable: dict[str, str] = {}
+        self._sessions: dict[str, boto3.session.Session] = {}
+        self._kms_clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._account_locks: dict[str, threading.Lock] = {}
         self._attempts = threading.local()
@@ -294,19 +296,32 @@ class S3Edge:
         known = self._clients.get(account)
         if known is not None:
             return known
-        with self._lock:
-            lock = self._account_locks.setdefault(account, threading.Lock())
+        with self._account_lock(account):
+            if account not in self._clients:
+                self._clients[account] = _client(self._session_for(account), "s3", self._config)
+            return self._clients[account]
+
+    def kms(self, account: str, region: str) -> Any:
+        """The KMS client of account in region (a key's region is in its ARN)."""
+        with self._account_lock(account):
+            if (account, region) not in self._kms_clients:
+                session = self._session_for(account)
+                self._kms_clients[account, region] = _client(session, "kms", self._config, region_name=region)
+            return self._kms_clients[account, region]
+
+    def _account_lock(self, account: str) -> threading.Lock:
         # Per account, so one slow AssumeRole does not hold up the other accounts' first calls.
-        with lock:
-            if account in self._clients:
-                return self._clients[account]
-            if account in self._unreachable:
-                raise AccountAccessError(self._unreachable[account])
+        with self._lock:
+            return self._account_locks.setdefault(account, threading.Lock())
+
+    def _session_for(self, account: str) -> boto3.session.Session:
+        """Called with the account's lock held."""
+        if account in self._unreachable:
+            raise AccountAccessError(self._unreachable[account])
+        if account not in self._sessions:
             role = self.role_for(account)
-            session = self._session if role is None else self._assumed_session(account, role)
-            client: S3Client = _client(session, "s3", self._config)
-            self._clients[account] = client
-            return client
+            self._sessions[account] = self._session if role is None else self._assumed_session(account, role)
+        return self._sessions[account]
 
     def _assumed_session(self, account: str, role: str) -> boto3.session.Session:
         source = self._session.get_credentials()
@@ -533,6 +548,50 @@ class S3Edge:
                 raise BucketAccessError(self._describe(exc, bucket, account, operation)) from exc
             except BotoCoreError as exc:
                 raise BucketAccessError(self._describe(exc, bucket, account, operation)) from exc
+
+    def read_key_policy(self, key_arn: str, account: str) -> LivePolicy:
+        """A KMS key's policy (policy name `default`, the only one), as a LivePolicy named by
+        the key ARN; a failure is an error for that key only."""
+        try:
+            client = self.kms(account, key_region(key_arn))
+            response = self._persist(lambda: client.get_key_policy(KeyId=key_arn, PolicyName="default"))
+        except (ClientError, BotoCoreError) as exc:
+            return LivePolicy(key_arn, account, None, self._key_error(exc, key_arn, account, "GetKeyPolicy"))
+        except AccountAccessError as exc:
+            return LivePolicy(key_arn, account, None, str(exc), ReadError.OTHER)
+        return LivePolicy(key_arn, account, str(response["Policy"]))
+
+    def read_key_policies(self, targets: Sequence[tuple[str, str]]) -> list[LivePolicy]:
+        """(key ARN, account) pairs, read concurrently, in input order."""
+        if not targets:
+            return []
+        with ThreadPoolExecutor(max_workers=min(self.parallelism, len(targets))) as pool:
+            return list(pool.map(lambda target: self.read_key_policy(*target), targets))
+
+    def put_key_policy(self, key_arn: str, account: str, text: str) -> None:
+        try:
+            client = self.kms(account, key_region(key_arn))
+            self._persist(lambda: client.put_key_policy(KeyId=key_arn, PolicyName="default", Policy=text))
+        except (ClientError, BotoCoreError) as exc:
+            raise BucketAccessError(self._key_error(exc, key_arn, account, "PutKeyPolicy")) from exc
+
+    def _key_error(self, exc: Exception, key_arn: str, account: str, operation: str) -> str:
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            code, message = str(error.get("Code", "?")), str(error.get("Message", ""))
+            if code == "AccessDeniedException":
+                return (
+                    f"access denied on {operation} for key {key_arn}: the key policy or the role of "
+                    f"account {account} must allow kms:{operation}"
+                )
+            if code == "NotFoundException":
+                return (
+                    f"KMS key {key_arn} does not exist in account {account}; "
+                    "fix the bucket's default encryption"
+                )
+            if code == "MalformedPolicyDocumentException":
+                return f"KMS rejected the key policy as malformed: {message}"
+        return self._describe(exc, key_arn, account, operation)
 
     def policy_is_public(self, bucket: str, account: str) -> bool | None:
         try:

@@ -19,6 +19,9 @@ DEFAULT_JOURNAL = ".bucketshare/journal.jsonl"
 MAX_EXPIRY_DAYS = 36_500
 DEFAULT_EXPIRY_WARNING_DAYS = 14
 DRIFT_MODES = ("report", "fix")
+KMS_MODES = ("warn", "manage")
+"""For a bucket encrypted with a customer managed key: show the key-policy statements the
+grantees need (warn), or reconcile them into the key's policy (manage)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class Config:
     journal: .bucketshare/journal.jsonl
     drift: report                  # the scheduled run: report drift, or fix it
     expiry_warning_days: 14        # plans warn about grants expiring this soon
+    kms: warn                      # or manage: reconcile customer managed keys' policies too
     assume_role: "arn:{partition}:iam::{account}:role/bucketshare-{mode}"   # per owner account
     accounts:                      # per-account overrides of assume_role
       "111111111111": {role: "arn:aws:iam::111111111111:role/legacy-bucketshare-{mode}"}
@@ -67,6 +71,8 @@ class Config:
     drift: str = "report"
     """`fix` lets the scheduled run apply all drift; `report` applies only expired-grant removals."""
     expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS
+    kms: str = "warn"
+    """The default for buckets whose declarations do not say `kms:`."""
     guardrails: Guardrails = field(default_factory=Guardrails)
     roles: AccountRoles = field(default_factory=AccountRoles)
     """Without assume_role or accounts, every account is reached with the ambient credentials."""
@@ -86,6 +92,7 @@ _TOP_KEYS = (
     "journal",
     "drift",
     "expiry_warning_days",
+    "kms",
     "assume_role",
     "accounts",
     "guardrails",
@@ -152,6 +159,12 @@ def _read_config(reader: NodeReader, node: yaml.Node) -> Config:
             reader.fail(entries["drift"][1], "drift must be report or fix")
         elif value is not None:
             settings["drift"] = value
+    if "kms" in entries:
+        value = reader.string(entries["kms"][1], "kms")
+        if value is not None and value not in KMS_MODES:
+            reader.fail(entries["kms"][1], "kms must be warn or manage")
+        elif value is not None:
+            settings["kms"] = value
     if "expiry_warning_days" in entries:
         days = reader.positive_int(entries["expiry_warning_days"][1], "expiry_warning_days")
         if days is not None and days > MAX_EXPIRY_DAYS:

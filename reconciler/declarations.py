@@ -12,6 +12,7 @@ grants:
     reason: fraud scoring         # optional unless guardrails.require_reason
     expires: 2027-03-31           # optional; from that date on the grant is not rendered
 adopt: [InferenceRead]            # optional; hand-written statements (by Sid) the grants replace
+kms: manage                       # optional; warn | manage (reconciler.yaml's kms by default)
 ```
 
 Every `*.yaml`/`*.yml` below shares/ is read, and nothing there is skipped in silence (a grant
@@ -39,7 +40,7 @@ from pathlib import Path
 import yaml
 
 from reconciler.access import Access, writes
-from reconciler.config import Config
+from reconciler.config import KMS_MODES, Config
 from reconciler.errors import Location, Problem, Severity
 from reconciler.identifiers import (
     IAM_ARN_RE,
@@ -55,7 +56,7 @@ from reconciler.shape import NodeReader
 from reconciler.yamlsource import compose_documents, read_text
 
 SUPPORTED_VERSIONS = (1,)
-_DOC_KEYS = ("version", "bucket", "account", "owner", "grants", "adopt")
+_DOC_KEYS = ("version", "bucket", "account", "owner", "grants", "adopt", "kms")
 _GRANT_KEYS = ("to", "access", "prefixes", "reason", "expires")
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _PUBLIC_WORDS = {"*", "everyone", "public", "anonymous", "all", "anyone", "arn:aws:iam::*:root"}
@@ -127,6 +128,8 @@ class BucketShare:
     """Where each document declaring this bucket names it."""
     owners: tuple[str, ...] = ()
     adopted: tuple[Adoption, ...] = ()
+    kms: str | None = None
+    """`warn` or `manage` when a declaration of the bucket says so; None: the config's."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,7 @@ class _Document:
     bucket_location: Location
     account_location: Location | None
     adopted: tuple[Adoption, ...] = ()
+    kms: tuple[str, Location] | None = None
 
 
 def load_shares(shares_dir: Path, config: Config, today: dt.date) -> tuple[Declarations, list[Problem]]:
@@ -317,11 +321,27 @@ def _read_document(reader: NodeReader, node: yaml.Node, config: Config) -> _Docu
             if grant is not None:
                 grants.append(grant)
     adopted = _read_adopt(reader, entries["adopt"][1], config) if "adopt" in entries else ()
+    kms = _read_kms(reader, entries["kms"][1]) if "kms" in entries else None
     if bucket is None:
         return None
     return _Document(
-        bucket, account, owner, tuple(grants), reader.where(entries["bucket"][1]), account_location, adopted
+        bucket,
+        account,
+        owner,
+        tuple(grants),
+        reader.where(entries["bucket"][1]),
+        account_location,
+        adopted,
+        kms,
     )
+
+
+def _read_kms(reader: NodeReader, node: yaml.Node) -> tuple[str, Location] | None:
+    value = reader.string(node, "kms")
+    if value is not None and value not in KMS_MODES:
+        reader.fail(node, "kms must be warn (show the key-policy statements) or manage (reconcile them)")
+        return None
+    return None if value is None else (value, reader.where(node))
 
 
 def _read_adopt(reader: NodeReader, node: yaml.Node, config: Config) -> tuple[Adoption, ...]:
@@ -529,7 +549,16 @@ def _merge_bucket(bucket: str, documents: list[_Document]) -> tuple[BucketShare 
         return None, problems
     owners = tuple(sorted({d.owner for d in documents if d.owner}))
     locations = tuple(d.bucket_location for d in documents)
-    share = BucketShare(bucket, account, tuple(grants), locations, owners, tuple(adopted.values()))
+    modes = [d.kms for d in documents if d.kms is not None]
+    for mode, where in modes[1:]:
+        if mode != modes[0][0]:
+            problems.append(
+                Problem(where, f"kms: {mode} here, but kms: {modes[0][0]} at {modes[0][1]}; say it once")
+            )
+    if problems:
+        return None, problems
+    kms = modes[0][0] if modes else None
+    share = BucketShare(bucket, account, tuple(grants), locations, owners, tuple(adopted.values()), kms)
     return share, problems
 
 

@@ -1,6 +1,7 @@
 """The digest of a plan: what a reviewer approved, so apply on merge runs nothing else.
 
-One line per bucket that changes (put-policy or delete-policy), sorted by bucket:
+One line per bucket that changes (put-policy or delete-policy), and per KMS key whose
+policy changes (`kms: manage`, named by its ARN), sorted:
 `bucket<TAB>account<TAB>action<TAB>live_hash<TAB>new_hash`, where live_hash is the hash of
 the live policy text the plan was made against and new_hash the hash of the exact text
 apply would write (`none` for a delete). The digest is `sha256:` + SHA-256 of those lines,
@@ -22,9 +23,10 @@ DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 
 
 def digest_lines(plan: Plan) -> list[str]:
+    # A key policy's line names the key ARN where a bucket's names the bucket: they never collide.
     rows = [
         "\t".join((b.bucket, b.account, b.action.value, b.live_hash, policy_hash(b.new_policy_text)))
-        for b in plan.buckets
+        for b in plan.policies
         if b.action in (BucketAction.PUT, BucketAction.DELETE)
     ]
     return sorted(rows)

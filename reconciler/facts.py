@@ -85,6 +85,12 @@ def key_kind(encryption: Encryption) -> KeyKind:
     return KeyKind.CUSTOMER if _KEY_ARN.match(key) else KeyKind.BY_NAME
 
 
+def key_account(key_arn: str) -> str:
+    """The account that owns a KMS key (its ARN's fifth field); its policy is written there."""
+    parts = key_arn.split(":")
+    return parts[4] if len(parts) > 5 else ""
+
+
 def key_region(key_arn: str) -> str:
     """A KMS key ARN's region: S3 uses only keys in the bucket's own region."""
     match = _KEY_ARN.match(key_arn)

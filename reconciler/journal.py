@@ -32,13 +32,16 @@ class JournalEntry:
     message: str = ""
     written_hash: str | None = None
     """Hash of the policy read back after an applied write: rollback's stale check."""
+    kind: str = "bucket-policy"
+    """bucket-policy (`bucket` names the bucket) or key-policy (`bucket` holds the key ARN)."""
 
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-_TEXT_FIELDS = ("run", "time", "bucket", "account", "action", "outcome", "message")
+_TEXT_FIELDS = ("run", "time", "bucket", "account", "action", "outcome", "message", "kind")
+KINDS = ("bucket-policy", "key-policy")
 _OPTIONAL_FIELDS = ("previous_policy", "new_policy", "written_hash")
 
 
@@ -58,6 +61,8 @@ def _entry(data: object) -> JournalEntry:
     for name in _OPTIONAL_FIELDS:
         if not isinstance(getattr(entry, name), str | None):
             raise ValueError(f"{name} must be a string or null")
+    if entry.kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
     return entry
 
 

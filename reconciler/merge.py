@@ -38,8 +38,10 @@ def merge_plans(shards: Sequence[ShardPlan]) -> Plan:
     scope = _merged_scope(shards)
     buckets = _merged_buckets(shards)
     plan = first.plan
+    keys = _merged_keys(shards)
     return Plan(
         buckets=buckets,
+        keys=keys,
         sid_prefix=plan.sid_prefix,
         partition=plan.partition,
         warnings=ordered_messages(w for s in shards for w in s.plan.warnings),
@@ -73,6 +75,21 @@ def _merged_buckets(shards: Sequence[ShardPlan]) -> tuple[BucketPlan, ...]:
             seen[bucket.bucket] = shard.origin
             buckets.append(bucket)
     return tuple(sorted(buckets, key=lambda b: b.bucket))
+
+
+def _merged_keys(shards: Sequence[ShardPlan]) -> tuple[BucketPlan, ...]:
+    seen: dict[str, str] = {}
+    keys = []
+    for shard in shards:
+        for key in shard.plan.keys:
+            if key.bucket in seen:
+                raise MergeError(
+                    f"{shard.origin}: KMS key {key.bucket} is also planned in {seen[key.bucket]}: a key "
+                    "encrypting buckets of accounts in different shards cannot be planned by shard"
+                )
+            seen[key.bucket] = shard.origin
+            keys.append(key)
+    return tuple(sorted(keys, key=lambda k: k.bucket))
 
 
 def _merged_scope(shards: Sequence[ShardPlan]) -> str | None:

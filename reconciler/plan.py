@@ -43,6 +43,7 @@ from reconciler.importer import (
 from reconciler.keypolicy import render_key_statements
 from reconciler.normalize import canonical, normalize_statement, same_statements, statements_of
 from reconciler.policy import (
+    KEY_POLICY_SIZE_LIMIT,
     POLICY_SIZE_LIMIT,
     POLICY_VERSION,
     is_public_statement,
@@ -68,6 +69,14 @@ class ChangeKind(StrEnum):
     ADD = "add"
     CHANGE = "change"
     REMOVE = "remove"
+
+
+class PolicyKind(StrEnum):
+    """The resource policies bucketshare co-owns: one planning, diff, write and rollback logic."""
+
+    BUCKET = "bucket-policy"
+    KEY = "key-policy"
+    """A KMS key's policy (`kms: manage`); the plan's `bucket` field holds the key ARN."""
 
 
 class ReadError(StrEnum):
@@ -106,6 +115,9 @@ class StatementChange:
 
 @dataclass(frozen=True)
 class BucketPlan:
+    """The plan for one resource policy we co-own: a bucket's, or (kind key-policy) the
+    policy of a customer managed KMS key, named by its ARN in `bucket`."""
+
     bucket: str
     account: str
     action: BucketAction
@@ -133,6 +145,9 @@ class BucketPlan:
     """The statements that key's policy needs for the grantees (warn mode: shown, not written)."""
     consumer_policies: tuple[ConsumerPolicy, ...] = ()
     """The identity policy each grantee that gains access attaches on its side."""
+    kind: PolicyKind = PolicyKind.BUCKET
+    key_users: tuple[str, ...] = ()
+    """For a key policy: the buckets whose grants it carries."""
 
     @property
     def new_policy_text(self) -> str | None:
@@ -151,6 +166,8 @@ class Plan:
     """Set when only the buckets whose declarations changed since this revision were planned."""
     scope: str | None = None
     """Set when only some owner accounts were planned (a shard); merge-plans joins shards."""
+    keys: tuple[BucketPlan, ...] = ()
+    """The KMS key policies planned with `kms: manage`, one per key, sorted by key ARN."""
     format_version: int = field(default=PLAN_FORMAT_VERSION)
 
     def count(self, action: BucketAction) -> int:
@@ -160,12 +177,17 @@ class Plan:
         return sum(1 for b in self.buckets for c in b.changes if c.kind is kind)
 
     @property
+    def policies(self) -> tuple[BucketPlan, ...]:
+        """Every resource policy planned: the buckets', then the keys'."""
+        return (*self.buckets, *self.keys)
+
+    @property
     def has_changes(self) -> bool:
-        return any(b.action in (BucketAction.PUT, BucketAction.DELETE) for b in self.buckets)
+        return any(b.action in (BucketAction.PUT, BucketAction.DELETE) for b in self.policies)
 
     @property
     def has_errors(self) -> bool:
-        return bool(self.errors) or self.count(BucketAction.ERROR) > 0
+        return bool(self.errors) or any(b.action is BucketAction.ERROR for b in self.policies)
 
 
 def policy_hash(text: str | None) -> str:
@@ -385,10 +407,13 @@ def _key_facts(
         return outcome
     key_arn = str(encryption.kms_key_id)
     statements = tuple(s.statement for s in render_key_statements(grants, key_arn, sid_prefix, partition))
+    if desired.manage_key:
+        # kms: manage: the key's own plan (Plan.keys) carries these statements.
+        return replace(outcome, key_arn=key_arn, key_statements=statements)
     warning = (
         f"objects are encrypted with the customer managed KMS key {key_arn}: its key policy must also "
         f"allow the grantees ({len(statements)} statement{'s' if len(statements) != 1 else ''} shown "
-        "with this bucket); bucketshare does not change key policies"
+        "with this bucket); bucketshare does not change key policies (kms: manage would)"
     )
     return replace(outcome, warnings=(warning,), key_arn=key_arn, key_statements=statements)
 
@@ -745,3 +770,65 @@ def _drop_adopted(
             )
         remaining.remove(matches[0])
     return remaining, None
+
+
+def plan_key_policy(
+    key_arn: str,
+    account: str,
+    live: LivePolicy,
+    wanted: Sequence[DesiredStatement],
+    users: Sequence[str],
+    sid_prefix: str,
+    partition: str,
+) -> BucketPlan:
+    """A KMS key's policy, planned as the bucket policies are: statements with our Sid prefix
+    are ours, every other (the key administrators', the key users') is kept exactly and in
+    order; the merged policy must fit KMS's 32 KB. A key policy is never deleted."""
+    base = BucketPlan(
+        key_arn,
+        account,
+        BucketAction.ERROR,
+        True,
+        policy_hash(live.text),
+        kind=PolicyKind.KEY,
+        size_limit=KEY_POLICY_SIZE_LIMIT,
+        key_users=tuple(users),
+    )
+    if live.error is not None:
+        return replace(base, errors=(live.error,))
+    try:
+        document = json.loads(live.text) if live.text is not None else None
+    except json.JSONDecodeError as exc:
+        return replace(base, errors=(f"the key policy is not valid JSON ({exc}); fix it by hand first",))
+    statements = statements_of(document)
+    kept = [s for s in statements if not _is_ours(s, sid_prefix)]
+    ours = [s for s in statements if _is_ours(s, sid_prefix)]
+    errors = _collisions(kept, wanted)
+    changes = _explained(
+        _statement_changes(ours, wanted, _Context(sid_prefix, partition, True)), (), sid_prefix
+    )
+    new_policy = _new_document(document, [*kept, *(w.statement for w in wanted)])
+    new_size = policy_size(new_policy) if new_policy is not None else 0
+    if changes and new_policy is not None:
+        if not kept:
+            errors.append(
+                "the key policy would hold only bucketshare's statements: no administrator could manage "
+                "the key any more (KMS refuses such a policy); add the key administrators' statement by hand"
+            )
+        if new_size > KEY_POLICY_SIZE_LIMIT:
+            errors.append(
+                f"the merged key policy would be {new_size} bytes, over KMS's {KEY_POLICY_SIZE_LIMIT}-byte "
+                "limit; remove grants or unmanaged statements"
+            )
+        errors.extend(_kept_problems(document, kept))
+    action = BucketAction.PUT if changes else BucketAction.NOOP
+    return replace(
+        base,
+        action=BucketAction.ERROR if errors else action,
+        changes=tuple(changes),
+        kept_statements=len(kept),
+        errors=tuple(errors),
+        warnings=tuple(_orphan_warnings(statements)),
+        new_policy=new_policy,
+        new_size=new_size,
+    )

@@ -12,6 +12,8 @@ from reconciler.normalize import statements_of
 
 POLICY_VERSION = "2012-10-17"
 POLICY_SIZE_LIMIT = 20 * 1024
+KEY_POLICY_SIZE_LIMIT = 32 * 1024
+"""KMS refuses a key policy over 32 KB (PutKeyPolicy's Policy is at most 32,768 characters)."""
 """S3 counts the policy with whitespace removed (AWS-BEHAVIOUR.md)."""
 
 

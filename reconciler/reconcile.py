@@ -15,6 +15,7 @@ from dataclasses import replace
 from reconciler.aws import BucketAccessError, S3Edge
 from reconciler.desired import DesiredState
 from reconciler.facts import needs_for
+from reconciler.keyplan import key_targets, keys_to_manage, plan_keys
 from reconciler.partial import Selection
 from reconciler.plan import Plan, build_plan
 from reconciler.shards import EVERY_ACCOUNT, AccountScope
@@ -62,6 +63,10 @@ def gather_plan(
     # plan a reviewer reads, with the YAML line to edit.
     warnings = [*(str(p) for p in state.warnings), *warnings]
     plan = build_plan(desired, live, config.sid_prefix, config.partition, warnings, errors)
+    # kms: manage: the keys are known once the buckets' default encryption has been read.
+    keys = keys_to_manage(plan, desired)
+    live_keys = edge.read_key_policies(key_targets(keys))
+    plan = replace(plan, keys=plan_keys(keys, live_keys, config.sid_prefix, config.partition))
     planned = {b.bucket for b in desired}
     expiring = tuple(e for e in state.expiring() if e.bucket in planned)
     return replace(

@@ -65,6 +65,9 @@ class DesiredBucket:
     carry the bucket-owner-full-control ACL. None when no active grant writes."""
     with_expired_owner_acl: tuple[DesiredStatement, ...] | None = None
     """with_expired, as rendered under BucketOwnerPreferred (set with owner_acl and with_expired)."""
+    manage_key: bool = False
+    """`kms: manage`: reconcile the statements the grantees need into the bucket's customer
+    managed key's policy, not only show them."""
 
     def under_owner_acl(self) -> DesiredBucket:
         """This bucket as rendered when uploads must carry the owner's ACL."""
@@ -116,7 +119,10 @@ def render_bucket(share: BucketShare, config: Config, today: dt.date) -> Desired
         owner_acl = _render_statements(share, active, config, owner_acl=True)
         if with_expired is not None:
             expired_acl = _render_statements(share, list(share.grants), config, owner_acl=True)
-    return DesiredBucket(share.bucket, share.account, statements, share, with_expired, owner_acl, expired_acl)
+    manage_key = (share.kms or config.kms) == "manage"
+    return DesiredBucket(
+        share.bucket, share.account, statements, share, with_expired, owner_acl, expired_acl, manage_key
+    )
 
 
 def _render_statements(

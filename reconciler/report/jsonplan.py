@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+from dataclasses import replace
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -20,6 +22,7 @@ from reconciler.plan import (
     BucketPlan,
     ChangeKind,
     Plan,
+    PolicyKind,
     StatementChange,
 )
 
@@ -36,6 +39,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "warnings": list(plan.warnings),
         "errors": list(plan.errors),
         "expiring": [_expiring_to_dict(e) for e in plan.expiring],
+        "keys": [_bucket_to_dict(k) for k in plan.keys],
         "buckets": [_bucket_to_dict(b) for b in plan.buckets],
     }
 
@@ -57,6 +61,8 @@ def _bucket_to_dict(plan: BucketPlan) -> dict[str, Any]:
     return {
         "bucket": plan.bucket,
         "account": plan.account,
+        "kind": plan.kind.value,
+        "key_users": list(plan.key_users),
         "action": plan.action.value,
         "declared": plan.declared,
         "owners": list(plan.owners),
@@ -174,7 +180,8 @@ def loads(text: str, origin: str) -> Plan:
     try:
         top = _Fields(data, "plan")
         return Plan(
-            buckets=tuple(_bucket_from_dict(b) for b in top.objects("buckets")),
+            buckets=tuple(_policy_from_dict(b, PolicyKind.BUCKET) for b in top.objects("buckets")),
+            keys=tuple(_policy_from_dict(k, PolicyKind.KEY) for k in top.objects("keys", default=True)),
             sid_prefix=top.text("sid_prefix"),
             partition=top.text("partition"),
             warnings=top.texts("warnings", ()),
@@ -185,6 +192,19 @@ def loads(text: str, origin: str) -> Plan:
         )
     except ValueError as exc:
         raise BucketshareError(f"{origin}: malformed plan: {exc}; run plan again") from exc
+
+
+_KEY_ARN = re.compile(r"^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+\Z")
+
+
+def _policy_from_dict(data: _Fields, kind: PolicyKind) -> BucketPlan:
+    """A bucket's plan from `buckets`, or a key's from `keys`: each list holds its own kind."""
+    found = _choice(PolicyKind, data, "kind") if "kind" in data.data else PolicyKind.BUCKET
+    if found is not kind:
+        raise ValueError(f"{data.where}.kind must be {kind.value} in this list, not {found.value}")
+    if kind is PolicyKind.KEY and not _KEY_ARN.match(data.text("bucket")):
+        raise ValueError(f"{data.where}.bucket must be a KMS key ARN")
+    return replace(_bucket_from_dict(data), kind=kind, key_users=data.texts("key_users", ()))
 
 
 def _bucket_from_dict(data: _Fields) -> BucketPlan:

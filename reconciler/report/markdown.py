@@ -177,10 +177,10 @@ def _grantee_table(plan: Plan, budget: int, hint: str) -> str:
 
 
 def _details(plan: Plan, budget: int, hint: str, max_chars: int) -> list[str]:
-    sections = [_bucket_section(b) for b in plan.buckets if b.action is not BucketAction.NOOP or b.warnings]
+    sections = [_bucket_section(b) for b in plan.policies if b.action is not BucketAction.NOOP or b.warnings]
     if not sections:
         return []
-    kept = ["### Details per bucket"]
+    kept = ["### Details per bucket" + (" and KMS key" if plan.keys else "")]
     budget -= len(kept[0]) + 300
     for section in sections:
         if len(section) + 2 > budget:
@@ -200,7 +200,8 @@ def _summary_text(plan: BucketPlan) -> str:
     # <summary> is raw HTML: Markdown is not processed there, so escape HTML only.
     owners = f" [{', '.join(plan.owners)}]" if plan.owners else ""
     size = f", {plan.new_size:,}/{plan.size_limit:,} bytes" if plan.new_policy is not None else ""
-    title = html.escape(f"{plan.bucket} ({plan.account}){owners}: {plan.action.value}{size}")
+    name = summary.policy_name(plan)
+    title = html.escape(f"{name} ({plan.account}){owners}: {plan.action.value}{size}")
     return title.replace("@", "@\u200b").replace("[", "&#91;").replace("]", "&#93;").replace(":", "&#58;")
 
 

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 
 from reconciler.explain import AccessChange
-from reconciler.plan import BucketAction, ChangeKind, Plan
+from reconciler.plan import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:
@@ -34,16 +34,23 @@ def json_lines(document: dict[str, object] | list[dict[str, object]]) -> list[st
     return [opening, *json_lines(statements)[1:-1], "]}"]
 
 
+def policy_name(plan: BucketPlan) -> str:
+    """How a planned policy is named to a reader: the bucket, or the key and its buckets."""
+    if plan.kind is PolicyKind.KEY:
+        return f"key policy of {plan.bucket} (for {', '.join(plan.key_users)})"
+    return plan.bucket
+
+
 def errors(plan: Plan) -> list[str]:
     """Plan-wide errors, then each failing bucket's, named."""
     found = list(plan.errors)
-    found += [f"{b.bucket}: {e}" for b in plan.buckets for e in b.errors]
+    found += [f"{b.bucket}: {e}" for b in plan.policies for e in b.errors]
     return found
 
 
 def warnings(plan: Plan) -> list[str]:
     found = list(plan.warnings)
-    found += [f"{b.bucket}: {w}" for b in plan.buckets for w in b.warnings]
+    found += [f"{b.bucket}: {w}" for b in plan.policies for w in b.warnings]
     return found
 
 
@@ -80,6 +87,13 @@ def totals(plan: Plan) -> str:
         f"{plan.statement_count(ChangeKind.CHANGE):,} to change, "
         f"{plan.statement_count(ChangeKind.REMOVE):,} to remove",
     ]
+    if plan.keys:
+        changing_keys = sum(1 for k in plan.keys if k.action is BucketAction.PUT)
+        failing_keys = sum(1 for k in plan.keys if k.action is BucketAction.ERROR)
+        parts.append(
+            f"KMS key policies: {changing_keys:,} to change, {failing_keys:,} with errors, "
+            f"of {plural(len(plan.keys), 'key')} managed"
+        )
     return "; ".join(parts)
 
 

@@ -80,8 +80,8 @@ def plan_lines(plan: Plan) -> Iterator[Line]:
     yield summary.totals(plan), ""
     yield f"digest: {plan_digest(plan)}", ""
     yield from _grantee_table(summary.grantee_rows(plan))
-    for bucket in plan.buckets:
-        yield from _bucket_lines(bucket)
+    for policy in plan.policies:
+        yield from _bucket_lines(policy)
     if not plan.has_changes and not plan.has_errors:
         yield "No changes. Live bucket policies match the declarations.", ""
 
@@ -107,7 +107,9 @@ def _bucket_lines(plan: BucketPlan) -> Iterator[Line]:
     owners = f" [{', '.join(plan.owners)}]" if plan.owners else ""
     size = f"  [{plan.new_size:,}/{plan.size_limit:,} bytes]" if plan.new_policy is not None else ""
     yield "", ""
-    header = _clean(f"{plan.bucket} (account {plan.account}){owners}: {plan.action.value}{size}")
+    header = _clean(
+        f"{summary.policy_name(plan)} (account {plan.account}){owners}: {plan.action.value}{size}"
+    )
     yield header, _STYLE[plan.action]
     yield from ((_clean(f"  error: {m}"), "bold red") for m in plan.errors)
     yield from ((_clean(f"  warning: {m}"), "yellow") for m in plan.warnings)

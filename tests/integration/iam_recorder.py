@@ -51,6 +51,8 @@ OPERATION_ACTIONS: dict[tuple[str, str], str | None] = {
     # (STS API reference, GetCallerIdentity).
     ("sts", "GetCallerIdentity"): None,
     ("sts", "AssumeRole"): "sts:AssumeRole",
+    ("kms", "GetKeyPolicy"): "kms:GetKeyPolicy",
+    ("kms", "PutKeyPolicy"): "kms:PutKeyPolicy",
 }
 """API operation -> the IAM action it needs (None: none). A new call must be added here."""
 
@@ -100,7 +102,7 @@ class Operation:
     """None: made by an S3Edge created outside any CLI command (a test calling gather_plan)."""
     test: str
     role_arn: str | None = None
-    """AssumeRole's RoleArn: the resource it needs sts:AssumeRole on."""
+    """AssumeRole's RoleArn, or a KMS call's KeyId (a key ARN): the resource the action is on."""
 
     @property
     def by_hub(self) -> bool:
@@ -189,7 +191,7 @@ class Recorder:
         def record(params: Mapping[str, Any], model: Any, **_: Any) -> None:
             service = model.service_model.service_name
             bucket = params.get("Bucket")
-            role_arn = params.get("RoleArn")
+            role_arn = params.get("RoleArn") or params.get("KeyId")
             operation = Operation(
                 service,
                 model.name,

@@ -45,8 +45,11 @@ REQUIRED = {
         "GetBucketPolicy",
         "GetBucketEncryption",
         "GetBucketOwnershipControls",
+        "GetKeyPolicy",
     },
     "apply": {
+        "GetKeyPolicy",
+        "PutKeyPolicy",
         "ListBuckets",
         "GetBucketPolicy",
         "GetBucketEncryption",
@@ -123,7 +126,7 @@ def test_trust_policies_admit_only_this_repositorys_github_jobs(name: str, subje
 
 def test_plan_role_only_reads() -> None:
     actions = document_actions(_document("plan-role-policy.json"))
-    assert actions and all(a.lower().startswith(("s3:get", "s3:list")) for a in actions), actions
+    assert actions and all(a.lower().startswith(("s3:get", "s3:list", "kms:get")) for a in actions), actions
 
 
 def test_readme_explains_every_permission() -> None:

@@ -1,0 +1,82 @@
+"""A KMS key's policy planned as one more resource policy we co-own (pure, no AWS)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reconciler.digest import digest_lines
+from reconciler.errors import BucketshareError
+from reconciler.merge import MergeError, ShardPlan, merge_plans
+from reconciler.plan import BucketAction, BucketPlan, LivePolicy, Plan, PolicyKind, plan_key_policy
+from reconciler.render import DesiredStatement
+from reconciler.report.jsonplan import dumps, loads
+
+KEY = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+ADMIN = {
+    "Sid": "Enable IAM User Permissions",
+    "Effect": "Allow",
+    "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+    "Action": "kms:*",
+    "Resource": "*",
+}
+OURS = {
+    "Sid": "BucketShareKmsReadAccount",
+    "Effect": "Allow",
+    "Principal": {"AWS": ["arn:aws:iam::222222222222:root"]},
+    "Action": ["kms:Decrypt"],
+    "Resource": "*",
+}
+
+
+def live(*statements: dict[str, object]) -> LivePolicy:
+    return LivePolicy(
+        KEY, "111111111111", json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+    )
+
+
+def planned(policy: LivePolicy, *wanted: dict[str, object]) -> BucketPlan:
+    desired = [DesiredStatement(str(s["Sid"]), dict(s), ()) for s in wanted]
+    return plan_key_policy(KEY, "111111111111", policy, desired, ["b"], "BucketShare", "aws")
+
+
+def test_our_statements_join_the_administrators_which_stay_first_and_exact() -> None:
+    plan = planned(live(ADMIN), OURS)
+    assert (plan.kind, plan.action, plan.kept_statements) == (PolicyKind.KEY, BucketAction.PUT, 1)
+    assert plan.new_policy is not None and plan.new_policy["Statement"] == [ADMIN, OURS]
+    assert planned(live(ADMIN, OURS), OURS).action is BucketAction.NOOP
+    # Removing the last grant removes our statement; the key keeps its policy.
+    removed = planned(live(ADMIN, OURS))
+    assert removed.action is BucketAction.PUT
+    assert removed.new_policy == {"Version": "2012-10-17", "Statement": [ADMIN]}
+
+
+def test_a_policy_of_only_our_statements_is_refused() -> None:
+    plan = planned(live(), OURS)
+    assert plan.action is BucketAction.ERROR
+    assert "no administrator could manage the key" in plan.errors[0]
+
+
+def test_a_hand_written_statement_with_our_sid_is_a_collision() -> None:
+    theirs = {**ADMIN, "Sid": "bucketsharekmsreadaccount"}
+    plan = planned(live(ADMIN, theirs), OURS)
+    assert plan.action is BucketAction.ERROR and "collides" in plan.errors[0]
+
+
+def test_key_plans_round_trip_count_in_the_digest_and_refuse_two_shards() -> None:
+    key = planned(live(ADMIN), OURS)
+    plan = Plan((), "BucketShare", "aws", keys=(key,))
+    again = loads(dumps(plan), "plan.json")
+    assert again.keys == plan.keys
+    assert [line.split("\t")[0] for line in digest_lines(plan)] == [KEY]
+    forged = json.loads(dumps(plan))
+    forged["buckets"], forged["keys"] = forged["keys"], []
+    with pytest.raises(BucketshareError, match="kind must be bucket-policy in this list"):
+        loads(json.dumps(forged), "plan.json")
+    shards = [
+        ShardPlan(f"s{i}.json", Plan((), "BucketShare", "aws", scope=f"shard {i}/2", keys=(key,)))
+        for i in range(2)
+    ]
+    with pytest.raises(MergeError, match=r"is also planned in s0\.json"):
+        merge_plans(shards)
