@@ -14,10 +14,10 @@ from dataclasses import replace
 
 from reconciler.aws import BucketAccessError, S3Edge
 from reconciler.desired import DesiredState
-from reconciler.facts import needs_for
-from reconciler.keyplan import key_targets, keys_to_manage, plan_keys
+from reconciler.facts import Encryption, needs_for
+from reconciler.keyplan import managed_keys, plan_keys
 from reconciler.partial import Selection
-from reconciler.plan import Plan, build_plan
+from reconciler.plan import BucketPlan, Plan, build_plan
 from reconciler.shards import EVERY_ACCOUNT, AccountScope
 
 Progress = Callable[[int], Callable[[], None]]
@@ -63,15 +63,34 @@ def gather_plan(
     # plan a reviewer reads, with the YAML line to edit.
     warnings = [*(str(p) for p in state.warnings), *warnings]
     plan = build_plan(desired, live, config.sid_prefix, config.partition, warnings, errors)
-    # kms: manage: the keys are known once the buckets' default encryption has been read.
-    keys = keys_to_manage(plan, desired)
-    live_keys = edge.read_key_policies(key_targets(keys))
-    plan = replace(plan, keys=plan_keys(keys, live_keys, config.sid_prefix, config.partition))
+    plan = replace(plan, keys=_plan_keys(state, plan, edge, wanted))
     planned = {b.bucket for b in desired}
     expiring = tuple(e for e in state.expiring() if e.bucket in planned)
     return replace(
         plan, expiring=expiring, partial_since=partial.ref if partial else None, scope=scope.describe()
     )
+
+
+def _plan_keys(
+    state: DesiredState, plan: Plan, edge: S3Edge, wanted: Callable[[str], bool]
+) -> tuple[BucketPlan, ...]:
+    """kms: manage: a key's users are known once every managing bucket's default encryption
+    is, including the buckets a partial plan did not read."""
+    managing = [d for d in state.buckets if d.manage_key and wanted(d.account)]
+    if not managing:
+        return ()
+    encryption: dict[str, Encryption | str] = {}
+    for bucket in plan.buckets:
+        if bucket.facts is not None and bucket.facts.encryption is not None:
+            encryption[bucket.bucket] = bucket.facts.encryption
+        elif bucket.errors:
+            encryption[bucket.bucket] = "; ".join(bucket.errors)
+    unread = [d for d in managing if d.bucket not in encryption]
+    found = edge.read_encryptions([(d.bucket, d.account) for d in unread])
+    encryption.update((d.bucket, e) for d, e in zip(unread, found, strict=True))
+    keys = managed_keys(managing, encryption)
+    live = edge.read_key_policies(keys.targets())
+    return plan_keys(keys, live, state.config.sid_prefix, state.config.partition)
 
 
 def _discover(

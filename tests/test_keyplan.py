@@ -80,3 +80,25 @@ def test_key_plans_round_trip_count_in_the_digest_and_refuse_two_shards() -> Non
     ]
     with pytest.raises(MergeError, match=r"is also planned in s0\.json"):
         merge_plans(shards)
+
+
+def test_a_key_whose_users_are_not_all_known_is_not_planned() -> None:
+    from reconciler.declarations import BucketShare
+    from reconciler.facts import Encryption
+    from reconciler.keyplan import managed_keys, plan_keys
+    from reconciler.render import DesiredBucket
+
+    def bucket(name: str) -> DesiredBucket:
+        share = BucketShare(name, "111111111111", (), ())
+        return DesiredBucket(name, "111111111111", (), share, manage_key=True)
+
+    uses_key = Encryption("aws:kms", KEY)
+    keys = managed_keys(
+        [bucket("a"), bucket("b")], {"a": uses_key, "b": "access denied on GetBucketEncryption"}
+    )
+    # b might use the key too: planning it from a's grants alone could revoke b's.
+    assert keys.targets() == []
+    [plan] = plan_keys(keys, [], "BucketShare", "aws")
+    assert plan.action is BucketAction.ERROR and "bucket b: access denied" in plan.errors[0]
+    known = managed_keys([bucket("a"), bucket("b")], {"a": uses_key, "b": Encryption("AES256")})
+    assert known.targets() == [(KEY, "111111111111")]

@@ -171,3 +171,22 @@ def test_a_key_policy_kms_would_refuse_is_a_plan_error(ws: Workspace) -> None:
     assert json.loads(key_policy(kms, key_arn)) == big
     # The bucket's own policy does not wait for its key: it is written.
     assert "BucketShare" in (ws.policy_text(bucket) or "")
+
+
+def test_the_last_grant_going_takes_our_statements_out_of_the_key_policy(ws: Workspace) -> None:
+    kms, key_arn, before = key_with_policy(ws)
+    bucket = encrypted_bucket(ws, key_arn)
+    assert ws.apply().rc == 0
+    assert "BucketShareKmsReadAccount" in key_policy(kms, key_arn)
+    ws.write(
+        f"{bucket}.yaml", f'version: 1\nbucket: {bucket}\naccount: "{ws.account}"\nowner: ml\nkms: manage\n'
+    )
+    result, plan = ws.plan_json()
+    assert result.rc == 0, result.text
+    [key] = plan["keys"]
+    assert sorted((c["sid"], c["kind"]) for c in key["changes"]) == [
+        ("BucketShareKmsReadAccount", "remove"),
+        ("BucketShareKmsWriteAccount", "remove"),
+    ]
+    assert ws.apply().rc == 0
+    assert json.loads(key_policy(kms, key_arn)) == json.loads(before)
