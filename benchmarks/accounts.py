@@ -5,7 +5,7 @@
 On a moto server behind the loopback delay proxy (25 ms round trip), A owner accounts with
 B declared buckets each are planned through reconciler.yaml's assume_role, beside the
 smallest boto3 program making the same calls (one AssumeRole and one ListBuckets per
-account, one GetBucketPolicy per bucket, 16 threads). Then the same plan as S shards
+account, GetBucketPolicy and GetBucketEncryption per bucket, 16 threads). Then the same plan as S shards
 (`plan --shard I/S`, run one after another here; a matrix runs them at once) and
 merge-plans. Every measure is a whole process, so start-up counts; ratios are printed from
 this one run.
@@ -52,9 +52,14 @@ def account(a):
 def read(item):
     a, s3, name = item
     try:
-        return s3.get_bucket_policy(Bucket=name, ExpectedBucketOwner=a)["Policy"]
+        s3.get_bucket_policy(Bucket=name, ExpectedBucketOwner=a)["Policy"]
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "NoSuchBucketPolicy":
+            raise
+    try:
+        s3.get_bucket_encryption(Bucket=name, ExpectedBucketOwner=a)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ServerSideEncryptionConfigurationNotFoundError":
             raise
 with ThreadPoolExecutor(16) as pool:
     listed = list(pool.map(account, accounts))
