@@ -278,6 +278,13 @@ class S3Edge:
         attempts = getattr(self._attempts, "made", TOTAL_ATTEMPTS)
         return describe_client_error(exc, bucket, account, operation, attempts)
 
+    @property
+    def region(self) -> str:
+        """The region this edge's clients call, so where CreateBucket puts a bucket: the
+        environment's (AWS_REGION, AWS_DEFAULT_REGION, the profile), or us-east-1, botocore's
+        default for S3 when none is set."""
+        return self._session.region_name or "us-east-1"
+
     def role_for(self, account: str) -> str | None:
         """The role this run assumes in account; None: the ambient credentials."""
         return self._roles.role_for(account, self._mode)

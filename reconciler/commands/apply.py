@@ -164,8 +164,7 @@ def scheduled_part(plan: Plan, config: Config) -> Plan:
     selected = select_scheduled(plan, fix_all_drift=config.drift == "fix")
     kept = {b.bucket: b.action for b in selected.buckets}
     for bucket in plan.buckets:
-        changing = bucket.action in (BucketAction.PUT, BucketAction.DELETE)
-        if changing and kept.get(bucket.bucket) is BucketAction.NOOP:
+        if bucket.writes and kept.get(bucket.bucket) is BucketAction.NOOP:
             print(
                 f"{bucket.bucket} (account {bucket.account}): left for review, not applied: {LEFT_FOR_REVIEW}"
             )

@@ -17,9 +17,11 @@ from reconciler.plan import (
     BucketAction,
     BucketPlan,
     ChangeKind,
+    Creation,
     Plan,
     StatementChange,
 )
+from reconciler.render import bucket_arn, bucket_uri
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
@@ -34,7 +36,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "warnings": list(plan.warnings),
         "errors": list(plan.errors),
         "expiring": [_expiring_to_dict(e) for e in plan.expiring],
-        "buckets": [_bucket_to_dict(b) for b in plan.buckets],
+        "buckets": [_bucket_to_dict(b, plan.partition) for b in plan.buckets],
     }
 
 
@@ -43,6 +45,7 @@ def summary(plan: Plan) -> dict[str, int]:
         "buckets": len(plan.buckets),
         "put_policy": plan.count(BucketAction.PUT),
         "delete_policy": plan.count(BucketAction.DELETE),
+        "create_bucket": plan.count(BucketAction.CREATE),
         "no_op": plan.count(BucketAction.NOOP),
         "error": plan.count(BucketAction.ERROR),
         "statements_added": plan.statement_count(ChangeKind.ADD),
@@ -51,11 +54,15 @@ def summary(plan: Plan) -> dict[str, int]:
     }
 
 
-def _bucket_to_dict(plan: BucketPlan) -> dict[str, Any]:
+def _bucket_to_dict(plan: BucketPlan, partition: str) -> dict[str, Any]:
     return {
         "bucket": plan.bucket,
+        # Derived from bucket and the plan's partition, for people and scripts; never read back.
+        "arn": bucket_arn(plan.bucket, partition),
+        "uri": bucket_uri(plan.bucket),
         "account": plan.account,
         "action": plan.action.value,
+        "create": _creation_to_dict(plan.create),
         "declared": plan.declared,
         "owners": list(plan.owners),
         "expiry_only": plan.expiry_only,
@@ -139,6 +146,9 @@ class _Fields:
         items = self._get(key, list, "a list", [] if default else ...)
         return [_Fields(item, f"{self.where}.{key}[{i}]") for i, item in enumerate(items)]
 
+    def objects_one(self, key: str) -> _Fields:
+        return _Fields(self._get(key, dict, "an object"), f"{self.where}.{key}")
+
     def document(self, key: str) -> dict[str, Any] | None:
         value = self._get(key, (dict, type(None)), "an object or null")
         return None if value is None else dict(value)
@@ -175,10 +185,11 @@ def loads(text: str, origin: str) -> Plan:
 
 
 def _bucket_from_dict(data: _Fields) -> BucketPlan:
+    action = _choice(BucketAction, data, "action")
     return BucketPlan(
         bucket=data.text("bucket"),
         account=data.text("account"),
-        action=_choice(BucketAction, data, "action"),
+        action=action,
         declared=data.flag("declared"),
         live_hash=data.text("live_hash"),
         changes=tuple(
@@ -203,7 +214,27 @@ def _bucket_from_dict(data: _Fields) -> BucketPlan:
         expiry_only=data.flag("expiry_only", False),
         access=tuple(_access_from_dict(a) for a in data.objects("access_changes", default=True)),
         adopted=data.texts("adopted", ()),
+        create=_creation_from_dict(data, action),
     )
+
+
+def _creation_to_dict(creation: Creation | None) -> dict[str, Any] | None:
+    if creation is None:
+        return None
+    return {"region": creation.region, "versioning": creation.versioning}
+
+
+def _creation_from_dict(data: _Fields, action: BucketAction) -> Creation | None:
+    """`create` is set exactly on a create-bucket: apply must never create a bucket a plan
+    does not say it creates, nor put a policy on one it says is missing."""
+    if data.data.get("create") is None:
+        if action is BucketAction.CREATE:
+            raise ValueError(f"{data.where}.create is missing: a create-bucket must say how")
+        return None
+    if action is not BucketAction.CREATE:
+        raise ValueError(f"{data.where}.create must be null unless action is create-bucket")
+    fields = data.objects_one("create")
+    return Creation(region=fields.text("region"), versioning=fields.flag("versioning"))
 
 
 def _choice(kind: type[E], data: _Fields, key: str) -> E:

@@ -25,6 +25,7 @@ from reconciler.report.diffs import statement_diff
 _STYLE = {
     BucketAction.PUT: "yellow",
     BucketAction.DELETE: "red",
+    BucketAction.CREATE: "cyan",
     BucketAction.NOOP: "green",
     BucketAction.ERROR: "bold red",
 }
@@ -81,7 +82,7 @@ def plan_lines(plan: Plan) -> Iterator[Line]:
     yield f"digest: {plan_digest(plan)}", ""
     yield from _grantee_table(summary.grantee_rows(plan))
     for bucket in plan.buckets:
-        yield from _bucket_lines(bucket)
+        yield from _bucket_lines(bucket, plan.partition)
     if not plan.has_changes and not plan.has_errors:
         yield "No changes. Live bucket policies match the declarations.", ""
 
@@ -101,7 +102,7 @@ def _grantee_table(rows: list[summary.GranteeRow]) -> Iterator[Line]:
         yield "  ".join(t.ljust(w) for t, w in zip(texts, widths, strict=True)).rstrip(), style
 
 
-def _bucket_lines(plan: BucketPlan) -> Iterator[Line]:
+def _bucket_lines(plan: BucketPlan, partition: str) -> Iterator[Line]:
     if plan.action is BucketAction.NOOP and not plan.warnings:
         return
     owners = f" [{', '.join(plan.owners)}]" if plan.owners else ""
@@ -109,6 +110,9 @@ def _bucket_lines(plan: BucketPlan) -> Iterator[Line]:
     yield "", ""
     header = _clean(f"{plan.bucket} (account {plan.account}){owners}: {plan.action.value}{size}")
     yield header, _STYLE[plan.action]
+    yield _clean(f"  {summary.locators(plan.bucket, partition)}"), ""
+    if plan.create is not None:
+        yield _clean(f"  {plan.create.describe()}"), _STYLE[BucketAction.CREATE]
     yield from ((_clean(f"  error: {m}"), "bold red") for m in plan.errors)
     yield from ((_clean(f"  warning: {m}"), "yellow") for m in plan.warnings)
     for change in plan.changes:
