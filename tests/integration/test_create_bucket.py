@@ -200,3 +200,22 @@ def test_rollback_keeps_the_created_bucket(ws: Workspace) -> None:
     ) in result.out
     assert exists(ws, bucket)
     assert ws.policy(bucket) is None, "the policy it had before (none) is restored"
+
+
+
+def test_a_name_another_account_took_meanwhile_is_never_touched(ws: Workspace) -> None:
+    bucket = bucket_name("taken")
+    declare_created(ws, bucket)
+    saved = ws.root / "plan.json"
+    assert ws.plan("--save", saved).rc == 0
+    other = ws.moto.new_account()
+    ws.moto.s3(other).create_bucket(Bucket=bucket)
+    result = ws.apply_saved(saved)
+    assert result.rc == 1
+    # moto lets any account read the bucket (AWS would answer AccessDenied for
+    # ExpectedBucketOwner): either way apply refuses before any write.
+    assert f"{bucket}: FAILED: refused: the bucket exists now; run plan again" in result.out
+    s3 = ws.moto.s3(other)
+    with pytest.raises(Exception, match="NoSuchPublicAccessBlockConfiguration"):
+        s3.get_public_access_block(Bucket=bucket)
+    assert ws.moto.policy(other, bucket) is None
