@@ -38,7 +38,7 @@ def test_create_plans_applies_with_safe_defaults_and_converges(ws: Workspace) ->
 
     shown = ws.plan("--detailed-exitcode")
     assert shown.rc == 2, shown.text
-    assert f"{bucket} (account {ws.account}) [ml-platform]: create-bucket" in shown.out
+    assert ws.shown_action(shown.out, bucket) == "create-bucket"
     assert f"  {arn}  {uri}" in shown.out
     assert "creates the bucket in us-east-1: Block Public Access (all four settings on)" in shown.out
     assert "1 bucket to change (1 create-bucket, 0 put-policy, 0 delete-policy)" in shown.out
