@@ -251,6 +251,8 @@ def _creation_refusal(bucket_plan: BucketPlan, run: _Run, sid_prefix: str) -> st
         region = edge.client_region(account)
     except BucketAccessError as exc:
         return str(exc)
+    # This re-read is the only guard against a bucket that appeared since the plan: in
+    # us-east-1, CreateBucket on a bucket the caller already owns succeeds without a word.
     refusal = check_creation_against_live(bucket_plan, live, sid_prefix, region)
     if refusal is not None:
         return refusal

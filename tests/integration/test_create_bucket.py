@@ -202,7 +202,6 @@ def test_rollback_keeps_the_created_bucket(ws: Workspace) -> None:
     assert ws.policy(bucket) is None, "the policy it had before (none) is restored"
 
 
-
 def test_a_name_another_account_took_meanwhile_is_never_touched(ws: Workspace) -> None:
     bucket = bucket_name("taken")
     declare_created(ws, bucket)
@@ -219,3 +218,20 @@ def test_a_name_another_account_took_meanwhile_is_never_touched(ws: Workspace) -
     with pytest.raises(Exception, match="NoSuchPublicAccessBlockConfiguration"):
         s3.get_public_access_block(Bucket=bucket)
     assert ws.moto.policy(other, bucket) is None
+
+
+def test_creates_in_an_owner_account_reached_through_its_role(ws: Workspace) -> None:
+    owner = ws.moto.new_account()
+    ws.set_config('version: 1\nassume_role: "arn:{partition}:iam::{account}:role/bucketshare-{mode}"\n')
+    bucket = bucket_name("owned")
+    ws.write(
+        f"{bucket}.yaml",
+        f'version: 1\nbucket: {bucket}\naccount: "{owner}"\ncreate: true\ngrants:\n'
+        + read_grant("222222222222"),
+    )
+    shown = ws.plan()
+    assert f"{bucket} (account {owner}): create-bucket" in shown.out, shown.text
+    applied = ws.apply()
+    assert applied.rc == 0, applied.text
+    assert exists(ws, bucket, owner) and not exists(ws, bucket)
+    assert granted(ws.moto.policy(owner, bucket), "222222222222") == read_pairs(bucket)
