@@ -10,15 +10,17 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from reconciler.aws import BucketAccessError, S3Edge
-from reconciler.journal import Journal, JournalEntry, now
+from reconciler.journal import CREATED, Journal, JournalEntry, now
 from reconciler.normalize import equivalent_policies
 from reconciler.plan import (
     BucketAction,
     BucketPlan,
+    Creation,
     LivePolicy,
     Plan,
     PolicyKind,
     check_against_live,
+    check_creation_against_live,
     policy_hash,
 )
 from reconciler.policy import KEY_POLICY_SIZE_LIMIT, POLICY_SIZE_LIMIT, policy_size, public_statement_sids
@@ -43,6 +45,13 @@ PUBLIC_RESTORED = (
 PUBLIC_UNKNOWN = (
     "written, but S3 did not say whether the bucket policy is public (GetBucketPolicyStatus "
     "failed); check it with `aws s3api get-bucket-policy-status` before relying on the grants"
+)
+CREATED_KEPT = (
+    "created bucket {bucket} is kept (rollback never deletes a bucket); delete it by hand if unwanted"
+)
+MAYBE_CREATED = (
+    "bucket {bucket} may have been created by run {run} (journalled pending: it stopped during the "
+    "creation); rollback never deletes a bucket: check it and delete it by hand if unwanted"
 )
 OVERWRITTEN = (
     "written, then overwritten before apply ended (by another apply or a person: S3 has no "
@@ -216,6 +225,8 @@ def apply_bucket(bucket_plan: BucketPlan, run: _Run, sid_prefix: str) -> BucketO
     refusal = _unsafe(bucket_plan.new_policy, "planned", target.kind)
     if refusal:
         return BucketOutcome(bucket_plan.bucket, False, refusal)
+    if bucket_plan.action is BucketAction.CREATE:
+        return create_bucket(bucket_plan, run, sid_prefix)
     return write_policy(
         run,
         target,
@@ -224,6 +235,92 @@ def apply_bucket(bucket_plan: BucketPlan, run: _Run, sid_prefix: str) -> BucketO
         bucket_plan.action.value,
         check=lambda live_text: check_against_live(bucket_plan, live_text, sid_prefix, run.partition),
     )
+
+
+def create_bucket(bucket_plan: BucketPlan, run: _Run, sid_prefix: str) -> BucketOutcome:
+    """Create a missing bucket with the safe defaults, journalled, then write its policy
+    through the same safe write as any other bucket."""
+    bucket, account, edge = bucket_plan.bucket, bucket_plan.account, run.edge
+    refusal = _creation_refusal(bucket_plan, run, sid_prefix)
+    if refusal is not None:
+        return BucketOutcome(bucket, False, refusal)
+    creation = bucket_plan.create
+    assert creation is not None  # checked by _creation_refusal
+    entry = JournalEntry(run.id, now(), bucket, account, CREATED, None, None, "pending", creation.describe())
+    run.journal.append(entry)
+    try:
+        edge.create_bucket(bucket, account, creation.region)
+    except BucketAccessError as exc:
+        run.journal.append(replace(entry, time=now(), outcome="failed", message=str(exc)))
+        return BucketOutcome(bucket, False, str(exc))
+    problem = _set_defaults(edge, bucket, account, creation)
+    done = creation.describe() if problem is None else f"created, but {problem}"
+    run.journal.append(replace(entry, time=now(), outcome="applied", message=done))
+    if problem is not None:
+        # Plan sees an existing bucket from now on and never sets these: say so, loudly.
+        return BucketOutcome(
+            bucket,
+            False,
+            f"created the bucket, but {problem}; the bucket has no policy yet: set that default by "
+            "hand, then plan and apply again",
+        )
+    if bucket_plan.new_policy_text is None:
+        return BucketOutcome(bucket, True, "created the bucket (no grants: no policy)")
+    written = write_policy(
+        run,
+        PolicyTarget(edge, bucket, account),
+        policy_hash(None),
+        bucket_plan.new_policy_text,
+        BucketAction.PUT.value,
+        live=edge.read_new_policy(bucket, account),
+        created=True,
+    )
+    said = "created the bucket and " if written.ok else "created the bucket, but "
+    return replace(written, message=said + written.message)
+
+
+def _creation_refusal(bucket_plan: BucketPlan, run: _Run, sid_prefix: str) -> str | None:
+    """Why this bucket must not be created now: it exists (anyone's), the plan does not add
+    up, or the credentials are of another account than the declared owner."""
+    bucket, account, edge = bucket_plan.bucket, bucket_plan.account, run.edge
+    live = edge.read_policy(bucket, account)
+    try:
+        region = edge.client_region(account)
+    except BucketAccessError as exc:
+        return str(exc)
+    # This re-read is the only guard against a bucket that appeared since the plan: in
+    # us-east-1, CreateBucket on a bucket the caller already owns succeeds without a word.
+    refusal = check_creation_against_live(bucket_plan, live, sid_prefix, region)
+    if refusal is not None:
+        return refusal
+    # CreateBucket takes no ExpectedBucketOwner: it creates in the credentials' own account.
+    owner = edge.credentials_account(account)
+    if owner != account:
+        whose = f"of account {owner}" if owner else "of an account sts:GetCallerIdentity could not tell"
+        return (
+            f"refused: the credentials for account {account} are {whose}, and CreateBucket would "
+            "create the bucket there; use that account's credentials or role"
+        )
+    return None
+
+
+def _set_defaults(edge: S3Edge, bucket: str, account: str, creation: Creation) -> str | None:
+    """The safe defaults on a bucket just created, Block Public Access first; None when all
+    are set, else which failed and why (the later ones are not tried)."""
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("Block Public Access", lambda: edge.block_public_access(bucket, account)),
+        ("object ownership", lambda: edge.enforce_bucket_owner(bucket, account)),
+        ("default encryption", lambda: edge.encrypt_by_default(bucket, account)),
+    ]
+    if creation.versioning:
+        steps.append(("versioning", lambda: edge.enable_versioning(bucket, account)))
+    for done, (name, step) in enumerate(steps):
+        try:
+            step()
+        except BucketAccessError as exc:
+            missing = ", ".join(n for n, _ in steps[done:])
+            return f"setting {name} failed ({exc}), so it lacks: {missing}"
+    return None
 
 
 def _unsafe(document: dict[str, Any] | None, which: str, kind: PolicyKind) -> str | None:
@@ -250,13 +347,18 @@ def write_policy(
     stale: str = STALE_SINCE_PLAN,
     live: LivePolicy | None = None,
     prove_not_public: bool = True,
+    created: bool = False,
 ) -> BucketOutcome:
     """Re-read (unless the caller just did: live), refuse if stale (or if check refuses),
     journal, write (or delete when new_text is None), verify, and prove S3 does not see the
-    written policy as public (else put back the one it replaced)."""
+    written policy as public (else put back the one it replaced). created: the bucket was
+    just created, so a NoSuchBucket on reading it back may be transient."""
     journal, partition = run.journal, run.partition
     bucket, account = target.name, target.account
-    live = live or target.read()
+    read: Callable[[], LivePolicy] = (
+        (lambda: run.edge.read_new_policy(bucket, account)) if created else target.read
+    )
+    live = live or read()
     if live.error is not None:
         return BucketOutcome(bucket, False, live.error)
     if policy_hash(live.text) != expected_hash:
@@ -276,7 +378,7 @@ def write_policy(
     except BucketAccessError as exc:
         journal.append(replace(entry, time=now(), outcome="failed", message=str(exc)))
         return BucketOutcome(bucket, False, str(exc))
-    after = target.read()
+    after = read()
     if after.error is not None or not _holds(after.text, new_text, partition):
         message = after.error or "the policy read back differs from what was written"
         journal.append(replace(entry, time=now(), outcome="failed", message=message))
@@ -380,14 +482,28 @@ def rollback(journal: Journal, edge: S3Edge, bucket: str | None, partition: str)
     """Restore, per bucket and concurrently, the policy held before its last write that took
     effect; say per bucket what could not be restored and why."""
     run = _Run(edge, journal, partition)
+    writes, created = journal.attempts(), journal.created()
     chosen = [
-        (name, attempts)
-        for name, attempts in sorted(journal.attempts().items())
+        (name, writes.get(name, []))
+        for name in sorted(writes.keys() | created.keys())
         if bucket is None or name == bucket
     ]
 
     def one(item: tuple[str, list[JournalEntry]]) -> BucketOutcome:
+        outcome = restore(item)
+        creation = created.get(item[0])
+        if creation is None:
+            return outcome
+        template = CREATED_KEPT if creation.outcome == "applied" else MAYBE_CREATED
+        note = template.format(bucket=item[0], run=creation.run)
+        if not item[1]:
+            return BucketOutcome(item[0], True, note)
+        return replace(outcome, message=f"{outcome.message}; {note}")
+
+    def restore(item: tuple[str, list[JournalEntry]]) -> BucketOutcome:
         name, attempts = item
+        if not attempts:
+            return BucketOutcome(name, True, NOTHING_TO_UNDO)
         policy = PolicyTarget(edge, name, attempts[-1].account, PolicyKind(attempts[-1].kind))
         live = policy.read()
         if live.error is not None:

@@ -59,10 +59,14 @@ DEFAULT_READ_TIMEOUT = 30.0
 this much per attempt, so a user with a fast network may lower it."""
 _MAX_READ_TIMEOUT = 3600.0
 _DENIED_CODES = frozenset(("AccessDenied", "403", "AllAccessDisabled"))
-_IAM_ACTION = {"GetBucketEncryption": "s3:GetEncryptionConfiguration"}
-"""Operations whose IAM action is not named s3:<operation>."""
 _FACT_NAMES = {"GetBucketOwnershipControls": "Object Ownership", "GetBucketEncryption": "default encryption"}
 _THROTTLE_CODES = {"Throttling", "ThrottlingException", "SlowDown", "RequestLimitExceeded", "503"}
+_IAM_ACTIONS = {
+    "GetBucketEncryption": "s3:GetEncryptionConfiguration",
+    "PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "PutBucketEncryption": "s3:PutEncryptionConfiguration",
+}
+"""API operations whose IAM action has another name (the rest are s3:<operation>)."""
 
 
 class BucketAccessError(BucketshareError):
@@ -125,9 +129,22 @@ def describe_client_error(
     code = str(error.get("Code", "?"))
     message = str(error.get("Message", ""))
     if code == "NoSuchBucket":
-        return f"bucket does not exist; create it in account {account} or remove its declaration"
+        return (
+            f"bucket does not exist; create it in account {account}, declare it with create: true, "
+            "or remove its declaration"
+        )
+    if code == "BucketAlreadyExists":
+        return (
+            f"bucket name {bucket} is taken by another AWS account (S3 bucket names are global); "
+            "declare another name"
+        )
+    if code == "BucketAlreadyOwnedByYou":
+        return (
+            f"bucket {bucket} exists already in account {account}: it was created since the plan "
+            "(or by an earlier attempt whose answer was lost); check its settings and run plan again"
+        )
     if code in _DENIED_CODES:
-        action = _IAM_ACTION.get(operation, f"s3:{operation}")
+        action = _IAM_ACTIONS.get(operation, f"s3:{operation}")
         hint = (
             f"the reconciler's role needs {action} on it, and the bucket must be owned by account "
             f"{account} (ExpectedBucketOwner)"
@@ -244,8 +261,9 @@ class S3Edge:
             read_timeout=read_timeout(),
         )
         self._clients: dict[str, S3Client] = {}
-        self._unreachable: dict[str, str] = {}
         self._sessions: dict[str, boto3.session.Session] = {}
+        self._identities: dict[str, str | None] = {}
+        self._unreachable: dict[str, str] = {}
         self._kms_clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._account_locks: dict[str, threading.Lock] = {}
@@ -285,6 +303,13 @@ class S3Edge:
     def _describe(self, exc: Exception, bucket: str, account: str, operation: str) -> str:
         attempts = getattr(self._attempts, "made", TOTAL_ATTEMPTS)
         return describe_client_error(exc, bucket, account, operation, attempts)
+
+    @property
+    def region(self) -> str:
+        """The region this edge's clients call, so where CreateBucket puts a bucket: the
+        environment's (AWS_REGION, AWS_DEFAULT_REGION, the profile), or us-east-1, botocore's
+        default for S3 when none is set."""
+        return self._session.region_name or "us-east-1"
 
     def role_for(self, account: str) -> str | None:
         """The role this run assumes in account; None: the ambient credentials."""
@@ -360,6 +385,25 @@ class S3Edge:
         except (ClientError, BotoCoreError):
             return None
         return str(identity["Account"])
+
+    def client_region(self, account: str) -> str:
+        """The region account's client calls: where its CreateBucket puts a bucket."""
+        return str(self.s3(account).meta.region_name)
+
+    def credentials_account(self, account: str) -> str | None:
+        """The account the credentials used for account's buckets belong to (None: unknown).
+
+        CreateBucket has no ExpectedBucketOwner: it makes the bucket in whatever account the
+        credentials are of, so apply asks first. Once per account and run."""
+        if account not in self._identities:
+            self.s3(account)
+            sts = _client(self._sessions[account], "sts", self._config)
+            try:
+                identity = self._persist(sts.get_caller_identity)
+                self._identities[account] = str(identity["Account"])
+            except (ClientError, BotoCoreError):
+                self._identities[account] = None
+        return self._identities[account]
 
     def read_policy(self, bucket: str, account: str) -> LivePolicy:
         try:
@@ -504,6 +548,104 @@ class S3Edge:
             return []
         with ThreadPoolExecutor(max_workers=min(self.parallelism, len(accounts))) as pool:
             return list(pool.map(listing, accounts))
+
+    def read_new_policy(
+        self, bucket: str, account: str, sleep: Callable[[float], None] = time.sleep
+    ) -> LivePolicy:
+        """read_policy of a bucket just created, through the NoSuchBucket S3 may answer for a
+        few seconds after creation (AWS-BEHAVIOUR.md): a short bounded retry."""
+        for attempt in range(1, TRANSIENT_WRITE_ATTEMPTS + 1):
+            live = self.read_policy(bucket, account)
+            if live.error_kind is not ReadError.NO_BUCKET or attempt == TRANSIENT_WRITE_ATTEMPTS:
+                return live
+            sleep(2.0 * attempt)
+        raise AssertionError("unreachable")
+
+    def create_bucket(
+        self, bucket: str, account: str, region: str, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        """CreateBucket in region; us-east-1 takes no LocationConstraint (S3 refuses one)."""
+        arguments: dict[str, Any] = {"Bucket": bucket}
+        if region != "us-east-1":
+            arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        client = self.s3(account)
+        self._write(lambda: client.create_bucket(**arguments), bucket, account, "CreateBucket", sleep)
+
+    def block_public_access(
+        self, bucket: str, account: str, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        """All four Block Public Access settings on."""
+        self._write(
+            lambda: self.s3(account).put_public_access_block(
+                Bucket=bucket,
+                PublicAccessBlockConfiguration={
+                    "BlockPublicAcls": True,
+                    "IgnorePublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "RestrictPublicBuckets": True,
+                },
+                ExpectedBucketOwner=account,
+            ),
+            bucket,
+            account,
+            "PutPublicAccessBlock",
+            sleep,
+        )
+
+    def enforce_bucket_owner(
+        self, bucket: str, account: str, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        """Object ownership BucketOwnerEnforced: ACLs off, the bucket owner owns every object
+        (objects other accounts write stay readable by the owner's other readers)."""
+        self._write(
+            lambda: self.s3(account).put_bucket_ownership_controls(
+                Bucket=bucket,
+                OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                ExpectedBucketOwner=account,
+            ),
+            bucket,
+            account,
+            "PutBucketOwnershipControls",
+            sleep,
+        )
+
+    def encrypt_by_default(
+        self, bucket: str, account: str, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        """Default encryption SSE-S3 (AES256) with an S3 Bucket Key. SSE-S3, not SSE-KMS: a KMS
+        key would also need key-policy statements for every grantee, which bucketshare does
+        not manage yet."""
+        self._write(
+            lambda: self.s3(account).put_bucket_encryption(
+                Bucket=bucket,
+                ServerSideEncryptionConfiguration={
+                    "Rules": [
+                        {
+                            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+                            "BucketKeyEnabled": True,
+                        }
+                    ]
+                },
+                ExpectedBucketOwner=account,
+            ),
+            bucket,
+            account,
+            "PutBucketEncryption",
+            sleep,
+        )
+
+    def enable_versioning(
+        self, bucket: str, account: str, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self._write(
+            lambda: self.s3(account).put_bucket_versioning(
+                Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}, ExpectedBucketOwner=account
+            ),
+            bucket,
+            account,
+            "PutBucketVersioning",
+            sleep,
+        )
 
     def put_policy(
         self, bucket: str, account: str, text: str, sleep: Callable[[float], None] = time.sleep

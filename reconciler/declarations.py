@@ -13,6 +13,8 @@ grants:
     expires: 2027-03-31           # optional; from that date on the grant is not rendered
 adopt: [InferenceRead]            # optional; hand-written statements (by Sid) the grants replace
 kms: manage                       # optional; warn | manage (reconciler.yaml's kms by default)
+create: true                      # optional; apply creates the bucket if it does not exist
+versioning: true                  # optional, with create: versioning on for the bucket it creates
 ```
 
 Every `*.yaml`/`*.yml` below shares/ is read, and nothing there is skipped in silence (a grant
@@ -56,7 +58,7 @@ from reconciler.shape import NodeReader
 from reconciler.yamlsource import compose_documents, read_text
 
 SUPPORTED_VERSIONS = (1,)
-_DOC_KEYS = ("version", "bucket", "account", "owner", "grants", "adopt", "kms")
+_DOC_KEYS = ("version", "bucket", "account", "owner", "grants", "adopt", "kms", "create", "versioning")
 _GRANT_KEYS = ("to", "access", "prefixes", "reason", "expires")
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _PUBLIC_WORDS = {"*", "everyone", "public", "anonymous", "all", "anyone", "arn:aws:iam::*:root"}
@@ -128,6 +130,19 @@ class BucketShare:
     """Where each document declaring this bucket names it."""
     owners: tuple[str, ...] = ()
     adopted: tuple[Adoption, ...] = ()
+    create: bool = False
+    """Apply creates the bucket, with safe defaults, when it does not exist.
+
+    ```yaml
+    create: true
+    versioning: true     # only with create: the bucket is created with versioning on
+    ```
+
+    Any document of the bucket saying `create: true` (or `versioning: true`) makes it so: a
+    creation is additive, and the file that asks for it is the one a reviewer reads. Both act
+    only when the bucket is missing; an existing bucket's settings are never changed.
+    """
+    versioning: bool = False
     kms: str | None = None
     """`warn` or `manage` when a declaration of the bucket says so; None: the config's."""
 
@@ -153,6 +168,9 @@ class _Document:
     account_location: Location | None
     adopted: tuple[Adoption, ...] = ()
     kms: tuple[str, Location] | None = None
+    create: bool = False
+    versioning: Location | None = None
+    """Where `versioning: true` is written; None when it is absent or false."""
 
 
 def load_shares(shares_dir: Path, config: Config, today: dt.date) -> tuple[Declarations, list[Problem]]:
@@ -322,6 +340,10 @@ def _read_document(reader: NodeReader, node: yaml.Node, config: Config) -> _Docu
                 grants.append(grant)
     adopted = _read_adopt(reader, entries["adopt"][1], config) if "adopt" in entries else ()
     kms = _read_kms(reader, entries["kms"][1]) if "kms" in entries else None
+    create = bool(reader.boolean(entries["create"][1], "create")) if "create" in entries else False
+    versioning = None
+    if "versioning" in entries and reader.boolean(entries["versioning"][1], "versioning"):
+        versioning = reader.where(entries["versioning"][1])
     if bucket is None:
         return None
     return _Document(
@@ -333,6 +355,8 @@ def _read_document(reader: NodeReader, node: yaml.Node, config: Config) -> _Docu
         account_location,
         adopted,
         kms,
+        create,
+        versioning,
     )
 
 
@@ -544,6 +568,18 @@ def _merge_bucket(bucket: str, documents: list[_Document]) -> tuple[BucketShare 
                 )
             )
         adopted.setdefault(adoption.sid, adoption)
+    create = any(d.create for d in documents)
+    versioning = [d.versioning for d in documents if d.versioning is not None]
+    if versioning and not create:
+        # Versioning is a setting of the bucket apply creates; bucketshare never changes an
+        # existing bucket's settings, so alone it would silently do nothing.
+        problems.append(
+            Problem(
+                versioning[0],
+                f"versioning: true applies only to a bucket bucketshare creates; add create: true "
+                f"for {bucket}, or enable versioning on the existing bucket by hand and remove this",
+            )
+        )
     account = first.account
     if account is None or problems:
         return None, problems
@@ -558,7 +594,17 @@ def _merge_bucket(bucket: str, documents: list[_Document]) -> tuple[BucketShare 
     if problems:
         return None, problems
     kms = modes[0][0] if modes else None
-    share = BucketShare(bucket, account, tuple(grants), locations, owners, tuple(adopted.values()), kms)
+    share = BucketShare(
+        bucket,
+        account,
+        tuple(grants),
+        locations,
+        owners,
+        tuple(adopted.values()),
+        create=create,
+        versioning=bool(versioning),
+        kms=kms,
+    )
     return share, problems
 
 

@@ -1,13 +1,16 @@
 """The digest of a plan: what a reviewer approved, so apply on merge runs nothing else.
 
-One line per bucket that changes (put-policy or delete-policy), and per KMS key whose
-policy changes (`kms: manage`, named by its ARN), sorted:
+One line per bucket that changes (put-policy, delete-policy or create-bucket), and per KMS
+key whose policy changes (`kms: manage`, named by its ARN), sorted:
 `bucket<TAB>account<TAB>action<TAB>live_hash<TAB>new_hash`, where live_hash is the hash of
-the live policy text the plan was made against and new_hash the hash of the exact text
-apply would write (`none` for a delete). The digest is `sha256:` + SHA-256 of those lines,
-each ended by a newline. Buckets without a change, errors and all prose are left out:
-two plans with equal digests write the same bytes to the same buckets from the same
-starting point.
+the live policy text the plan was made against (`no-bucket` for a bucket to create)
+and new_hash the hash of the exact text apply would write (`none` for a delete). For a
+create-bucket, new_hash covers what the creation is as well as the policy: SHA-256 of
+`create-bucket region=R versioning=on|off` and a newline, then the policy text (nothing
+when there is none), so a plan whose region, versioning or policy differs has another
+digest. The digest is `sha256:` + SHA-256 of those lines, each ended by a newline. Buckets
+without a change, errors and all prose are left out: two plans with equal digests write
+the same bytes to the same buckets from the same starting point.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import hashlib
 import re
 import zlib
 
-from reconciler.plan import BucketAction, Plan, policy_hash
+from reconciler.plan import BucketPlan, Plan, policy_hash
 
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 
@@ -25,11 +28,21 @@ DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 def digest_lines(plan: Plan) -> list[str]:
     # A key policy's line names the key ARN where a bucket's names the bucket: they never collide.
     rows = [
-        "\t".join((b.bucket, b.account, b.action.value, b.live_hash, policy_hash(b.new_policy_text)))
+        "\t".join((b.bucket, b.account, b.action.value, b.live_hash, new_hash(b)))
         for b in plan.policies
-        if b.action in (BucketAction.PUT, BucketAction.DELETE)
+        if b.writes
     ]
     return sorted(rows)
+
+
+def new_hash(bucket: BucketPlan) -> str:
+    """The hash of what apply would do to the bucket: its new policy text, and for a creation
+    also the bucket's settings (a create reviewed is the create applied)."""
+    if bucket.create is None:
+        return policy_hash(bucket.new_policy_text)
+    versioning = "on" if bucket.create.versioning else "off"
+    head = f"create-bucket region={bucket.create.region} versioning={versioning}\n"
+    return policy_hash(head + (bucket.new_policy_text or ""))
 
 
 def plan_digest(plan: Plan) -> str:
@@ -99,6 +112,9 @@ def changes_since_review(reviewed: dict[str, tuple[str, str, str]], plan: Plan) 
             found.append(f"{bucket}: no longer changes (another merge or a hand edit already did it)")
         elif before is None:
             found.append(f"{bucket}: changes now ({after[0]}) but did not in the reviewed plan")
+        elif before[0] != after[0]:
+            # e.g. a bucket to create that someone created meanwhile: now a put-policy.
+            found.append(f"{bucket}: was {before[0]} in the reviewed plan, is {after[0]} now")
         elif before[1] != after[1]:
             found.append(f"{bucket}: its live policy changed since review (a hand edit or another merge)")
         else:

@@ -24,7 +24,8 @@ class JournalEntry:
     bucket: str
     account: str
     action: str
-    """put-policy, delete-policy, or rollback."""
+    """put-policy, delete-policy, rollback, restore-not-public, or create-bucket (a bucket
+    apply created: no policy texts, never undone by rollback)."""
     previous_policy: str | None
     new_policy: str | None
     outcome: str
@@ -39,6 +40,9 @@ class JournalEntry:
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
+
+CREATED = "create-bucket"
+"""The action of a creation record: BucketAction.CREATE's word."""
 
 _TEXT_FIELDS = ("run", "time", "bucket", "account", "action", "outcome", "message", "kind")
 KINDS = ("bucket-policy", "key-policy")
@@ -149,12 +153,24 @@ class Journal:
         first. A crash leaves an attempt at `pending`: its write may or may not have happened."""
         last: dict[tuple[str, str], JournalEntry] = {}
         for entry in self.entries():
+            if entry.action == CREATED:
+                continue  # not a policy write: see created()
             last.pop((entry.run, entry.bucket), None)  # re-insert: order by the latest record
             last[(entry.run, entry.bucket)] = entry
         per_bucket: dict[str, list[JournalEntry]] = {}
         for entry in last.values():
             per_bucket.setdefault(entry.bucket, []).append(entry)
         return per_bucket
+
+    def created(self) -> dict[str, JournalEntry]:
+        """Per bucket, the last record of a creation that took effect (`applied`) or may have
+        (`pending`: the run died during or after CreateBucket). A `failed` one created nothing."""
+        last: dict[tuple[str, str], JournalEntry] = {}
+        for entry in self.entries():
+            if entry.action == CREATED:
+                last.pop((entry.run, entry.bucket), None)  # re-insert: order by the latest record
+                last[(entry.run, entry.bucket)] = entry
+        return {entry.bucket: entry for entry in last.values() if entry.outcome != "failed"}
 
     def last_applied(self) -> dict[str, JournalEntry]:
         """Per bucket, the most recent write that took effect."""

@@ -61,8 +61,40 @@ PLAN_FORMAT_VERSION = 1
 class BucketAction(StrEnum):
     PUT = "put-policy"
     DELETE = "delete-policy"
+    CREATE = "create-bucket"
+    """The bucket does not exist and is declared with `create: true`: apply creates it with
+    the defaults of Creation, then writes new_policy (if any)."""
     NOOP = "no-op"
     ERROR = "error"
+
+
+WRITING_ACTIONS = frozenset((BucketAction.PUT, BucketAction.DELETE, BucketAction.CREATE))
+NO_BUCKET_HASH = "no-bucket"
+"""live_hash of a bucket that did not exist when planned: neither a policy text's hash nor
+`none` (an existing bucket without a policy), so a create and a put never share a digest."""
+
+
+@dataclass(frozen=True)
+class Creation:
+    """How apply creates a missing bucket. The safe defaults are fixed, not declared: Block
+    Public Access with all four settings on, object ownership BucketOwnerEnforced (ACLs off),
+    default encryption SSE-S3. Only versioning is a choice; the region is where the plan was
+    made, so the bucket a reviewer approved is the one created."""
+
+    region: str
+    versioning: bool = False
+
+    def describe(self) -> str:
+        versioning = "versioning enabled" if self.versioning else "versioning off"
+        return (
+            f"creates the bucket in {self.region}: Block Public Access (all four settings on), "
+            f"object ownership {OBJECT_OWNERSHIP}, default encryption SSE-S3 ({ENCRYPTION}, bucket key), "
+            f"{versioning}"
+        )
+
+
+OBJECT_OWNERSHIP = "BucketOwnerEnforced"
+ENCRYPTION = "AES256"
 
 
 class ChangeKind(StrEnum):
@@ -148,10 +180,17 @@ class BucketPlan:
     kind: PolicyKind = PolicyKind.BUCKET
     key_users: tuple[str, ...] = ()
     """For a key policy: the buckets whose grants it carries."""
+    create: Creation | None = None
+    """Set exactly when action is CREATE."""
 
     @property
     def new_policy_text(self) -> str | None:
         return None if self.new_policy is None else minified(self.new_policy)
+
+    @property
+    def writes(self) -> bool:
+        """Whether apply writes anything for this bucket."""
+        return self.action in WRITING_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -183,7 +222,7 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        return any(b.action in (BucketAction.PUT, BucketAction.DELETE) for b in self.policies)
+        return any(b.writes for b in self.policies)
 
     @property
     def has_errors(self) -> bool:
@@ -204,9 +243,16 @@ def _error_plan(live: LivePolicy, declared: bool, message: str) -> BucketPlan:
 
 
 def plan_bucket(
-    desired: DesiredBucket | None, live: LivePolicy, sid_prefix: str, partition: str
+    desired: DesiredBucket | None,
+    live: LivePolicy,
+    sid_prefix: str,
+    partition: str,
+    region: str | None = None,
 ) -> BucketPlan:
+    """region: where a missing bucket declared with `create: true` would be created."""
     declared = desired is not None
+    if live.error_kind is ReadError.NO_BUCKET and desired is not None and desired.share.create:
+        return _creation_plan(desired, live, sid_prefix, partition, region)
     if live.error is not None:
         return _error_plan(live, declared, live.error)
     try:
@@ -262,6 +308,20 @@ def plan_bucket(
         key_statements=facts.key_statements,
         consumer_policies=_consumer_policies(desired, access, facts.key_arn, partition),
     )
+
+
+def _creation_plan(
+    desired: DesiredBucket, live: LivePolicy, sid_prefix: str, partition: str, region: str | None
+) -> BucketPlan:
+    """The plan of a bucket to create: its policy planned as for an existing bucket without
+    one (every statement ours, nothing kept), then the bucket's own action."""
+    empty = plan_bucket(desired, LivePolicy(live.bucket, live.account, None), sid_prefix, partition)
+    if region is None:
+        errors = (*empty.errors, "cannot plan creating the bucket: no AWS region is set; set AWS_REGION")
+        return replace(empty, action=BucketAction.ERROR, live_hash=NO_BUCKET_HASH, errors=errors)
+    action = BucketAction.ERROR if empty.action is BucketAction.ERROR else BucketAction.CREATE
+    creation = Creation(region, desired.share.versioning) if action is BucketAction.CREATE else None
+    return replace(empty, action=action, live_hash=NO_BUCKET_HASH, create=creation)
 
 
 @dataclass(frozen=True)
@@ -657,8 +717,10 @@ def build_plan(
     partition: str,
     warnings: Sequence[str] = (),
     errors: Sequence[str] = (),
+    region: str | None = None,
 ) -> Plan:
-    """A plan over every declared bucket plus every discovered bucket that holds our statements."""
+    """A plan over every declared bucket plus every discovered bucket that holds our statements;
+    region: where missing buckets declared with `create: true` would be created."""
     by_bucket = {d.bucket: d for d in desired}
     plans = []
     skipped = []
@@ -669,7 +731,7 @@ def build_plan(
             # A discovered bucket we cannot read may not be ours at all: say so, don't fail.
             skipped.append((state.bucket, f"discovery could not read bucket {state.bucket}: {state.error}"))
             continue
-        bucket_plan = plan_bucket(by_bucket.get(state.bucket), state, sid_prefix, partition)
+        bucket_plan = plan_bucket(by_bucket.get(state.bucket), state, sid_prefix, partition, region)
         if bucket_plan.declared or bucket_plan.action is not BucketAction.NOOP:
             plans.append(bucket_plan)
     plans.sort(key=lambda b: b.bucket)
@@ -698,9 +760,7 @@ def select_scheduled(plan: Plan, fix_all_drift: bool) -> Plan:
     if fix_all_drift:
         return plan
     buckets = tuple(
-        b
-        if b.expiry_only or b.action not in (BucketAction.PUT, BucketAction.DELETE)
-        else replace(b, action=BucketAction.NOOP)
+        b if b.expiry_only or not b.writes else replace(b, action=BucketAction.NOOP, create=None)
         for b in plan.buckets
     )
     return replace(plan, buckets=buckets)
@@ -739,6 +799,42 @@ def check_against_live(
         return f"refused: the saved plan says {planned_action} where its policy means {action.value}"
     if (minified(rebuilt) if rebuilt is not None else None) != bucket_plan.new_policy_text:
         return "refused: the saved plan's policy is not what plan builds from the live policy; run plan again"
+    return None
+
+
+EXISTS_NOW = "refused: the bucket exists now; run plan again"
+
+
+def check_creation_against_live(
+    bucket_plan: BucketPlan, live: LivePolicy, sid_prefix: str, region: str
+) -> str | None:
+    """Why a saved create-bucket plan must not be applied now, or None.
+
+    The bucket must still be missing (a bucket that appeared since, anyone's, is not the one
+    reviewed), the plan must be for the region apply creates in, and its policy must be
+    exactly what plan builds for a new bucket: only statements bucketshare owns.
+    """
+    if live.error_kind is not ReadError.NO_BUCKET:
+        return live.error if live.error is not None else EXISTS_NOW
+    creation = bucket_plan.create
+    if creation is None or bucket_plan.live_hash != NO_BUCKET_HASH:
+        return "refused: the saved plan says create-bucket without a bucket to create; run plan again"
+    if creation.region != region:
+        return (
+            f"refused: the plan creates the bucket in {creation.region}, but apply runs in {region}; "
+            f"set AWS_REGION={creation.region} or run plan again"
+        )
+    if bucket_plan.adopted:
+        return "refused: the saved plan adopts statements of a bucket that does not exist; run plan again"
+    planned = statements_of(bucket_plan.new_policy)
+    if any(not _is_ours(s, sid_prefix) for s in planned):
+        return (
+            "refused: the saved plan writes statements bucketshare does not own to a new bucket; "
+            "run plan again"
+        )
+    rebuilt = _new_document(None, planned)
+    if (minified(rebuilt) if rebuilt is not None else None) != bucket_plan.new_policy_text:
+        return "refused: the saved plan's policy is not what plan builds for a new bucket; run plan again"
     return None
 
 

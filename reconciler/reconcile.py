@@ -62,7 +62,9 @@ def gather_plan(
     # Declaration warnings (expired grants, grants in the owner's own account) belong in the
     # plan a reviewer reads, with the YAML line to edit.
     warnings = [*(str(p) for p in state.warnings), *warnings]
-    plan = build_plan(desired, live, config.sid_prefix, config.partition, warnings, errors)
+    plan = build_plan(
+        desired, live, config.sid_prefix, config.partition, warnings, errors, region=edge.region
+    )
     plan = replace(plan, keys=_plan_keys(state, plan, edge, wanted))
     planned = {b.bucket for b in desired}
     expiring = tuple(e for e in state.expiring() if e.bucket in planned)

@@ -101,6 +101,10 @@ def bucket_arn(bucket: str, partition: str) -> str:
     return f"arn:{partition}:s3:::{bucket}"
 
 
+def bucket_uri(bucket: str) -> str:
+    return f"s3://{bucket}"
+
+
 def render_declarations(
     declarations: Declarations, config: Config, today: dt.date
 ) -> tuple[list[DesiredBucket], list[Problem]]:

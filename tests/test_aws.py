@@ -88,7 +88,8 @@ MESSAGES = [
     pytest.param(
         client_error("NoSuchBucket", "The specified bucket does not exist", 404),
         "GetBucketPolicy",
-        "bucket does not exist; create it in account 111111111111 or remove its declaration",
+        "bucket does not exist; create it in account 111111111111, declare it with create: true, "
+        "or remove its declaration",
         id="no-such-bucket",
     ),
     pytest.param(
@@ -108,6 +109,28 @@ MESSAGES = [
         "DeleteBucketPolicy",
         "access denied on DeleteBucketPolicy: " + ACCESS_HINT.format(op="DeleteBucketPolicy"),
         id="bare-403",
+    ),
+    pytest.param(
+        client_error(
+            "BucketAlreadyExists", "The requested bucket name is not available", 409, "CreateBucket"
+        ),
+        "CreateBucket",
+        f"bucket name {BUCKET} is taken by another AWS account (S3 bucket names are global); "
+        "declare another name",
+        id="bucket-name-taken",
+    ),
+    pytest.param(
+        client_error("BucketAlreadyOwnedByYou", "Your previous request succeeded", 409, "CreateBucket"),
+        "CreateBucket",
+        f"bucket {BUCKET} exists already in account 111111111111: it was created since the plan (or by "
+        "an earlier attempt whose answer was lost); check its settings and run plan again",
+        id="bucket-already-ours",
+    ),
+    pytest.param(
+        client_error("AccessDenied", "Access Denied", 403, "PutPublicAccessBlock"),
+        "PutPublicAccessBlock",
+        "access denied on PutPublicAccessBlock: " + ACCESS_HINT.format(op="PutBucketPublicAccessBlock"),
+        id="access-denied-names-the-iam-action",
     ),
     pytest.param(
         client_error("SlowDown", "Please reduce your request rate.", 503),
@@ -242,7 +265,8 @@ def test_read_policy_reports_a_missing_bucket_as_a_bucket_error() -> None:
         BUCKET,
         OWNER,
         None,
-        "bucket does not exist; create it in account 111111111111 or remove its declaration",
+        "bucket does not exist; create it in account 111111111111, declare it with create: true, "
+        "or remove its declaration",
         ReadError.NO_BUCKET,
     )
 
@@ -446,7 +470,8 @@ def test_iter_policies_in_input_order_with_one_client_per_account(monkeypatch: p
     assert all(r.error is None for r in results[1:])
     assert results[-1].text == POLICY.replace(BUCKET, names[0])
     assert results[0].error == (
-        f"bucket does not exist; create it in account {MOTO_ACCOUNT} or remove its declaration"
+        f"bucket does not exist; create it in account {MOTO_ACCOUNT}, declare it with create: true, "
+        "or remove its declaration"
     )
     assert len(advanced) == 13
     assert calls == ["s3"]

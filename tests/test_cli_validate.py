@@ -79,7 +79,7 @@ def test_hostile_file_names_and_values_cannot_start_a_workflow_command(
         "222222222222 here but 111111111111 at shares/a%25%0A::warning::owned,x:y.yaml:3:10; "
         "one bucket has one owner",
         "::error file=shares/b.yaml,line=4,col=1::unknown key 'x%2525::error::y,z' in a share document; "
-        "expected one of: version, bucket, account, owner, grants, adopt, kms",
+        "expected one of: version, bucket, account, owner, grants, adopt, kms, create, versioning",
         "::error file=shares/c%0D%3A%3Aerror%3A%3Ad.yaml,line=1,col=10::unsupported version 7; "
         "use version: 1",
     ]

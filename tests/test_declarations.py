@@ -145,7 +145,7 @@ BAD_INPUTS = [
         bucket_doc("acme-data") + "zzz: 1\n",
         "4:1",
         "unknown key 'zzz' in a share document; expected one of: "
-        "version, bucket, account, owner, grants, adopt, kms",
+        "version, bucket, account, owner, grants, adopt, kms, create, versioning",
         id="unknown-key-no-match",
     ),
     pytest.param(

@@ -267,6 +267,8 @@ def test_hostile_strings_never_appear_raw_outside_a_code_fence(tmp_path: Path) -
             continue  # our own hidden lines: hex and base64 only, checked by parse_review
         if re.fullmatch(r"Plan digest `sha256:[0-9a-f]{64}`\. On merge, .*", line):
             continue  # our own hex digest, the one code span outside a fence
+        if re.fullmatch(r"- `arn:aws:s3:::[a-z0-9.-]+` · `s3://[a-z0-9.-]+`", line):
+            continue  # a plain S3 name's ARN and URI, as code so they copy (others are escaped)
         text = (
             line.removeprefix("<summary>").removesuffix("</summary>")
             if line.startswith("<summary>")
@@ -450,6 +452,7 @@ def test_json_plan_fields() -> None:
         "buckets": 5,
         "put_policy": 1,
         "delete_policy": 1,
+        "create_bucket": 0,
         "no_op": 2,
         "error": 1,
         "statements_added": 3,

@@ -5,7 +5,8 @@ is stricter than the loader shows false errors and one that is looser hides real
 
 Out of scope, because a schema sees one document and not its YAML source: duplicate keys,
 anchors and tabs; one bucket declared in several files (conflicting accounts, a principal
-granted the same prefix twice); guardrails; expiry relative to today; prefixes that repeat
+granted the same prefix twice, `versioning: true` whose `create: true` is in another
+document); guardrails; expiry relative to today; prefixes that repeat
 only after normalisation (`a` and `a/`); the 1024-byte prefix and 1 MiB file limits; the
 20 KB rendered policy limit; and ARN partitions, which the loader compares with
 reconciler.yaml's `partition`. The agreement tests therefore use the default Config().
@@ -226,6 +227,18 @@ SHARE_CASES = [
     pytest.param(HEAD + "adopt: [BucketShareObjectsReadAccountAll]\n", False, id="adopt-ours"),
     pytest.param(HEAD + "adopt: [' ']\n", False, id="adopt-blank"),
     pytest.param(HEAD + "adopt: [42]\n", False, id="adopt-number"),
+    pytest.param(HEAD + "create: true\n", True, id="create"),
+    pytest.param(HEAD + "create: false\n", True, id="create-false"),
+    pytest.param(HEAD + "create: true\nversioning: true\n", True, id="create-versioning"),
+    pytest.param(HEAD + "create: true\nversioning: false\n", True, id="create-versioning-false"),
+    pytest.param(HEAD + "versioning: false\n", True, id="versioning-false-alone"),
+    # create: true may stand in another document of the bucket: load_shares checks that.
+    pytest.param(HEAD + "versioning: true\n", True, id="versioning-alone"),
+    pytest.param(HEAD + 'create: "true"\n', False, id="create-string"),
+    pytest.param(HEAD + "create: 1\n", False, id="create-number"),
+    pytest.param(HEAD + "create: [true]\n", False, id="create-list"),
+    pytest.param(HEAD + "create: true\nversioning: enabled\n", False, id="versioning-string"),
+    pytest.param(HEAD + "create: true\nversioning:\n", False, id="versioning-empty"),
     # accounts
     pytest.param(head(account='"11111111111"'), False, id="account-11-digits"),
     pytest.param(head(account="11111111111"), False, id="account-unquoted-11-digits"),
@@ -348,6 +361,8 @@ FIELDS: dict[str, tuple[list[str | None], list[str | None]]] = {
     "account": (['"111111111111"', "111111111111"], ['"11111111111"', "11111111111", '""', ABSENT]),
     "owner": (["ml-platform", ABSENT], ['""', "42", "[a, b]"]),
     "extra": ([ABSENT], ["region: eu-west-1"]),
+    "create": ([ABSENT, "true", "false"], ['"true"', "1", "[true]"]),
+    "versioning": ([ABSENT, "true", "false"], ['"false"', "on-demand", "0"]),
     "to": (
         [
             '"222222222222"',
@@ -401,7 +416,7 @@ def grant_items(draw: st.DrawFn) -> str:
 
 @st.composite
 def share_documents(draw: st.DrawFn) -> str:
-    keys = ("version", "bucket", "account", "owner", "extra")
+    keys = ("version", "bucket", "account", "owner", "extra", "create", "versioning")
     lines = [line for key in keys for line in draw(field(key))]
     grants = draw(st.one_of(st.none(), st.just("read"), st.lists(grant_items(), max_size=3)))
     if isinstance(grants, list):

@@ -19,7 +19,7 @@ from reconciler.errors import BucketshareError
 from reconciler.journal import Journal
 from reconciler.plan import BucketAction, Plan, select_scheduled
 from reconciler.report.jsonplan import loads
-from reconciler.report.summary import plural
+from reconciler.report.summary import locators, plural
 from reconciler.report.terminal import make_console, render_terminal
 from reconciler.shards import EVERY_ACCOUNT, AccountScope
 from reconciler.yamlsource import NotReadable, read_regular
@@ -164,8 +164,7 @@ def scheduled_part(plan: Plan, config: Config) -> Plan:
     selected = select_scheduled(plan, fix_all_drift=config.drift == "fix")
     kept = {b.bucket: b.action for b in selected.buckets}
     for bucket in plan.buckets:
-        changing = bucket.action in (BucketAction.PUT, BucketAction.DELETE)
-        if changing and kept.get(bucket.bucket) is BucketAction.NOOP:
+        if bucket.writes and kept.get(bucket.bucket) is BucketAction.NOOP:
             print(
                 f"{bucket.bucket} (account {bucket.account}): left for review, not applied: {LEFT_FOR_REVIEW}"
             )
@@ -181,21 +180,24 @@ def confirm(auto_approve: bool) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def report_outcomes(outcomes: list[BucketOutcome], done: str = "applied") -> int:
+def report_outcomes(outcomes: list[BucketOutcome], done: str = "applied", partition: str = "aws") -> int:
     for outcome in outcomes:
         if outcome.started:
             status = "ok" if outcome.ok else "FAILED"
             print(f"{outcome.bucket}: {status}: {outcome.message}")
+            print(f"  {locators(outcome.bucket, partition)}")
     failed = sum(1 for o in outcomes if o.started and not o.ok)
     succeeded = sum(1 for o in outcomes if o.ok)
     print(f"{plural(succeeded, 'bucket')} {done}, {failed:,} failed")
     return EXIT_ERROR if failed else EXIT_OK
 
 
-def report_interrupted(interrupted: ApplyInterrupted, again: str, done: str = "applied") -> int:
+def report_interrupted(
+    interrupted: ApplyInterrupted, again: str, done: str = "applied", partition: str = "aws"
+) -> int:
     """Ctrl-C: what was done, and which buckets were never started (nothing read or written)."""
     outcomes = interrupted.outcomes
-    report_outcomes(outcomes, done)
+    report_outcomes(outcomes, done, partition)
     skipped = [o.bucket for o in outcomes if not o.started]
     for bucket in skipped:
         print(f"{bucket}: not started")
@@ -218,6 +220,6 @@ def apply_command(plan: Plan, journal_path: Path, auto_approve: bool, edge: Call
         outcomes = apply_plan(plan, edge(), Journal(journal_path))
     except ApplyInterrupted as interrupted:
         print(f"journal: {journal_path}")
-        return report_interrupted(interrupted, "Plan and apply again to finish.")
+        return report_interrupted(interrupted, "Plan and apply again to finish.", partition=plan.partition)
     print(f"journal: {journal_path}")
-    return report_outcomes(outcomes)
+    return report_outcomes(outcomes, partition=plan.partition)

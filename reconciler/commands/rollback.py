@@ -43,14 +43,14 @@ def run(options: RollbackOptions) -> int:
         outcomes = rollback(journal, apply_edge(config, 16), options.bucket, config.partition)
     except ApplyInterrupted as interrupted:
         warn_skipped(journal)
-        return report_interrupted(interrupted, "Run rollback again to finish.", RESTORED)
+        return report_interrupted(interrupted, "Run rollback again to finish.", RESTORED, config.partition)
     warn_skipped(journal)
     if not outcomes:
         bucket = options.bucket
         raise BucketshareError(
             f"{path}: no applied write to roll back" + (f" for {bucket}" if bucket else "")
         )
-    return report_outcomes(outcomes, RESTORED)
+    return report_outcomes(outcomes, RESTORED, config.partition)
 
 
 def warn_skipped(journal: Journal) -> None:

@@ -21,10 +21,12 @@ from reconciler.plan import (
     BucketAction,
     BucketPlan,
     ChangeKind,
+    Creation,
     Plan,
     PolicyKind,
     StatementChange,
 )
+from reconciler.render import bucket_arn, bucket_uri
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
@@ -39,8 +41,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "warnings": list(plan.warnings),
         "errors": list(plan.errors),
         "expiring": [_expiring_to_dict(e) for e in plan.expiring],
-        "keys": [_bucket_to_dict(k) for k in plan.keys],
-        "buckets": [_bucket_to_dict(b) for b in plan.buckets],
+        "keys": [_bucket_to_dict(k, plan.partition) for k in plan.keys],
+        "buckets": [_bucket_to_dict(b, plan.partition) for b in plan.buckets],
     }
 
 
@@ -49,6 +51,7 @@ def summary(plan: Plan) -> dict[str, int]:
         "buckets": len(plan.buckets),
         "put_policy": plan.count(BucketAction.PUT),
         "delete_policy": plan.count(BucketAction.DELETE),
+        "create_bucket": plan.count(BucketAction.CREATE),
         "no_op": plan.count(BucketAction.NOOP),
         "error": plan.count(BucketAction.ERROR),
         "statements_added": plan.statement_count(ChangeKind.ADD),
@@ -57,13 +60,18 @@ def summary(plan: Plan) -> dict[str, int]:
     }
 
 
-def _bucket_to_dict(plan: BucketPlan) -> dict[str, Any]:
+def _bucket_to_dict(plan: BucketPlan, partition: str) -> dict[str, Any]:
     return {
         "bucket": plan.bucket,
+        # Derived from bucket and the plan's partition, for people and scripts; never read back.
+        # A key's entry names the key by its ARN already and has no s3:// URI.
+        "arn": bucket_arn(plan.bucket, partition) if plan.kind is PolicyKind.BUCKET else plan.bucket,
+        "uri": bucket_uri(plan.bucket) if plan.kind is PolicyKind.BUCKET else None,
         "account": plan.account,
         "kind": plan.kind.value,
         "key_users": list(plan.key_users),
         "action": plan.action.value,
+        "create": _creation_to_dict(plan.create),
         "declared": plan.declared,
         "owners": list(plan.owners),
         "expiry_only": plan.expiry_only,
@@ -157,6 +165,8 @@ class _Fields:
 
     def whole(self) -> dict[str, Any]:
         return dict(self.data)
+    def objects_one(self, key: str) -> _Fields:
+        return _Fields(self._get(key, dict, "an object"), f"{self.where}.{key}")
 
     def document(self, key: str) -> dict[str, Any] | None:
         value = self._get(key, (dict, type(None)), "an object or null")
@@ -208,10 +218,11 @@ def _policy_from_dict(data: _Fields, kind: PolicyKind) -> BucketPlan:
 
 
 def _bucket_from_dict(data: _Fields) -> BucketPlan:
+    action = _choice(BucketAction, data, "action")
     return BucketPlan(
         bucket=data.text("bucket"),
         account=data.text("account"),
-        action=_choice(BucketAction, data, "action"),
+        action=action,
         declared=data.flag("declared"),
         live_hash=data.text("live_hash"),
         changes=tuple(
@@ -243,6 +254,7 @@ def _bucket_from_dict(data: _Fields) -> BucketPlan:
             ConsumerPolicy(c.text("grantee"), c.document("policy") or {})
             for c in data.objects("consumer_policies", default=True)
         ),
+        create=_creation_from_dict(data, action),
     )
 
 
@@ -273,6 +285,25 @@ def _facts_from_dict(bucket: _Fields) -> BucketFacts | None:
         encryption=encryption,
         errors=data.texts("errors", ()),
     )
+
+
+def _creation_to_dict(creation: Creation | None) -> dict[str, Any] | None:
+    if creation is None:
+        return None
+    return {"region": creation.region, "versioning": creation.versioning}
+
+
+def _creation_from_dict(data: _Fields, action: BucketAction) -> Creation | None:
+    """`create` is set exactly on a create-bucket: apply must never create a bucket a plan
+    does not say it creates, nor put a policy on one it says is missing."""
+    if data.data.get("create") is None:
+        if action is BucketAction.CREATE:
+            raise ValueError(f"{data.where}.create is missing: a create-bucket must say how")
+        return None
+    if action is not BucketAction.CREATE:
+        raise ValueError(f"{data.where}.create must be null unless action is create-bucket")
+    fields = data.objects_one("create")
+    return Creation(region=fields.text("region"), versioning=fields.flag("versioning"))
 
 
 def _choice(kind: type[E], data: _Fields, key: str) -> E:

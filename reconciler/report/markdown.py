@@ -17,7 +17,8 @@ import json
 import re
 
 from reconciler.digest import decode_reviewed, encode_reviewed, plan_digest
-from reconciler.plan import BucketAction, BucketPlan, ChangeKind, Plan
+from reconciler.plan import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind
+from reconciler.render import bucket_arn, bucket_uri
 from reconciler.report import summary
 from reconciler.report.diffs import statement_diff
 
@@ -177,7 +178,11 @@ def _grantee_table(plan: Plan, budget: int, hint: str) -> str:
 
 
 def _details(plan: Plan, budget: int, hint: str, max_chars: int) -> list[str]:
-    sections = [_bucket_section(b) for b in plan.policies if b.action is not BucketAction.NOOP or b.warnings]
+    sections = [
+        _bucket_section(b, plan.partition)
+        for b in plan.policies
+        if b.action is not BucketAction.NOOP or b.warnings
+    ]
     if not sections:
         return []
     kept = ["### Details per bucket" + (" and KMS key" if plan.keys else "")]
@@ -205,8 +210,12 @@ def _summary_text(plan: BucketPlan) -> str:
     return title.replace("@", "@\u200b").replace("[", "&#91;").replace("]", "&#93;").replace(":", "&#58;")
 
 
-def _bucket_section(plan: BucketPlan) -> str:
+def _bucket_section(plan: BucketPlan, partition: str) -> str:
     lines = ["<details>", f"<summary>{_summary_text(plan)}</summary>", ""]
+    if plan.kind is PolicyKind.BUCKET:
+        lines.append(f"- {_names(plan.bucket, partition)}")
+    if plan.create is not None:
+        lines.append(f"- **{escape(plan.create.describe())}**")
     lines += [f"- **error**: {escape(message)}" for message in plan.errors]
     lines += [f"- warning: {escape(message)}" for message in plan.warnings]
     lines += [f"- {escape(sentence)}" for change in plan.changes for sentence in change.sentences]
@@ -227,6 +236,18 @@ def _bucket_section(plan: BucketPlan) -> str:
         lines.append(code_block(summary.json_lines(consumer.document), "json"))
     lines += ["", "</details>"]
     return "\n".join(lines)
+
+
+_PLAIN_NAME = re.compile(r"^[a-z0-9.-]{1,63}\Z")
+
+
+def _names(bucket: str, partition: str) -> str:
+    """ARN and s3:// URI as inline code, so they copy as they are; a name that is not a plain
+    S3 name (a hand-edited saved plan) is escaped like any other untrusted text instead."""
+    arn, uri = bucket_arn(bucket, partition), bucket_uri(bucket)
+    if _PLAIN_NAME.match(bucket) and _PLAIN_NAME.match(partition.replace("-", "")):
+        return f"`{arn}` · `{uri}`"
+    return f"{escape(arn)} · {escape(uri)}"
 
 
 def _compact(kind: ChangeKind, statement: object) -> str:

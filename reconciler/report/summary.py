@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from reconciler.explain import AccessChange
 from reconciler.plan import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind
+from reconciler.render import bucket_arn, bucket_uri
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:
@@ -77,10 +78,13 @@ def partial(plan: Plan) -> str | None:
 
 def totals(plan: Plan) -> str:
     """One line: what the merge does, in counts."""
-    changing = plan.count(BucketAction.PUT) + plan.count(BucketAction.DELETE)
+    changing = sum(1 for b in plan.buckets if b.writes)
+    created = plan.count(BucketAction.CREATE)
+    # Named only when there are some: most plans create nothing, and their line stays as it was.
+    creating = f"{created:,} create-bucket, " if created else ""
     parts = [
-        f"{plural(changing, 'bucket')} to change "
-        f"({plan.count(BucketAction.PUT):,} put-policy, {plan.count(BucketAction.DELETE):,} delete-policy)",
+        f"{plural(changing, 'bucket')} to change ({creating}"
+        f"{plan.count(BucketAction.PUT):,} put-policy, {plan.count(BucketAction.DELETE):,} delete-policy)",
         f"{plan.count(BucketAction.NOOP):,} no-op",
         plural(plan.count(BucketAction.ERROR), "error"),
         f"statements: {plan.statement_count(ChangeKind.ADD):,} to add, "
@@ -105,12 +109,7 @@ class GranteeRow:
 
 def grantee_rows(plan: Plan) -> list[GranteeRow]:
     """Every gain and loss of the buckets that change, losses first: they break things."""
-    rows = [
-        GranteeRow(b.bucket, row)
-        for b in plan.buckets
-        if b.action in (BucketAction.PUT, BucketAction.DELETE)
-        for row in b.access
-    ]
+    rows = [GranteeRow(b.bucket, row) for b in plan.buckets if b.writes for row in b.access]
     return sorted(rows, key=lambda r: (r.change.direction.value != "loses", r.bucket, r.change))
 
 
@@ -127,6 +126,11 @@ def row_cells(row: GranteeRow) -> list[str]:
         change.expires or "-",
         where or "-",
     ]
+
+
+def locators(bucket: str, partition: str) -> str:
+    """How people and tools name the bucket: its ARN and its s3:// URI."""
+    return f"{bucket_arn(bucket, partition)}  {bucket_uri(bucket)}"
 
 
 ROW_HEADERS = ("", "grantee", "bucket", "access", "prefixes", "expires", "declared at / why")

@@ -18,13 +18,14 @@ from rich.text import Text
 
 from reconciler.digest import plan_digest
 from reconciler.explain import Direction
-from reconciler.plan import BucketAction, BucketPlan, ChangeKind, Plan
+from reconciler.plan import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind
 from reconciler.report import summary
 from reconciler.report.diffs import statement_diff
 
 _STYLE = {
     BucketAction.PUT: "yellow",
     BucketAction.DELETE: "red",
+    BucketAction.CREATE: "cyan",
     BucketAction.NOOP: "green",
     BucketAction.ERROR: "bold red",
 }
@@ -81,7 +82,7 @@ def plan_lines(plan: Plan) -> Iterator[Line]:
     yield f"digest: {plan_digest(plan)}", ""
     yield from _grantee_table(summary.grantee_rows(plan))
     for policy in plan.policies:
-        yield from _bucket_lines(policy)
+        yield from _bucket_lines(policy, plan.partition)
     if not plan.has_changes and not plan.has_errors:
         yield "No changes. Live bucket policies match the declarations.", ""
 
@@ -101,7 +102,7 @@ def _grantee_table(rows: list[summary.GranteeRow]) -> Iterator[Line]:
         yield "  ".join(t.ljust(w) for t, w in zip(texts, widths, strict=True)).rstrip(), style
 
 
-def _bucket_lines(plan: BucketPlan) -> Iterator[Line]:
+def _bucket_lines(plan: BucketPlan, partition: str) -> Iterator[Line]:
     if plan.action is BucketAction.NOOP and not plan.warnings:
         return
     owners = f" [{', '.join(plan.owners)}]" if plan.owners else ""
@@ -111,6 +112,10 @@ def _bucket_lines(plan: BucketPlan) -> Iterator[Line]:
         f"{summary.policy_name(plan)} (account {plan.account}){owners}: {plan.action.value}{size}"
     )
     yield header, _STYLE[plan.action]
+    if plan.kind is PolicyKind.BUCKET:
+        yield _clean(f"  {summary.locators(plan.bucket, partition)}"), ""
+    if plan.create is not None:
+        yield _clean(f"  {plan.create.describe()}"), _STYLE[BucketAction.CREATE]
     yield from ((_clean(f"  error: {m}"), "bold red") for m in plan.errors)
     yield from ((_clean(f"  warning: {m}"), "yellow") for m in plan.warnings)
     for change in plan.changes:

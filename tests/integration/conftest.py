@@ -230,7 +230,7 @@ class Workspace:
         """The action a text plan prints in the header line of bucket (None: no header)."""
         for line in text_plan.splitlines():
             if line.startswith(f"{bucket} (account {self.account})"):
-                found = re.search(r": (put-policy|delete-policy|no-op|error)\b", line)
+                found = re.search(r": (create-bucket|put-policy|delete-policy|no-op|error)\b", line)
                 return found.group(1) if found else "?"
         return None
 

@@ -47,6 +47,12 @@ OPERATION_ACTIONS: dict[tuple[str, str], str | None] = {
     ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
     ("s3", "GetBucketOwnershipControls"): "s3:GetBucketOwnershipControls",
     ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+    # `create: true`: the bucket, then its safe defaults (API and IAM names differ for two).
+    ("s3", "CreateBucket"): "s3:CreateBucket",
+    ("s3", "PutPublicAccessBlock"): "s3:PutBucketPublicAccessBlock",
+    ("s3", "PutBucketOwnershipControls"): "s3:PutBucketOwnershipControls",
+    ("s3", "PutBucketEncryption"): "s3:PutEncryptionConfiguration",
+    ("s3", "PutBucketVersioning"): "s3:PutBucketVersioning",
     # "No permissions are required to perform this operation", and a Deny cannot stop it
     # (STS API reference, GetCallerIdentity).
     ("sts", "GetCallerIdentity"): None,

@@ -187,6 +187,7 @@ def test_scheduled_applies_expiry_only_buckets_and_leaves_drift_for_review(
         f"{drifted} (account {ws.account}): {LEFT}",
         f"journal: {Path('.bucketshare/journal.jsonl')}",
         f"{expiring}: ok: wrote the policy",
+        f"  arn:aws:s3:::{expiring}  s3://{expiring}",
         "1 bucket applied, 0 failed",
     ]
     assert ws.policy(expiring) is not None

@@ -22,7 +22,10 @@ def test_missing_bucket_is_an_error_while_another_applies(ws: Workspace) -> None
 
     result, plan = ws.plan_json()
     assert result.rc == 1
-    hint = f"bucket does not exist; create it in account {ws.account} or remove its declaration"
+    hint = (
+        f"bucket does not exist; create it in account {ws.account}, declare it with create: true, "
+        "or remove its declaration"
+    )
     assert bucket_plan(plan, missing)["errors"] == [hint]
     assert bucket_plan(plan, real)["action"] == "put-policy"
 

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from parliament import analyze_policy_string
 
-from .conftest import Workspace, read_grant
+from .conftest import Workspace, bucket_name, read_grant
 from .iam_recorder import (
     IAM_DOCS,
     RECORDER,
@@ -57,6 +57,11 @@ REQUIRED = {
         "PutBucketPolicy",
         "DeleteBucketPolicy",
         "GetBucketPolicyStatus",
+        "CreateBucket",
+        "PutPublicAccessBlock",
+        "PutBucketOwnershipControls",
+        "PutBucketEncryption",
+        "PutBucketVersioning",
     },
 }
 """What a recording must hold before the check means anything."""
@@ -226,10 +231,15 @@ def _missing_coverage() -> dict[str, set[str]]:
 
 
 def _drive_every_command(ws: Workspace) -> None:
-    """plan (with discovery), apply, apply of a deleted declaration, rollback, validate, render."""
+    """plan (with discovery), apply (creating a bucket too), apply of a deleted declaration,
+    rollback, validate, render."""
     keep, gone = ws.bucket("keep"), ws.bucket("gone")
     ws.declare(keep, read_grant("222222222222"), name="keep.yaml")
     ws.declare(gone, read_grant("333333333333"), name="gone.yaml")
+    made = bucket_name("made")
+    ws.declare(made, read_grant("222222222222"), name="made.yaml")
+    with (ws.shares / "made.yaml").open("a", encoding="utf-8") as handle:
+        handle.write("create: true\nversioning: true\n")
     source = ("--shares", "shares", "--config", str(ws.config))
     assert ws.run("validate", *source).rc == 0
     ws.render()
