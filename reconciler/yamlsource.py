@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -58,9 +59,29 @@ def _char_location(display: str, text: str, offset: int) -> Location:
     return Location(display, before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1)
 
 
+_ODD_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
+_BREAK_NAMES = {"\r": "CR", "\x85": "NEL", "\u2028": "LINE SEPARATOR", "\u2029": "PARAGRAPH SEPARATOR"}
+
+
+def _line_break_problems(display: str, text: str) -> list[Problem]:
+    """YAML also breaks lines at a lone CR, NEL, LS and PS, where editors (and our
+    file:line:col) do not: every location after one would point at the wrong line."""
+    match = _ODD_BREAKS.search(text)
+    if match is None:
+        return []
+    name = _BREAK_NAMES[match.group()]
+    return [
+        Problem(
+            _char_location(display, text, match.start()),
+            f"{name} (U+{ord(match.group()):04X}) breaks the line for YAML but not for editors; "
+            "replace it with a newline (or remove it)",
+        )
+    ]
+
+
 def _tab_problems(display: str, text: str) -> list[Problem]:
     problems = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         indent = line[: len(line) - len(line.lstrip(" \t"))]
         if "\t" in indent:
             problems.append(
@@ -162,7 +183,7 @@ def compose_documents(text: str, display: str) -> tuple[list[yaml.Node], list[Pr
     """Every document of a YAML text as a node tree, or the problems that prevent it."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    problems = _tab_problems(display, text)
+    problems = _line_break_problems(display, text) or _tab_problems(display, text)
     if problems:
         return [], problems
     try:

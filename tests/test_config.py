@@ -205,6 +205,9 @@ BAD_CONFIGS = [
     pytest.param("version: [\n", "2:1", "YAML syntax error", id="syntax"),
     pytest.param("sid_prefix: &p Acme\n", "1:13", "YAML anchors and aliases are not allowed", id="anchor"),
     pytest.param("guardrails:\n\tmax_expiry_days: 3\n", "2:1", "tab character in indentation", id="tab"),
+    # YAML breaks lines at NEL, LS, PS and a lone CR; editors do not, so locations would drift.
+    pytest.param("version: 1\x85journal: x\n", "1:11", "NEL (U+0085) breaks the line", id="nel"),
+    pytest.param("version: 1\rjournal: x\n", "1:11", "CR (U+000D) breaks the line", id="lone-cr"),
     pytest.param(b"version: 1\njournal: \xff\n", "2:10", "file is not valid UTF-8", id="not-utf8"),
 ]
 
