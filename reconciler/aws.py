@@ -266,6 +266,8 @@ class S3Edge:
         self._unreachable: dict[str, str] = {}
         self._kms_clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
+        self._base_lock = threading.Lock()
+        """boto3 sessions are not thread-safe: the ambient one is shared by every account."""
         self._account_locks: dict[str, threading.Lock] = {}
         self._attempts = threading.local()
         self.hook_session(self._session)
@@ -323,7 +325,7 @@ class S3Edge:
             return known
         with self._account_lock(account):
             if account not in self._clients:
-                self._clients[account] = _client(self._session_for(account), "s3", self._config)
+                self._clients[account] = self._new_client(self._session_for(account), "s3")
             return self._clients[account]
 
     def kms(self, account: str, region: str) -> Any:
@@ -331,8 +333,14 @@ class S3Edge:
         with self._account_lock(account):
             if (account, region) not in self._kms_clients:
                 session = self._session_for(account)
-                self._kms_clients[account, region] = _client(session, "kms", self._config, region_name=region)
+                self._kms_clients[account, region] = self._new_client(session, "kms", region_name=region)
             return self._kms_clients[account, region]
+
+    def _new_client(self, session: boto3.session.Session, service: str, **kwargs: Any) -> Any:
+        if session is not self._session:
+            return _client(session, service, self._config, **kwargs)  # used under its account's lock
+        with self._base_lock:
+            return _client(session, service, self._config, **kwargs)
 
     def _account_lock(self, account: str) -> threading.Lock:
         # Per account, so one slow AssumeRole does not hold up the other accounts' first calls.
@@ -349,13 +357,14 @@ class S3Edge:
         return self._sessions[account]
 
     def _assumed_session(self, account: str, role: str) -> boto3.session.Session:
-        source = self._session.get_credentials()
+        with self._base_lock:
+            source = self._session.get_credentials()
         if source is None:
             raise BucketshareError(
                 "no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
             )
         fetcher = AssumeRoleCredentialFetcher(
-            lambda service, **kwargs: _client(self._session, service, self._config, **kwargs),
+            lambda service, **kwargs: self._new_client(self._session, service, **kwargs),
             source,
             role,
             extra_args={"RoleSessionName": session_name(self._mode, self.run_id)},
@@ -375,7 +384,7 @@ class S3Edge:
         return session
 
     def caller_account(self) -> str | None:
-        sts = _client(self._session, "sts", self._config)
+        sts = self._new_client(self._session, "sts")
         try:
             identity = self._persist(sts.get_caller_identity)
         except NoCredentialsError as exc:
@@ -396,13 +405,15 @@ class S3Edge:
         CreateBucket has no ExpectedBucketOwner: it makes the bucket in whatever account the
         credentials are of, so apply asks first. Once per account and run."""
         if account not in self._identities:
-            self.s3(account)
-            sts = _client(self._sessions[account], "sts", self._config)
-            try:
-                identity = self._persist(sts.get_caller_identity)
-                self._identities[account] = str(identity["Account"])
-            except (ClientError, BotoCoreError):
-                self._identities[account] = None
+            self.s3(account)  # takes the account's lock itself: not under it here
+            with self._account_lock(account):
+                if account not in self._identities:
+                    sts = self._new_client(self._sessions[account], "sts")
+                    try:
+                        identity = self._persist(sts.get_caller_identity)
+                        self._identities[account] = str(identity["Account"])
+                    except (ClientError, BotoCoreError):
+                        self._identities[account] = None
         return self._identities[account]
 
     def read_policy(self, bucket: str, account: str) -> LivePolicy:

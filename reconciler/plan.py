@@ -754,8 +754,8 @@ def ordered_messages(messages: Iterable[str]) -> tuple[str, ...]:
 def select_scheduled(plan: Plan, fix_all_drift: bool) -> Plan:
     """What the unattended scheduled run may apply: expired-grant removals, or all with `drift: fix`.
 
-    Other changing buckets become no-ops, so apply writes nothing to them; their drift is
-    still reported by the plan the run printed.
+    Other changing buckets, and every key policy that changes, become no-ops, so apply writes
+    nothing to them; their drift is still reported by the plan the run printed.
     """
     if fix_all_drift:
         return plan
@@ -763,7 +763,8 @@ def select_scheduled(plan: Plan, fix_all_drift: bool) -> Plan:
         b if b.expiry_only or not b.writes else replace(b, action=BucketAction.NOOP, create=None)
         for b in plan.buckets
     )
-    return replace(plan, buckets=buckets)
+    keys = tuple(replace(k, action=BucketAction.NOOP) if k.writes else k for k in plan.keys)
+    return replace(plan, buckets=buckets, keys=keys)
 
 
 def check_against_live(
@@ -917,6 +918,8 @@ def plan_key_policy(
                 "limit; remove grants or unmanaged statements"
             )
         errors.extend(_kept_problems(document, kept))
+    if changes and new_policy is None:
+        errors.append("the key policy would hold no statement at all; a key policy is never deleted")
     action = BucketAction.PUT if changes else BucketAction.NOOP
     return replace(
         base,

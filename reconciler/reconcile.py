@@ -17,7 +17,7 @@ from reconciler.desired import DesiredState
 from reconciler.facts import Encryption, needs_for
 from reconciler.keyplan import managed_keys, plan_keys
 from reconciler.partial import Selection
-from reconciler.plan import BucketPlan, Plan, build_plan
+from reconciler.plan import ENCRYPTION, BucketAction, BucketPlan, Plan, build_plan
 from reconciler.shards import EVERY_ACCOUNT, AccountScope
 
 Progress = Callable[[int], Callable[[], None]]
@@ -85,8 +85,10 @@ def _plan_keys(
     for bucket in plan.buckets:
         if bucket.facts is not None and bucket.facts.encryption is not None:
             encryption[bucket.bucket] = bucket.facts.encryption
-        elif bucket.errors:
-            encryption[bucket.bucket] = "; ".join(bucket.errors)
+        elif bucket.action is BucketAction.CREATE:
+            # Apply creates it with SSE-S3: no key of ours to serve.
+            encryption[bucket.bucket] = Encryption(ENCRYPTION)
+    # Any other bucket is read now: a plan error of another kind says nothing of its key.
     unread = [d for d in managing if d.bucket not in encryption]
     found = edge.read_encryptions([(d.bucket, d.account) for d in unread])
     encryption.update((d.bucket, e) for d, e in zip(unread, found, strict=True))

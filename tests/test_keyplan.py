@@ -102,3 +102,24 @@ def test_a_key_whose_users_are_not_all_known_is_not_planned() -> None:
     assert plan.action is BucketAction.ERROR and "bucket b: access denied" in plan.errors[0]
     known = managed_keys([bucket("a"), bucket("b")], {"a": uses_key, "b": Encryption("AES256")})
     assert known.targets() == [(KEY, "111111111111")]
+
+
+def test_the_scheduled_run_leaves_key_policies_for_review() -> None:
+    from reconciler.plan import select_scheduled
+
+    key = planned(live(ADMIN), OURS)
+    plan = Plan((), "BucketShare", "aws", keys=(key,))
+    assert [k.action for k in select_scheduled(plan, fix_all_drift=False).keys] == [BucketAction.NOOP]
+    assert not select_scheduled(plan, fix_all_drift=False).has_changes
+    assert select_scheduled(plan, fix_all_drift=True).keys == (key,)
+
+
+def test_a_saved_key_plan_must_be_a_put_in_the_keys_own_account() -> None:
+    key = planned(live(ADMIN), OURS)
+    data = json.loads(dumps(Plan((), "BucketShare", "aws", keys=(key,))))
+    data["keys"][0]["account"] = "999999999999"
+    with pytest.raises(BucketshareError, match="must be the key's own account"):
+        loads(json.dumps(data), "plan.json")
+    data["keys"][0]["account"], data["keys"][0]["action"] = "111111111111", "delete-policy"
+    with pytest.raises(BucketshareError, match="put-policy, no-op or error for a key policy"):
+        loads(json.dumps(data), "plan.json")

@@ -162,8 +162,8 @@ def check_digest(plan: Plan, expected: str, saved: bool) -> None:
 def scheduled_part(plan: Plan, config: Config) -> Plan:
     """What the scheduled run applies; says which changing buckets it leaves for review."""
     selected = select_scheduled(plan, fix_all_drift=config.drift == "fix")
-    kept = {b.bucket: b.action for b in selected.buckets}
-    for bucket in plan.buckets:
+    kept = {b.bucket: b.action for b in selected.policies}
+    for bucket in plan.policies:
         if bucket.writes and kept.get(bucket.bucket) is BucketAction.NOOP:
             print(
                 f"{bucket.bucket} (account {bucket.account}): left for review, not applied: {LEFT_FOR_REVIEW}"

@@ -212,9 +212,20 @@ def _policy_from_dict(data: _Fields, kind: PolicyKind) -> BucketPlan:
     found = _choice(PolicyKind, data, "kind") if "kind" in data.data else PolicyKind.BUCKET
     if found is not kind:
         raise ValueError(f"{data.where}.kind must be {kind.value} in this list, not {found.value}")
-    if kind is PolicyKind.KEY and not _KEY_ARN.match(data.text("bucket")):
-        raise ValueError(f"{data.where}.bucket must be a KMS key ARN")
-    return replace(_bucket_from_dict(data), kind=kind, key_users=data.texts("key_users", ()))
+    plan = replace(_bucket_from_dict(data), kind=kind, key_users=data.texts("key_users", ()))
+    if kind is PolicyKind.KEY:
+        _check_key_plan(plan, data.where)
+    return plan
+
+
+def _check_key_plan(plan: BucketPlan, where: str) -> None:
+    """What a key's plan can be: a put, a no-op or an error, in the key's own account."""
+    if not _KEY_ARN.match(plan.bucket):
+        raise ValueError(f"{where}.bucket must be a KMS key ARN")
+    if plan.action not in (BucketAction.PUT, BucketAction.NOOP, BucketAction.ERROR) or plan.create:
+        raise ValueError(f"{where}.action must be put-policy, no-op or error for a key policy")
+    if plan.account != plan.bucket.split(":")[4]:
+        raise ValueError(f"{where}.account must be the key's own account")
 
 
 def _bucket_from_dict(data: _Fields) -> BucketPlan:

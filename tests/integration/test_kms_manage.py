@@ -190,3 +190,19 @@ def test_the_last_grant_going_takes_our_statements_out_of_the_key_policy(ws: Wor
     ]
     assert ws.apply().rc == 0
     assert json.loads(key_policy(kms, key_arn)) == json.loads(before)
+
+
+def test_a_bucket_to_create_does_not_stop_the_keys_of_its_account(ws: Workspace) -> None:
+    _, key_arn, _ = key_with_policy(ws)
+    encrypted_bucket(ws, key_arn)
+    new = f"bs-new-{ws.account}"
+    ws.write(
+        f"{new}.yaml",
+        f'version: 1\nbucket: {new}\naccount: "{ws.account}"\nowner: ml\nkms: manage\ncreate: true\n'
+        f"grants:\n{read_grant(READER)}",
+    )
+    result, plan = ws.plan_json()
+    assert result.rc == 0, result.text
+    assert bucket_plan(plan, new)["action"] == "create-bucket"
+    [key] = plan["keys"]
+    assert key["action"] == "put-policy" and new not in key["key_users"]

@@ -139,3 +139,23 @@ def test_a_shard_whose_writes_fail_fails_the_run_and_the_other_shards_apply(h: H
     # Every shard's journal is kept for rollback, the failed one's too.
     results = [a for a in h.gh.load()["artifacts"] if a["name"].startswith("bucketshare-apply-result-shard-")]
     assert len(results) == SHARDS
+
+
+def test_apply_and_drift_runs_are_one_writer_at_a_time() -> None:
+    from .test_workflows import WORKFLOWS
+    from .workflow_runner import load_workflow
+
+    groups = {name: load_workflow(WORKFLOWS / name).get("concurrency") for name in ("apply.yml", "drift.yml")}
+    # Shards of one apply run write in parallel; a drift run never writes beside them.
+    assert (
+        groups["apply.yml"]
+        == groups["drift.yml"]
+        == {"group": "bucketshare-writers", "cancel-in-progress": False}
+    )
+    jobs = load_workflow(WORKFLOWS / "apply.yml")["jobs"]
+    uploads = [
+        s
+        for s in jobs["apply-shard"]["steps"]
+        if str(s.get("uses", "")).startswith("actions/upload-artifact")
+    ]
+    assert [s["with"].get("overwrite") for s in uploads] == [True]  # a re-run keeps its journal
