@@ -41,6 +41,7 @@ import boto3
 from botocore.config import Config as BotoConfig
 from delayproxy import DelayProxy  # benchmarks/ is sys.path[0] when run as a script
 
+from reconciler.access import writes
 from reconciler.desired import load_desired
 from reconciler.plan import BucketAction, LivePolicy, build_plan
 from reconciler.policy import POLICY_VERSION, minified
@@ -414,6 +415,8 @@ class Size:
     n: int
     shares: Path
     names: Path
+    writers: Path
+    """The buckets with a write grant: plan reads their Object Ownership too."""
     rows: list[Row] = field(default_factory=list)
 
 
@@ -430,6 +433,8 @@ def raw_read_argv(size: Size, parallelism: int) -> list[str]:
         OWNER,
         "--parallelism",
         str(parallelism),
+        "--writers",
+        str(size.writers),
     ]
 
 
@@ -728,7 +733,11 @@ def prepare_size(work: Path, n: int) -> Size:
     shares = write_shares(work / f"shares-{n}" / "shares", n)
     names = work / f"buckets-{n}.txt"
     names.write_text("".join(bucket_name(i) + "\n" for i in range(n)))
-    return Size(n, shares, names)
+    state = load_desired(shares, None, dt.date.today())
+    writing = [b.bucket for b in state.buckets if any(writes(g.access) for g in b.share.grants)]
+    writers = work / f"writers-{n}.txt"
+    writers.write_text("".join(name + "\n" for name in writing))
+    return Size(n, shares, names, writers)
 
 
 def command_line() -> str:
