@@ -19,7 +19,6 @@ size a full plan of every bucket reaches), with its peak RSS.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import subprocess
 import sys
@@ -27,13 +26,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import boto3
-from delayproxy import DelayProxy  # benchmarks/ is sys.path[0] when run as a script
+from bench import aws_env  # benchmarks/ is sys.path[0] when run as a script
+from delayproxy import DelayProxy
 
-from reconciler.sandbox import account_credentials, moto_server
+from reconciler.sandbox import create_buckets, moto_server
 from reconciler.shards import shard_of
 
-REGION = "us-east-1"
 TEMPLATE = "arn:{partition}:iam::{account}:role/bucketshare-{mode}"
 RAW = """
 import sys, time, boto3
@@ -80,20 +78,6 @@ def spread(count: int, shards: int) -> list[str]:
     return found
 
 
-def env_for(endpoint: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION=REGION,
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
-    return env
-
-
 def timed(command: list[str], env: dict[str, str], cwd: Path) -> float:
     started = time.perf_counter()
     done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, check=False)
@@ -104,21 +88,12 @@ def timed(command: list[str], env: dict[str, str], cwd: Path) -> float:
 
 
 def setup(moto_url: str, root: Path, accounts: list[str], per_account: int) -> None:
+    names = {a: [f"bench-{a}-{i}" for i in range(per_account)] for a in accounts}
+    create_buckets(moto_url, names, with_unmanaged=None)
     shares = root / "shares"
     shares.mkdir()
-    for account in accounts:
-        creds = account_credentials(moto_url, account)
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=moto_url,
-            region_name=REGION,
-            aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=creds["AWS_SESSION_TOKEN"],
-        )
-        for index in range(per_account):
-            bucket = f"bench-{account}-{index}"
-            s3.create_bucket(Bucket=bucket)
+    for account, buckets in names.items():
+        for bucket in buckets:
             (shares / f"{bucket}.yaml").write_text(
                 f'version: 1\nbucket: {bucket}\naccount: "{account}"\nowner: ml\ngrants:\n'
                 '  - to: "222222222222"\n    access: read\n',
@@ -183,7 +158,7 @@ def main() -> int:
         setup(moto_url, root, accounts, args.buckets_per_account)
         proxy = DelayProxy(int(moto_url.rsplit(":", 1)[1]), 0.0125).start()
         try:
-            env = env_for(proxy.url)
+            env = aws_env(proxy.url)
             source = ["--shares", "shares", "--config", "reconciler.yaml"]
             whole = min(
                 timed(["reconciler", "plan", *source, "--save", "all.json"], env, root) for _ in range(2)

@@ -93,6 +93,8 @@ class PolicyTarget:
     name: str
     account: str
     kind: PolicyKind = PolicyKind.BUCKET
+    just_created: bool = False
+    """A bucket this run created: a NoSuchBucket on reading it may be transient."""
 
     @property
     def size_limit(self) -> int:
@@ -101,6 +103,8 @@ class PolicyTarget:
     def read(self) -> LivePolicy:
         if self.kind is PolicyKind.KEY:
             return self.edge.read_key_policy(self.name, self.account)
+        if self.just_created:
+            return self.edge.read_new_policy(self.name, self.account)
         return self.edge.read_policy(self.name, self.account)
 
     def write(self, text: str | None) -> None:
@@ -266,15 +270,9 @@ def create_bucket(bucket_plan: BucketPlan, run: _Run, sid_prefix: str) -> Bucket
         )
     if bucket_plan.new_policy_text is None:
         return BucketOutcome(bucket, True, "created the bucket (no grants: no policy)")
-    written = write_policy(
-        run,
-        PolicyTarget(edge, bucket, account),
-        policy_hash(None),
-        bucket_plan.new_policy_text,
-        BucketAction.PUT.value,
-        live=edge.read_new_policy(bucket, account),
-        created=True,
-    )
+    target = PolicyTarget(edge, bucket, account, just_created=True)
+    text = bucket_plan.new_policy_text
+    written = write_policy(run, target, policy_hash(None), text, BucketAction.PUT.value, live=target.read())
     said = "created the bucket and " if written.ok else "created the bucket, but "
     return replace(written, message=said + written.message)
 
@@ -347,18 +345,13 @@ def write_policy(
     stale: str = STALE_SINCE_PLAN,
     live: LivePolicy | None = None,
     prove_not_public: bool = True,
-    created: bool = False,
 ) -> BucketOutcome:
     """Re-read (unless the caller just did: live), refuse if stale (or if check refuses),
     journal, write (or delete when new_text is None), verify, and prove S3 does not see the
-    written policy as public (else put back the one it replaced). created: the bucket was
-    just created, so a NoSuchBucket on reading it back may be transient."""
+    written policy as public (else put back the one it replaced)."""
     journal, partition = run.journal, run.partition
     bucket, account = target.name, target.account
-    read: Callable[[], LivePolicy] = (
-        (lambda: run.edge.read_new_policy(bucket, account)) if created else target.read
-    )
-    live = live or read()
+    live = live or target.read()
     if live.error is not None:
         return BucketOutcome(bucket, False, live.error)
     if policy_hash(live.text) != expected_hash:
@@ -378,7 +371,7 @@ def write_policy(
     except BucketAccessError as exc:
         journal.append(replace(entry, time=now(), outcome="failed", message=str(exc)))
         return BucketOutcome(bucket, False, str(exc))
-    after = read()
+    after = target.read()
     if after.error is not None or not _holds(after.text, new_text, partition):
         message = after.error or "the policy read back differs from what was written"
         journal.append(replace(entry, time=now(), outcome="failed", message=message))

@@ -435,18 +435,17 @@ class S3Edge:
 
     def read_ownership(self, bucket: str, account: str) -> Ownership:
         """Object Ownership; raises BucketAccessError with one clear line."""
-        try:
-            response = self._persist(
-                lambda: self.s3(account).get_bucket_ownership_controls(
-                    Bucket=bucket, ExpectedBucketOwner=account
-                )
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "OwnershipControlsNotFoundError":
-                return Ownership.NONE
-            raise self._fact_error(exc, bucket, account, "GetBucketOwnershipControls") from exc
-        except BotoCoreError as exc:
-            raise self._fact_error(exc, bucket, account, "GetBucketOwnershipControls") from exc
+        response = self._fact(
+            lambda: self.s3(account).get_bucket_ownership_controls(
+                Bucket=bucket, ExpectedBucketOwner=account
+            ),
+            "OwnershipControlsNotFoundError",
+            bucket,
+            account,
+            "GetBucketOwnershipControls",
+        )
+        if response is None:
+            return Ownership.NONE
         rules = response.get("OwnershipControls", {}).get("Rules", [])
         value = str(rules[0].get("ObjectOwnership", "")) if rules else ""
         try:
@@ -458,21 +457,31 @@ class S3Edge:
 
     def read_encryption(self, bucket: str, account: str) -> Encryption:
         """Default encryption; raises BucketAccessError with one clear line."""
-        try:
-            response = self._persist(
-                lambda: self.s3(account).get_bucket_encryption(Bucket=bucket, ExpectedBucketOwner=account)
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ServerSideEncryptionConfigurationNotFoundError":
-                return Encryption(None)
-            raise self._fact_error(exc, bucket, account, "GetBucketEncryption") from exc
-        except BotoCoreError as exc:
-            raise self._fact_error(exc, bucket, account, "GetBucketEncryption") from exc
+        response = self._fact(
+            lambda: self.s3(account).get_bucket_encryption(Bucket=bucket, ExpectedBucketOwner=account),
+            "ServerSideEncryptionConfigurationNotFoundError",
+            bucket,
+            account,
+            "GetBucketEncryption",
+        )
+        if response is None:
+            return Encryption(None)
         rules = response.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
         default = rules[0].get("ApplyServerSideEncryptionByDefault", {}) if rules else {}
         algorithm = default.get("SSEAlgorithm")
         key = default.get("KMSMasterKeyID")
         return Encryption(None if algorithm is None else str(algorithm), None if key is None else str(key))
+
+    def _fact(self, call: Callable[[], Any], absent: str, bucket: str, account: str, operation: str) -> Any:
+        """A facts read's answer; None when S3 says the setting is absent (error code absent)."""
+        try:
+            return self._persist(call)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == absent:
+                return None
+            raise self._fact_error(exc, bucket, account, operation) from exc
+        except BotoCoreError as exc:
+            raise self._fact_error(exc, bucket, account, operation) from exc
 
     def _fact_error(self, exc: Exception, bucket: str, account: str, operation: str) -> BucketAccessError:
         what = _FACT_NAMES.get(operation, operation)
@@ -507,8 +516,14 @@ class S3Edge:
             except BucketAccessError as exc:
                 return str(exc)
 
-        with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
-            return list(pool.map(read, targets))
+        return self._each(read, targets)
+
+    def _each(self, work: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
+        """work over items at the edge's parallelism, results in input order."""
+        if not items:
+            return []
+        with ThreadPoolExecutor(max_workers=min(self.parallelism, len(items))) as pool:
+            return list(pool.map(work, items))
 
     def iter_policies(
         self,
@@ -555,10 +570,7 @@ class S3Edge:
             except BucketAccessError as exc:
                 return account, exc
 
-        if not accounts:
-            return []
-        with ThreadPoolExecutor(max_workers=min(self.parallelism, len(accounts))) as pool:
-            return list(pool.map(listing, accounts))
+        return self._each(listing, accounts)
 
     def read_new_policy(
         self, bucket: str, account: str, sleep: Callable[[float], None] = time.sleep
@@ -716,10 +728,7 @@ class S3Edge:
 
     def read_key_policies(self, targets: Sequence[tuple[str, str]]) -> list[LivePolicy]:
         """(key ARN, account) pairs, read concurrently, in input order."""
-        if not targets:
-            return []
-        with ThreadPoolExecutor(max_workers=min(self.parallelism, len(targets))) as pool:
-            return list(pool.map(lambda target: self.read_key_policy(*target), targets))
+        return self._each(lambda target: self.read_key_policy(*target), targets)
 
     def put_key_policy(self, key_arn: str, account: str, text: str) -> None:
         try:

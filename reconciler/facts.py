@@ -85,6 +85,11 @@ def key_kind(encryption: Encryption) -> KeyKind:
     return KeyKind.CUSTOMER if _KEY_ARN.match(key) else KeyKind.BY_NAME
 
 
+def is_key_arn(text: str) -> bool:
+    """A KMS key named by its full ARN (not an alias or a bare id)."""
+    return _KEY_ARN.match(text) is not None
+
+
 def key_account(key_arn: str) -> str:
     """The account that owns a KMS key (its ARN's fifth field); its policy is written there."""
     parts = key_arn.split(":")

@@ -36,9 +36,9 @@ def merge_plans(shards: Sequence[ShardPlan]) -> Plan:
     for shard in shards[1:]:
         _check_same_settings(first, shard)
     scope = _merged_scope(shards)
-    buckets = _merged_buckets(shards)
+    buckets = _joined(shards, key_plans=False)
     plan = first.plan
-    keys = _merged_keys(shards)
+    keys = _joined(shards, key_plans=True)
     return Plan(
         buckets=buckets,
         keys=keys,
@@ -62,34 +62,24 @@ def _check_same_settings(first: ShardPlan, other: ShardPlan) -> None:
             )
 
 
-def _merged_buckets(shards: Sequence[ShardPlan]) -> tuple[BucketPlan, ...]:
+def _joined(shards: Sequence[ShardPlan], key_plans: bool) -> tuple[BucketPlan, ...]:
+    """The shards' bucket (or key) plans in one sorted tuple; one named twice is refused."""
     seen: dict[str, str] = {}
-    buckets = []
+    joined = []
     for shard in shards:
-        for bucket in shard.plan.buckets:
-            if bucket.bucket in seen:
-                raise MergeError(
-                    f"{shard.origin}: bucket {bucket.bucket} is also in {seen[bucket.bucket]}; "
-                    "shards must not overlap: give each plan its own accounts"
+        for policy in shard.plan.keys if key_plans else shard.plan.buckets:
+            if policy.bucket in seen:
+                why = (
+                    f"KMS key {policy.bucket} is also planned in {seen[policy.bucket]}: a key encrypting "
+                    "buckets of accounts in different shards cannot be planned by shard"
+                    if key_plans
+                    else f"bucket {policy.bucket} is also in {seen[policy.bucket]}; shards must not "
+                    "overlap: give each plan its own accounts"
                 )
-            seen[bucket.bucket] = shard.origin
-            buckets.append(bucket)
-    return tuple(sorted(buckets, key=lambda b: b.bucket))
-
-
-def _merged_keys(shards: Sequence[ShardPlan]) -> tuple[BucketPlan, ...]:
-    seen: dict[str, str] = {}
-    keys = []
-    for shard in shards:
-        for key in shard.plan.keys:
-            if key.bucket in seen:
-                raise MergeError(
-                    f"{shard.origin}: KMS key {key.bucket} is also planned in {seen[key.bucket]}: a key "
-                    "encrypting buckets of accounts in different shards cannot be planned by shard"
-                )
-            seen[key.bucket] = shard.origin
-            keys.append(key)
-    return tuple(sorted(keys, key=lambda k: k.bucket))
+                raise MergeError(f"{shard.origin}: {why}")
+            seen[policy.bucket] = shard.origin
+            joined.append(policy)
+    return tuple(sorted(joined, key=lambda p: p.bucket))
 
 
 def _merged_scope(shards: Sequence[ShardPlan]) -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from dataclasses import replace
 from enum import Enum
 from typing import Any, TypeVar
@@ -15,7 +14,7 @@ from reconciler.digest import plan_digest
 from reconciler.errors import BucketshareError
 from reconciler.expiry import ExpiringGrant
 from reconciler.explain import AccessChange, Direction
-from reconciler.facts import BucketFacts, Encryption, Ownership
+from reconciler.facts import BucketFacts, Encryption, Ownership, is_key_arn, key_account
 from reconciler.plan import (
     PLAN_FORMAT_VERSION,
     BucketAction,
@@ -204,7 +203,6 @@ def loads(text: str, origin: str) -> Plan:
         raise BucketshareError(f"{origin}: malformed plan: {exc}; run plan again") from exc
 
 
-_KEY_ARN = re.compile(r"^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+\Z")
 
 
 def _policy_from_dict(data: _Fields, kind: PolicyKind) -> BucketPlan:
@@ -220,11 +218,11 @@ def _policy_from_dict(data: _Fields, kind: PolicyKind) -> BucketPlan:
 
 def _check_key_plan(plan: BucketPlan, where: str) -> None:
     """What a key's plan can be: a put, a no-op or an error, in the key's own account."""
-    if not _KEY_ARN.match(plan.bucket):
+    if not is_key_arn(plan.bucket):
         raise ValueError(f"{where}.bucket must be a KMS key ARN")
     if plan.action not in (BucketAction.PUT, BucketAction.NOOP, BucketAction.ERROR) or plan.create:
         raise ValueError(f"{where}.action must be put-policy, no-op or error for a key policy")
-    if plan.account != plan.bucket.split(":")[4]:
+    if plan.account != key_account(plan.bucket):
         raise ValueError(f"{where}.account must be the key's own account")
 
 
