@@ -8,6 +8,42 @@ import pytest
 from reconciler.cli import main
 
 WriteShares = Callable[[dict[str, str | bytes]], Path]
+
+SLOW_MODULES = frozenset(
+    {
+        # Property and fuzz suites: thousands of generated documents each.
+        "test_bad_input_fuzz.py",
+        "test_declarations_fuzz.py",
+        "test_render_properties.py",
+        # Whole processes killed, faults injected, many buckets through a proxy.
+        "test_crashes.py",
+        "test_fault_injection.py",
+        "test_parallel_apply.py",
+        "test_concurrent_applies.py",
+        # Every job of a workflow run step by step against moto and the gh stand-in.
+        "test_workflows.py",
+        "test_workflow_shards.py",
+    }
+)
+"""Suites that run with `python -m pytest -q -m slow`, not in the fast suite (README)."""
+SLOW_TESTS = frozenset(
+    {
+        "test_twenty_thousand_bad_grants_are_all_reported",
+        "test_aws_replay_of_random_grants_plans_as_noop",
+        "test_schema_agrees_with_loader_on_generated_documents",
+        "test_a_saved_create_plan_applies_only_in_its_region",
+        "test_every_recorded_aws_operation_is_allowed_and_every_permission_is_used",
+    }
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the long suites `slow` in one place, before `-m` selects (tryfirst)."""
+    for item in items:
+        name = getattr(item, "originalname", item.name)
+        if item.path.name in SLOW_MODULES or name in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
 RunCli = Callable[..., tuple[int, str, str]]
 
 
