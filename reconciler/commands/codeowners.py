@@ -46,8 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="@ORG/TEAM",
-        help="owner of bucketshare itself: reconciler/, scripts/, .github/, .ci/, requirements/, "
-        "pyproject.toml and the config (required; repeat for several)",
+        help=f"owner of bucketshare itself: {platform_paths()} (required; repeat for several)",
     )
     parser.add_argument(
         "--check", type=Path, default=None, metavar="FILE", help="exit 1 unless FILE holds the current block"
@@ -70,7 +69,12 @@ class CodeownersOptions:
         return cls(Source.from_args(args), org, args.check, teams)
 
 
+def platform_paths() -> str:
+    return f"{', '.join(p.strip('/') for p in PLATFORM_PATHS)} and the config"
+
+
 def platform_handle(team: str, org: str | None) -> str:
+    """--platform-team as a CODEOWNERS handle, by the rule owner fields follow."""
     handle = team if team.startswith("@") else f"@{org}/{team}" if org else None
     if not _HANDLE.match(handle or f"@org/{team}"):
         raise BucketshareError(f"--platform-team {team!r} is not a GitHub user or team (@user or @org/team)")
@@ -88,7 +92,7 @@ def run(options: CodeownersOptions) -> int:
         # let any writer approve a change to the code that produces the plan comment.
         raise BucketshareError(
             "pass --platform-team @ORG/TEAM: the team that must review changes to bucketshare itself "
-            f"({', '.join(p.strip('/') for p in PLATFORM_PATHS)} and the config)"
+            f"({platform_paths()})"
         )
     config = options.source.config or DEFAULT_CONFIG
     block = codeowners_block(state.declarations, options.org, Path.cwd(), options.platform_teams, config)
