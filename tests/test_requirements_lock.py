@@ -1,7 +1,9 @@
 """requirements/apply.txt: what the jobs holding the apply role install, exact and hash-checked.
 
 Offline: the lock is compared with pyproject.toml and with the requirement graph of the
-installed bucketshare (importlib.metadata), never with an index.
+installed packages (importlib.metadata) where their versions are the locked ones; for a
+package installed at another version (boto3 releases almost daily), with the edges
+pip-compile recorded in its `# via` lines.
 """
 
 from __future__ import annotations
@@ -29,26 +31,46 @@ class Pin:
     line: int
     requirement: Requirement
     hashes: tuple[str, ...]
+    via: tuple[str, ...] = ()
+    """The packages pip-compile says need this one (its `# via` annotation)."""
+
+    @property
+    def name(self) -> NormalizedName:
+        return canonicalize_name(self.requirement.name)
+
+    @property
+    def version(self) -> str | None:
+        specs = list(self.requirement.specifier)
+        return specs[0].version if len(specs) == 1 and specs[0].operator == "==" else None
 
 
 def parse_lock(text: str) -> tuple[list[Pin], list[str]]:
     """Each requirement of a pip-compile file with its --hash options, and what cannot be one."""
     pins: list[Pin] = []
     problems: list[str] = []
-    logical: list[tuple[int, str]] = []
+    logical: list[tuple[int, str, list[str]]] = []
     pending = ""
     start = 0
+    in_via = False
     for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.split(" #", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
+        comment = raw.strip()
+        if comment.startswith("# via") and logical:
+            in_via = True
+            logical[-1][2].extend(comment.removeprefix("# via").split()[:1])
+        elif comment.startswith("#   ") and in_via:
+            logical[-1][2].append(comment.removeprefix("#").split()[0])
+        else:
+            in_via = False
+        line = raw.split(" #", 1)[0].strip() if not comment.startswith("#") else ""
         if not pending:
             start = number
         pending = f"{pending} {line.removesuffix(chr(92)).strip()}".strip()
         if line.endswith("\\"):
             continue
         if pending:
-            logical.append((start, pending))
+            logical.append((start, pending, []))
         pending = ""
-    for number, entry in logical:
+    for number, entry, via in logical:
         words = entry.split()
         if words[0].startswith("-"):
             # pip-compile writes an --index-url line only for an index other than PyPI.
@@ -59,7 +81,7 @@ def parse_lock(text: str) -> tuple[list[Pin], list[str]]:
         except InvalidRequirement as exc:
             problems.append(f"line {number}: {words[0]!r} is not a requirement ({exc})")
             continue
-        pins.append(Pin(number, requirement, tuple(words[1:])))
+        pins.append(Pin(number, requirement, tuple(words[1:]), tuple(via)))
     return pins, problems
 
 
@@ -78,13 +100,13 @@ def pin_problems(pins: Iterable[Pin]) -> list[str]:
 
 def declared_problems(pins: Iterable[Pin], declared: Iterable[str], where: str) -> list[str]:
     """Each requirement declared in pyproject.toml is locked at a version it allows."""
-    locked = {canonicalize_name(p.requirement.name): p.requirement for p in pins}
+    locked = {p.name: p for p in pins}
     problems = []
     for text in declared:
         wanted = Requirement(text)
         pin = locked.get(canonicalize_name(wanted.name))
-        version = next(iter(pin.specifier)).version if pin and len(pin.specifier) == 1 else None
-        if pin is None or version is None:
+        version = pin.version if pin else None
+        if version is None:
             problems.append(f"{wanted} ({where}) is not in the lock")
         elif not wanted.specifier.contains(version, prereleases=True):
             problems.append(f"{wanted} ({where}) is locked at {version}, which it does not allow")
@@ -92,6 +114,8 @@ def declared_problems(pins: Iterable[Pin], declared: Iterable[str], where: str) 
 
 
 Graph = Mapping[NormalizedName, list[str]]
+Installed = Mapping[NormalizedName, tuple[str, list[str]]]
+"""name -> (installed version, its requirements)"""
 
 
 def runtime_closure(roots: Iterable[str], graph: Graph) -> set[NormalizedName]:
@@ -111,11 +135,27 @@ def runtime_closure(roots: Iterable[str], graph: Graph) -> set[NormalizedName]:
 
 
 @functools.cache
-def installed_graph() -> Graph:
-    return {canonicalize_name(d.metadata["Name"]): list(d.requires or []) for d in metadata.distributions()}
+def installed() -> Installed:
+    return {
+        canonicalize_name(d.metadata["Name"]): (d.version, list(d.requires or []))
+        for d in metadata.distributions()
+    }
 
 
-def lock_problems(text: str, pyproject: Mapping[str, object], graph: Graph) -> list[str]:
+def dependency_graph(pins: list[Pin], installed: Installed) -> Graph:
+    """Each locked package's requirements: its metadata when installed at the locked version,
+    else the packages whose `# via` names it."""
+    graph: dict[NormalizedName, list[str]] = {}
+    for pin in pins:
+        version, requires = installed.get(pin.name, (None, []))
+        if version is not None and version == pin.version:
+            graph[pin.name] = requires
+        else:
+            graph[pin.name] = [p.requirement.name for p in pins if pin.name in map(canonicalize_name, p.via)]
+    return graph
+
+
+def lock_problems(text: str, pyproject: Mapping[str, object], installed: Installed) -> list[str]:
     pins, problems = parse_lock(text)
     project = pyproject["project"]
     build = pyproject["build-system"]
@@ -130,11 +170,11 @@ def lock_problems(text: str, pyproject: Mapping[str, object], graph: Graph) -> l
     if not any(line.strip() == f"#    {REGENERATE}" for line in text.splitlines()[:8]):
         problems.append(f"the header does not name the command that regenerates it ({REGENERATE})")
     # The build backend is a leaf: setuptools declares no install requirements.
-    needed = runtime_closure(runtime, graph) | {
+    needed = runtime_closure(runtime, dependency_graph(pins, installed)) | {
         canonicalize_name(Requirement(r).name) for r in build_requires
     }
     needed.discard(canonicalize_name("bucketshare"))
-    locked = {canonicalize_name(p.requirement.name) for p in pins}
+    locked = {p.name for p in pins}
     problems += [f"{name} is locked but nothing needs it" for name in sorted(locked - needed)]
     problems += [f"{name} is needed but not locked" for name in sorted(needed - locked)]
     return problems
@@ -146,18 +186,26 @@ def pyproject() -> dict[str, object]:
 
 def test_the_apply_lock_is_current_exact_and_hash_checked() -> None:
     assert metadata.requires("bucketshare") is not None, "install the package: pip install -e '.[dev]'"
-    problems = lock_problems(LOCK.read_text(encoding="utf-8"), pyproject(), installed_graph())
+    problems = lock_problems(LOCK.read_text(encoding="utf-8"), pyproject(), installed())
     assert problems == [], f"requirements/apply.txt is stale; run: {REGENERATE}\n" + "\n".join(problems)
 
 
 def test_the_lock_covers_the_runtime_dependencies_only() -> None:
     # Not the dev extras: the apply jobs run the reconciler, never the test tools.
     pins, _ = parse_lock(LOCK.read_text(encoding="utf-8"))
-    locked = {canonicalize_name(p.requirement.name) for p in pins}
+    locked = {p.name for p in pins}
     assert {"boto3", "botocore", "deepdiff", "pyyaml", "rich", "s3transfer", "setuptools"} <= locked
     assert not locked & {"moto", "pytest", "hypothesis", "mypy", "ruff", "zizmor"}
 
 
+def locked_version(name: str) -> str:
+    pins, _ = parse_lock(LOCK.read_text(encoding="utf-8"))
+    version = next(p.version for p in pins if p.name == name)
+    assert version is not None
+    return version
+
+
+LEFTPAD = "\nleftpad==1.0 \\\n    --hash=sha256:" + "a" * 64 + "\n"
 STALE = [
     (
         "a pin removed",
@@ -174,10 +222,12 @@ STALE = [
         lambda t: t.replace("pyyaml==", "pyyaml>=", 1),
         ["pyyaml>=", "is not pinned exactly"],
     ),
+    ("a package nothing needs", lambda t: t + LEFTPAD, ["leftpad is locked but nothing needs it"]),
     (
-        "a package nothing needs",
-        lambda t: t + "\nleftpad==1.0 --hash=sha256:" + "a" * 64 + "\n",
-        ["leftpad is locked"],
+        # boto3 is installed at its locked version here, so its metadata, not the claim, counts.
+        "a package falsely said to be needed",
+        lambda t: t + LEFTPAD + "    # via boto3\n",
+        ["leftpad is locked but nothing needs it"],
     ),
     (
         "another index",
@@ -191,9 +241,8 @@ STALE = [
 @pytest.mark.parametrize(("change", "expected"), [(c, e) for _, c, e in STALE], ids=[s[0] for s in STALE])
 def test_a_stale_or_loose_lock_is_reported(change: object, expected: list[str]) -> None:
     assert callable(change)
-    problems = "\n".join(
-        lock_problems(change(LOCK.read_text(encoding="utf-8")), pyproject(), installed_graph())
-    )
+    boto3 = {canonicalize_name("boto3"): (locked_version("boto3"), ["botocore", "jmespath", "s3transfer"])}
+    problems = "\n".join(lock_problems(change(LOCK.read_text(encoding="utf-8")), pyproject(), boto3))
     for fragment in expected:
         assert fragment in problems
 
@@ -203,7 +252,12 @@ def test_a_dependency_added_to_pyproject_is_reported_until_locked() -> None:
     project = changed["project"]
     assert isinstance(project, dict)
     project["dependencies"] = [*project["dependencies"], "requests>=2"]
-    graph = {**installed_graph(), canonicalize_name("requests"): []}
-    problems = lock_problems(LOCK.read_text(encoding="utf-8"), changed, graph)
+    problems = lock_problems(LOCK.read_text(encoding="utf-8"), changed, installed())
     assert "requests>=2 ([project].dependencies) is not in the lock" in problems
     assert "requests is needed but not locked" in problems
+
+
+def test_a_package_installed_at_another_version_is_judged_by_the_lock_annotations() -> None:
+    # CI installs the newest releases; a boto3 newer than the lock must not make the lock stale.
+    newer = {canonicalize_name("boto3"): ("999.0", ["botocore", "jmespath", "s3transfer", "brand-new"])}
+    assert lock_problems(LOCK.read_text(encoding="utf-8"), pyproject(), newer) == []
