@@ -31,8 +31,19 @@ def shares(write_shares: WriteShares) -> Path:
     )
 
 
+ACME = ("--org", "acme", "--platform-team", "@acme/platform")
+PLATFORM = [
+    "/.ci/ @acme/platform",
+    "/.github/ @acme/platform",
+    "/pyproject.toml @acme/platform",
+    "/reconciler.yaml @acme/platform",
+    "/reconciler/ @acme/platform",
+    "/requirements/ @acme/platform",
+    "/scripts/ @acme/platform",
+]
 EXPECTED = [
     BEGIN,
+    *PLATFORM,
     "/shares/acme-ml-shared.yaml @acme/fraud-detection @acme/ml-platform",
     "/shares/fraud-team.yaml @acme/fraud-detection @acme/fraud-oncall @acme/ml-platform",
     "/shares/solo.yaml @octocat",
@@ -41,13 +52,13 @@ EXPECTED = [
 
 
 def test_every_file_is_owned_by_all_owners_of_the_buckets_it_declares(run_cli: RunCli, shares: Path) -> None:
-    rc, out, err = run_cli("codeowners", "--org", "acme")
+    rc, out, err = run_cli("codeowners", *ACME)
     assert (rc, err) == (0, "")
     assert out.splitlines() == EXPECTED
 
 
 def test_paths_are_from_the_repository_root_however_shares_is_given(run_cli: RunCli, shares: Path) -> None:
-    rc, out, _ = run_cli("codeowners", "--org", "acme", "--shares", shares)
+    rc, out, _ = run_cli("codeowners", *ACME, "--shares", shares)
     assert (rc, out.splitlines()) == (0, EXPECTED)
 
 
@@ -57,13 +68,13 @@ def test_shares_outside_the_repository_root_is_an_error(
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    rc, out, err = run_cli("codeowners", "--org", "acme", "--shares", shares)
+    rc, out, err = run_cli("codeowners", *ACME, "--shares", shares)
     assert (rc, out) == (1, "")
     assert f"{shares}/solo.yaml:1:1: the file is outside the repository root {elsewhere}" in err
 
 
 def test_owner_without_org_is_located_and_says_how_to_fix_it(run_cli: RunCli, shares: Path) -> None:
-    rc, out, err = run_cli("codeowners")
+    rc, out, err = run_cli("codeowners", "--platform-team", "@acme/platform")
     assert (rc, out) == (1, "")
     assert err.splitlines() == [
         "shares/acme-ml-shared.yaml:4:8: owner 'ml-platform' names no GitHub organization; "
@@ -79,7 +90,7 @@ def test_owner_that_would_break_the_line_is_an_error_at_its_field(
     run_cli: RunCli, write_shares: WriteShares, owner: str
 ) -> None:
     write_shares({"a.yaml": share("a-bucket", owner)})
-    rc, out, err = run_cli("codeowners", "--org", "acme")
+    rc, out, err = run_cli("codeowners", *ACME)
     assert (rc, out) == (1, "")
     first = err.splitlines()[0]
     assert first.startswith(f"shares/a.yaml:4:8: owner {owner.strip(chr(34))!r} is not a GitHub user or team")
@@ -88,15 +99,113 @@ def test_owner_that_would_break_the_line_is_an_error_at_its_field(
 
 def test_declaration_errors_behave_as_in_validate(run_cli: RunCli, write_shares: WriteShares) -> None:
     write_shares({"a.yaml": share("a-bucket", "x") + "colour: blue\n"})
-    rc, out, err = run_cli("codeowners", "--org", "acme")
+    rc, out, err = run_cli("codeowners", *ACME)
     assert (rc, out) == (1, "")
     assert err.endswith("1 problems; nothing was sent to AWS\n")
     assert "Traceback" not in err
 
 
-def test_no_owners_gives_an_empty_block(run_cli: RunCli, write_shares: WriteShares) -> None:
+def test_no_owners_gives_only_the_platform_lines(run_cli: RunCli, write_shares: WriteShares) -> None:
     write_shares({"a.yaml": share("a-bucket")})
-    assert run_cli("codeowners") == (0, f"{BEGIN}\n{END}\n", "")
+    rc, out, err = run_cli("codeowners", "--platform-team", "@acme/platform")
+    assert (rc, out.splitlines(), err) == (0, [BEGIN, *PLATFORM, END], "")
+
+
+def owners_of(codeowners: list[str], path: str) -> set[str]:
+    """Who GitHub asks to review a change to path: the last matching line wins (anchored patterns
+    as the block writes them: "/dir/" covers everything under dir, "/file" that file)."""
+    owners: set[str] = set()
+    for line in codeowners:
+        if not line or line.startswith("#"):
+            continue
+        pattern, *handles = line.split()
+        if ("/" + path).startswith(pattern) if pattern.endswith("/") else "/" + path == pattern:
+            owners = set(handles)
+    return owners
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        "reconciler/commands/plan.py",
+        "scripts/apply_review.py",
+        ".github/workflows/apply.yml",
+        ".github/CODEOWNERS",
+        ".ci/run",
+        "reconciler.yaml",
+        "requirements/apply.txt",
+        "pyproject.toml",
+    ],
+)
+def test_a_change_to_what_runs_with_the_apply_role_needs_the_platform_team(
+    run_cli: RunCli, shares: Path, changed: str
+) -> None:
+    rc, out, _ = run_cli("codeowners", *ACME)
+    assert rc == 0
+    assert owners_of(out.splitlines(), changed) == {"@acme/platform"}
+    # The bucket files keep their owners, without the platform team.
+    assert owners_of(out.splitlines(), "shares/solo.yaml") == {"@octocat"}
+    assert owners_of(out.splitlines(), "README.md") == set()
+
+
+def test_several_platform_teams_all_own_each_path(run_cli: RunCli, shares: Path) -> None:
+    rc, out, _ = run_cli(
+        "codeowners", *ACME, "--platform-team", "security", "--platform-team", "@acme/platform"
+    )
+    assert rc == 0
+    assert "/reconciler/ @acme/platform @acme/security" in out.splitlines()
+
+
+def test_a_config_given_with_config_is_owned_instead_of_reconciler_yaml(
+    run_cli: RunCli, shares: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "bucketshare.yaml").write_text("version: 1\n", encoding="utf-8")
+    rc, out, _ = run_cli("codeowners", *ACME, "--config", "conf/bucketshare.yaml")
+    assert rc == 0
+    lines = out.splitlines()
+    assert "/conf/bucketshare.yaml @acme/platform" in lines
+    assert "/reconciler.yaml @acme/platform" not in lines
+
+
+def test_without_platform_team_is_a_one_line_error_saying_what_to_pass(run_cli: RunCli, shares: Path) -> None:
+    assert run_cli("codeowners", "--org", "acme") == (
+        1,
+        "",
+        "error: pass --platform-team @ORG/TEAM: the team that must review changes to bucketshare itself "
+        "(.ci, .github, pyproject.toml, reconciler, requirements, scripts and the config)\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--platform-team", "platform"],
+            "error: --platform-team 'platform' names no GitHub organization; "
+            "write @ORG/platform, or pass --org ORG\n",
+        ),
+        (
+            ["--platform-team", "@acme/plat form"],
+            "error: --platform-team '@acme/plat form' is not a GitHub user or team (@user or @org/team)\n",
+        ),
+    ],
+    ids=["no-organization", "space"],
+)
+def test_a_platform_team_that_cannot_be_a_handle_is_a_one_line_error(
+    run_cli: RunCli, shares: Path, args: list[str], message: str
+) -> None:
+    assert run_cli("codeowners", *args) == (1, "", message)
+
+
+def test_check_of_a_block_without_the_platform_lines_fails(
+    run_cli: RunCli, shares: Path, tmp_path: Path
+) -> None:
+    old = [line for line in EXPECTED if line not in PLATFORM]
+    (tmp_path / "CODEOWNERS").write_text("\n".join(old) + "\n", encoding="utf-8")
+    rc, out, _ = run_cli("codeowners", *ACME, "--check", "CODEOWNERS")
+    assert rc == 1
+    assert [line for line in out.splitlines() if line.startswith("+/")] == [f"+{line}" for line in PLATFORM]
 
 
 def test_check_passes_when_the_file_holds_the_block_among_other_lines(
@@ -106,7 +215,7 @@ def test_check_passes_when_the_file_holds_the_block_among_other_lines(
     codeowners.write_text(
         "* @acme/admins\n" + "\n".join(EXPECTED) + "\n/docs/ @acme/docs\n", encoding="utf-8"
     )
-    rc, out, err = run_cli("codeowners", "--org", "acme", "--check", "CODEOWNERS")
+    rc, out, err = run_cli("codeowners", *ACME, "--check", "CODEOWNERS")
     assert (rc, out, err) == (0, "CODEOWNERS: the bucketshare block is up to date\n", "")
 
 
@@ -115,18 +224,19 @@ def test_check_of_a_stale_block_shows_the_diff_and_how_to_regenerate(
 ) -> None:
     stale = [line for line in EXPECTED if "solo" not in line]
     (tmp_path / "CODEOWNERS").write_text("\n".join(stale) + "\n", encoding="utf-8")
-    rc, out, _ = run_cli("codeowners", "--org", "acme", "--check", "CODEOWNERS")
+    rc, out, _ = run_cli("codeowners", *ACME, "--check", "CODEOWNERS")
     assert rc == 1
     lines = out.splitlines()
     assert lines[:2] == ["--- CODEOWNERS (bucketshare block)", "+++ generated"]
     assert "+/shares/solo.yaml @octocat" in lines
     assert not [line for line in lines if line.startswith("-/")]
-    assert lines[-1] == "run: reconciler codeowners --org acme and paste the block into CODEOWNERS"
+    regenerate = "reconciler codeowners --org acme --platform-team @acme/platform"
+    assert lines[-1] == f"run: {regenerate} and paste the block into CODEOWNERS"
 
 
 def test_check_of_a_file_without_the_block_fails(run_cli: RunCli, shares: Path, tmp_path: Path) -> None:
     (tmp_path / "CODEOWNERS").write_text("* @acme/admins\n", encoding="utf-8")
-    rc, out, _ = run_cli("codeowners", "--org", "acme", "--check", "CODEOWNERS")
+    rc, out, _ = run_cli("codeowners", *ACME, "--check", "CODEOWNERS")
     assert rc == 1
     assert f"+{BEGIN}" in out.splitlines()
 
@@ -134,7 +244,7 @@ def test_check_of_a_file_without_the_block_fails(run_cli: RunCli, shares: Path, 
 def test_check_of_two_blocks_fails(run_cli: RunCli, shares: Path, tmp_path: Path) -> None:
     block = "\n".join(EXPECTED) + "\n"
     (tmp_path / "CODEOWNERS").write_text(block + block, encoding="utf-8")
-    rc, out, _ = run_cli("codeowners", "--org", "acme", "--check", "CODEOWNERS")
+    rc, out, _ = run_cli("codeowners", *ACME, "--check", "CODEOWNERS")
     assert rc == 1
     assert out.splitlines()[0] == "CODEOWNERS holds 2 bucketshare blocks; keep one"
 
@@ -152,7 +262,7 @@ def test_check_of_an_unusable_file_is_a_one_line_error(
 ) -> None:
     assert callable(make)
     make(tmp_path / "CODEOWNERS")
-    assert run_cli("codeowners", "--org", "acme", "--check", "CODEOWNERS") == (1, "", message)
+    assert run_cli("codeowners", *ACME, "--check", "CODEOWNERS") == (1, "", message)
 
 
 def test_invalid_org_is_a_one_line_error(run_cli: RunCli, shares: Path) -> None:

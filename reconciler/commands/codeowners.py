@@ -2,6 +2,8 @@
 
 Every file under shares/ that declares a bucket is owned by all of that bucket's owners:
 a team that adds its own file for a shared bucket still needs the bucket owner's review.
+What runs with the apply role (the package, the workflows and their scripts, the dependency
+lock, the config) is owned by the platform team given with --platform-team.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Self
 
 import yaml
 
-from reconciler.commands.source import Source, add_source_arguments
+from reconciler.commands.source import DEFAULT_CONFIG, Source, add_source_arguments
 from reconciler.declarations import Declarations
 from reconciler.errors import BucketshareError, DeclarationError, Location, Problem
 from reconciler.yamlsource import compose_documents, node_location, read_text, scalar_value
@@ -30,11 +32,22 @@ _HANDLE = re.compile(r"^@[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)?\Z")
 _ORG = re.compile(r"^[A-Za-z0-9_.-]+\Z")
 # CODEOWNERS paths are gitignore patterns and a line ends at whitespace: such names can't be written.
 _UNSAFE_PATH = re.compile(r"[\s*?\[\]\\!#]")
+# Whatever changes the code, workflows or dependencies that run with the apply role. The plan
+# comment a reviewer reads is produced by the pull request's own code, so a change to any of
+# these must be reviewed by the people who answer for the tool, not only by bucket owners.
+PLATFORM_PATHS = ("/.ci/", "/.github/", "/pyproject.toml", "/reconciler/", "/requirements/", "/scripts/")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_source_arguments(parser)
     parser.add_argument("--org", default=None, help="GitHub organization for owners written without @")
+    parser.add_argument(
+        "--platform-team",
+        action="append",
+        default=[],
+        metavar="@ORG/TEAM",
+        help=f"owner of bucketshare itself: {platform_paths()} (required; repeat for several)",
+    )
     parser.add_argument(
         "--check", type=Path, default=None, metavar="FILE", help="exit 1 unless FILE holds the current block"
     )
@@ -45,18 +58,44 @@ class CodeownersOptions:
     source: Source
     org: str | None = None
     check: Path | None = None
+    platform_teams: tuple[str, ...] = ()
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Self:
         org = args.org.removeprefix("@") if args.org is not None else None
         if org is not None and not _ORG.match(org):
             raise BucketshareError(f"--org {args.org!r} is not a GitHub organization name")
-        return cls(Source.from_args(args), org, args.check)
+        teams = tuple(dict.fromkeys(platform_handle(team, org) for team in args.platform_team))
+        return cls(Source.from_args(args), org, args.check, teams)
+
+
+def platform_paths() -> str:
+    return f"{', '.join(p.strip('/') for p in PLATFORM_PATHS)} and the config"
+
+
+def platform_handle(team: str, org: str | None) -> str:
+    """--platform-team as a CODEOWNERS handle, by the rule owner fields follow."""
+    handle = team if team.startswith("@") else f"@{org}/{team}" if org else None
+    if not _HANDLE.match(handle or f"@org/{team}"):
+        raise BucketshareError(f"--platform-team {team!r} is not a GitHub user or team (@user or @org/team)")
+    if handle is None:
+        raise BucketshareError(
+            f"--platform-team {team!r} names no GitHub organization; write @ORG/{team}, or pass --org ORG"
+        )
+    return handle
 
 
 def run(options: CodeownersOptions) -> int:
     state = options.source.load_valid()
-    block = codeowners_block(state.declarations, options.org, Path.cwd())
+    if not options.platform_teams:
+        # No default team name fits every organisation, and a block without these lines would
+        # let any writer approve a change to the code that produces the plan comment.
+        raise BucketshareError(
+            "pass --platform-team @ORG/TEAM: the team that must review changes to bucketshare itself "
+            f"({platform_paths()})"
+        )
+    config = options.source.config or DEFAULT_CONFIG
+    block = codeowners_block(state.declarations, options.org, Path.cwd(), options.platform_teams, config)
     if options.check is None:
         print("\n".join(block))
         return 0
@@ -77,8 +116,15 @@ def run(options: CodeownersOptions) -> int:
     return 1
 
 
-def codeowners_block(declarations: Declarations, org: str | None, root: Path) -> list[str]:
+def codeowners_block(
+    declarations: Declarations, org: str | None, root: Path, platform_teams: tuple[str, ...], config: Path
+) -> list[str]:
     handles, problems = owner_handles(declarations, org)
+    platform = " ".join(sorted(platform_teams))
+    config_path, problem = repository_path(str(config), root)
+    if problem is not None:
+        problems.append(problem)
+    platform_lines = [f"{path} {platform}" for path in sorted({*PLATFORM_PATHS, config_path})]
     owners_by_file: dict[str, set[str]] = {}
     for share in declarations.buckets:
         for location in share.locations:
@@ -94,7 +140,7 @@ def codeowners_block(declarations: Declarations, org: str | None, root: Path) ->
             lines[path] = f"{path} {' '.join(sorted(owners))}"
     if problems:
         raise DeclarationError(problems)
-    return [BEGIN, *(lines[path] for path in sorted(lines)), END]
+    return [BEGIN, *platform_lines, *(lines[path] for path in sorted(lines)), END]
 
 
 def owner_handles(declarations: Declarations, org: str | None) -> tuple[dict[str, str], list[Problem]]:
@@ -184,4 +230,6 @@ def regenerate_command(options: CodeownersOptions) -> str:
         words += ["--config", str(options.source.config)]
     if options.org is not None:
         words += ["--org", options.org]
+    for team in options.platform_teams:
+        words += ["--platform-team", team]
     return shlex.join(words)

@@ -33,11 +33,6 @@ from .iam_recorder import (
 )
 
 REPO_SHARES = Path(__file__).resolve().parents[2] / "shares"
-OIDC_ISSUER = "token.actions.githubusercontent.com"
-TRUSTED_SUBJECTS = {
-    "plan-role-trust.json": "repo:OWNER/REPO:pull_request",
-    "apply-role-trust.json": "repo:OWNER/REPO:environment:production",
-}
 REQUIRED = {
     "plan": {
         "GetCallerIdentity",
@@ -118,15 +113,7 @@ def test_role_policies_pass_parliament(name: str) -> None:
     assert unexpected == []
 
 
-@pytest.mark.parametrize(("name", "subject"), sorted(TRUSTED_SUBJECTS.items()))
-def test_trust_policies_admit_only_this_repositorys_github_jobs(name: str, subject: str) -> None:
-    (statement,) = statements(_document(name))
-    assert statement["Principal"] == {"Federated": f"arn:aws:iam::111111111111:oidc-provider/{OIDC_ISSUER}"}
-    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
-    # StringEquals, not StringLike: any other branch, fork or environment is refused.
-    assert statement["Condition"] == {
-        "StringEquals": {f"{OIDC_ISSUER}:aud": "sts.amazonaws.com", f"{OIDC_ISSUER}:sub": subject}
-    }
+# The GitHub trust policies (which jobs may assume the roles) are checked in tests/test_iam_docs.py.
 
 
 def test_plan_role_only_reads() -> None:
