@@ -30,3 +30,17 @@ def statement_diff(change: StatementChange, partition: str = "aws") -> list[str]
         n=3,
     )
     return list(lines)
+
+
+def _pretty(statement: object) -> list[str]:
+    return json.dumps(statement, indent=2, ensure_ascii=False).splitlines()
+
+
+def added_lines(statement: object) -> list[str]:
+    """A new statement whole, as apply writes it, one `+` line per line of pretty JSON."""
+    return [f"+ {line}" for line in _pretty(statement)]
+
+
+def removed_lines(statement: object) -> list[str]:
+    """A statement going, whole, as it is live."""
+    return [f"- {line}" for line in _pretty(statement)]
