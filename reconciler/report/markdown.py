@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 import re
 
 from reconciler.digest import decode_reviewed, encode_reviewed, plan_digest
@@ -24,7 +23,7 @@ from reconciler.explain import UNDECLARED, AccessChange
 from reconciler.plan import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind, StatementChange
 from reconciler.render import bucket_arn, bucket_uri
 from reconciler.report import summary
-from reconciler.report.diffs import added_lines, removed_lines, statement_diff
+from reconciler.report.diffs import COMMENT_COLUMNS, added_lines, pretty_json, removed_lines, statement_diff
 
 MARKER = "<!-- bucketshare-plan -->"
 """First line of every plan comment: how the workflows find the one comment per PR."""
@@ -424,14 +423,14 @@ def _statement_lines(change: StatementChange, partition: str) -> list[str]:
     """A statement change as diff lines of pretty-printed JSON: a changed statement with only
     its changed lines marked, an added or removed one whole."""
     if change.kind is ChangeKind.CHANGE:
-        return statement_diff(change, partition)
+        return statement_diff(change, partition, COMMENT_COLUMNS)
     if change.kind is ChangeKind.ADD:
         return added_lines(change.after)
     return removed_lines(change.before)
 
 
 def _pretty(document: object) -> list[str]:
-    return json.dumps(document, indent=2, ensure_ascii=False).splitlines()
+    return pretty_json(document, COMMENT_COLUMNS + 2)
 
 
 _PLAIN_NAME = re.compile(r"^[a-z0-9.-]{1,63}\Z")
