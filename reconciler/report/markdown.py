@@ -157,14 +157,15 @@ def render_markdown(
     return "\n".join(head) + "\n" + "\n\n".join(blocks) + "\n"
 
 
-def render_declaration_errors(problems: list[str]) -> str:
-    """The comment when the declarations do not load: nothing was planned, so the comment has
-    no review line (nothing can be approved) and says what to fix."""
+def render_unplanned(problems: list[str], in_declarations: bool = True) -> str:
+    """The comment when no plan could be made (declarations that do not load, an AWS error):
+    it has no review line, so nothing in it can be approved, and says what to fix."""
     lines = [MARKER, "## bucketshare plan", ""]
-    lines.append(
-        f"**Nothing was planned: the declarations have {summary.plural(len(problems), 'problem')}.** "
-        "Fix them and push again; the plan follows."
-    )
+    if in_declarations:
+        said = f"the declarations have {summary.plural(len(problems), 'problem')}"
+    else:
+        said = "bucketshare stopped with an error"
+    lines.append(f"**Nothing was planned: {said}.** Once that is fixed and pushed, the plan follows.")
     errors = _bullets("Errors", problems, MAX_COMMENT_CHARS - _MARGIN, "the job log")
     return "\n".join(lines) + "\n\n" + errors + "\n"
 
