@@ -24,7 +24,7 @@ KEY = "arn:aws:kms:eu-west-1:481516234200:key/1a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c
 _ROLES = (
     "arn:aws:iam::730335412875:role/service-role/data-platform/etl-nightly-loader",
     "arn:aws:iam::204719583366:role/inference/batch-scoring-prod",
-    "arn:aws:iam::918273645501:role/analytics/quicksight-dataset-refresh",
+    "arn:aws:iam::918273645501:role/analytics/quicksight@dataset-refresh",
 )
 _ACCOUNTS = ("730335412875", "204719583366", "918273645501", "556677889900")
 _REASONS = (

@@ -239,7 +239,7 @@ def _grantee_tables(plan: Plan, budget: int, hint: str) -> str:
         left = summary.plural(total - shown, "more row")
         lines += ["", f"_{left} left out to fit this comment; see {hint}._"]
     if full_names:
-        lines += ["", "In full:", ""]
+        lines += ["", "Roles, users and OUs in full:", ""]
         lines += [f"- {_grantee_cell(name)}: {code_span(_full_name(name))}" for name in full_names]
     return "\n".join(lines)
 
@@ -328,10 +328,11 @@ def _why_cell(change: summary.GranteeChange) -> str:
 
 
 def _gained_why(row: AccessChange) -> str:
-    where = escape(row.declared_at or "")
+    """The grant's reason; without one, where it is declared. (The details name every
+    grant's place: in the table it would take the width the grantee and change need.)"""
     if row.reason:
-        return f"{escape(row.reason)} ({where})" if where else escape(row.reason)
-    return where
+        return escape(row.reason)
+    return f"declared at {escape(row.declared_at)}" if row.declared_at else ""
 
 
 def _lost_why(why: str) -> str:
