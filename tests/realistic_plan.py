@@ -41,15 +41,28 @@ def _grant(to: str, access: str, prefixes: tuple[str, ...], path: str, line: int
 
 
 _NAMES = (
-    "curated", "raw-events", "model-store", "feature-lake", "partner-exports", "fraud-scores",
-    "clickstream", "billing-ledger", "search-index", "ml-datasets", "audit-trail", "pricing",
-    "inventory", "risk-reports", "media-assets", "support-tickets",
+    "curated",
+    "raw-events",
+    "model-store",
+    "feature-lake",
+    "partner-exports",
+    "fraud-scores",
+    "clickstream",
+    "billing-ledger",
+    "search-index",
+    "ml-datasets",
+    "audit-trail",
+    "pricing",
+    "inventory",
+    "risk-reports",
+    "media-assets",
+    "support-tickets",
 )
 
 
 def _bucket_name(index: int) -> str:
-    """30 characters: a long realistic name, hyphen pieces and all."""
-    return f"acme-{_NAMES[index]}-eu-west-1-prod-0000"[:30]
+    """Up to 30 characters: a long realistic name, hyphen pieces and all."""
+    return f"acme-{_NAMES[index]}-eu-west-1-prod-0000"[:30].rstrip("-")
 
 
 def _share(bucket: str, grants: tuple[Grant, ...], owners: tuple[str, ...]) -> DesiredBucket:
@@ -75,8 +88,14 @@ def realistic_plan() -> Plan:
         reason = _REASONS[index % 3]
         grants = (
             _grant(role, "read", ("curated/finance/", "curated/risk/"), path, 8, reason=reason),
-            _grant(account, "read-write", ("exports/partner-feeds/",), path, 14,
-                   expires=dt.date(2027, 6, 30) if index % 2 else None),
+            _grant(
+                account,
+                "read-write",
+                ("exports/partner-feeds/",),
+                path,
+                14,
+                expires=dt.date(2027, 6, 30) if index % 2 else None,
+            ),
         )
         owners = ("data-platform",) if index % 2 else ("ml-platform", "fraud-detection")
         desired = _share(bucket, grants, owners)
@@ -84,7 +103,9 @@ def realistic_plan() -> Plan:
         facts = None
         if index == 0:
             # The same grantee, one prefix more: one row saying what changed.
-            narrower = _share(bucket, (_grant(role, "read", ("curated/finance/",), path, 8), grants[1]), owners)
+            narrower = _share(
+                bucket, (_grant(role, "read", ("curated/finance/",), path, 8), grants[1]), owners
+            )
             text = _policy(*_statements(narrower))
         elif index == 1:
             # A read grant made read-write.
@@ -103,7 +124,9 @@ def realistic_plan() -> Plan:
             facts = BucketFacts(Ownership.ENFORCED, Encryption("aws:kms", KEY))
             text = None
         elif index == 4:
-            live.append(LivePolicy(bucket, OWNER, None, "access denied on GetBucketPolicy: needs s3:GetBucketPolicy"))
+            live.append(
+                LivePolicy(bucket, OWNER, None, "access denied on GetBucketPolicy: needs s3:GetBucketPolicy")
+            )
             continue
         elif index == 5:
             # A hand-written statement S3 refuses on any write: the bucket errors, grants wait.

@@ -97,9 +97,13 @@ def test_a_new_access_level_is_one_row() -> None:
 
 
 def test_a_grants_reason_and_the_owner_team_are_shown_with_the_gain() -> None:
-    reader = grant("222222222222", "read", ("models/",), reason="nightly scoring", expires=dt.date(2027, 6, 30))
+    reader = grant(
+        "222222222222", "read", ("models/",), reason="nightly scoring", expires=dt.date(2027, 6, 30)
+    )
     markdown = render_markdown(plan_of([desired("acme-ml", reader)], [live_of("acme-ml")]))
-    assert rows(markdown) == [["account 222222222222", "gains read on models/ until 2027-06-30", "nightly scoring"]]
+    assert rows(markdown) == [
+        ["account 222222222222", "gains read on models/ until 2027-06-30", "nightly scoring"]
+    ]
     shown = visible(markdown)
     assert "acme-ml\nput-policy in account 111111111111, owned by ml-platform" in shown
 
@@ -130,9 +134,13 @@ def test_a_bucket_that_errors_is_in_the_table_with_its_error_and_offers_no_ident
     plan = plan_of([desired("acme-broken", grant("222222222222"))], [live])
     markdown = render_markdown(plan)
     shown = visible(markdown)
-    assert "acme-broken\nerror in account 111111111111, owned by ml-platform: nothing is written to this " \
+    assert (
+        "acme-broken\nerror in account 111111111111, owned by ml-platform: nothing is written to this "
         "bucket, so the changes below wait until it is fixed." in shown
-    assert rows(markdown) == [["account 222222222222", "gains read on the whole bucket", "declared at shares/ml.yaml:8:5"]]
+    )
+    assert rows(markdown) == [
+        ["account 222222222222", "gains read on the whole bucket", "declared at shares/ml.yaml:8:5"]
+    ]
     assert plan.buckets[0].consumer_policies  # the plan has one; a bucket that errors grants nothing yet
     assert "Identity policy" not in markdown
 

@@ -158,7 +158,8 @@ def test_markdown_grantee_table_says_who_gains_and_loses_what_and_where_declared
         "put-policy in account `111111111111`, owned by fraud-detection",
         "| grantee | change | why |",
         "|---|---|---|",
-        "| account `222222222222` | **gains** read on `models/fraud/` | declared at shares/fraud-team.yaml:8:5 |",
+        "| account `222222222222` | **gains** read on `models/fraud/` | "
+        "declared at shares/fraud-team.yaml:8:5 |",
         "#### `acme-d`",
         "delete-policy in account `111111111111`",
         "| grantee | change | why |",

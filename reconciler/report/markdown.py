@@ -19,7 +19,7 @@ import html
 import re
 
 from reconciler.digest import decode_reviewed, encode_reviewed, plan_digest
-from reconciler.explain import UNDECLARED, AccessChange
+from reconciler.explain import UNDECLARED, AccessChange, Direction
 from reconciler.plan import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind, StatementChange
 from reconciler.render import bucket_arn, bucket_uri
 from reconciler.report import summary
@@ -408,7 +408,7 @@ def _sentence(sentence: str, rows: dict[str, AccessChange]) -> str:
     row = rows.get(sentence)
     if row is None:
         return escape(sentence)
-    why = escape(row.declared_at or "") if row.direction.value == "gains" else _lost_why(row.why)
+    why = escape(row.declared_at or "") if row.direction is Direction.GAINS else _lost_why(row.why)
     what = f"{escape(row.access)} on {_scope(row, False)}"
     said = f"{_identity_owner(row.grantee)} {row.direction.value} {what}"
     return f"{said}{_until(row)} ({why})" if why else said

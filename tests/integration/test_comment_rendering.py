@@ -9,9 +9,9 @@ import re
 from pathlib import Path
 
 import pytest
-
 from github_render import COMMENT_WIDTH, INSTALL_HINT, Layout, chromium, layout, screenshot
 from realistic_plan import TODAY, realistic_plan
+
 from reconciler.report.markdown import render_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
