@@ -68,7 +68,9 @@ def page(markdown: str, script: str = "") -> str:
 
 
 def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    # Debian's package, or the names GitHub's Ubuntu runners give their preinstalled browsers.
+    names = ("chromium", "chromium-browser", "google-chrome")
+    found = next((path for name in names if (path := shutil.which(name)) is not None), None)
     if found is None:
         raise RuntimeError(INSTALL_HINT)
     return found
