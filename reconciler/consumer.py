@@ -69,8 +69,9 @@ def bucket_access(
     key_arn: str | None,
     partition: str,
 ) -> BucketAccess | None:
-    """What the matching grants give on one bucket; None when they give nothing."""
-    found = [s for s in statements if any(match(g) for g in s.grants)]
+    """What the matching grants give on one bucket; None when they give nothing, or name only
+    organizations and OUs: those have no identity to attach a policy to."""
+    found = [s for s in statements if any(match(g) and _attaches(g) for g in s.grants)]
     if not found:
         return None
     identity: list[dict[str, Any]] = []
@@ -80,10 +81,14 @@ def bucket_access(
             identity.append(statement)
     actions: set[str] = set()
     for desired in found:
-        actions.update(a for g in desired.grants if match(g) for a in key_actions(g))
+        actions.update(a for g in desired.grants if match(g) and _attaches(g) for a in key_actions(g))
     return BucketAccess(
         bucket, tuple(identity), key_arn, tuple(sorted(actions)) if key_arn else (), partition
     )
+
+
+def _attaches(grant: Grant) -> bool:
+    return grant.grantee.kind not in (GranteeKind.ORG, GranteeKind.OU)
 
 
 def _identity_statement(statement: dict[str, Any]) -> dict[str, Any]:

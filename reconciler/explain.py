@@ -9,7 +9,7 @@ from parsing Sids back.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -52,6 +52,9 @@ class AccessChange:
     """`path:line:col` of the grant for a gain; None for a loss."""
     why: str = ""
     """For a loss: why the grant is going."""
+    reason: str = field(default="", compare=False)
+    """For a gain: the grant's `reason:`, shown beside what it gains. Prose about the change,
+    not the change: two rows that differ only in it grant the same."""
 
     @property
     def scope(self) -> str:
@@ -63,6 +66,10 @@ class AccessChange:
             return text + (f" ({self.declared_at})" if self.declared_at else "")
         return f"{text} ({self.why})"
 
+
+UNDECLARED = "not declared in shares/"
+"""Why a grantee loses access no declaration grants: the live statement can't tell a grant
+removed from shares/ from one added by hand outside bucketshare, so readers name both."""
 
 _Key = tuple[str, str, tuple[str, ...]]
 """(grantee as read, access, prefixes): the granularity at which statements group grants."""
@@ -165,7 +172,8 @@ def access_changes(desired: DesiredBucket | None, ours: Sequence[Any]) -> tuple[
     for key, (grant, sid) in wanted.items():
         if key not in live and key[0] not in live_by_sid.get(sid, set()):
             expires = grant.expires.isoformat() if grant.expires else None
-            rows.append(AccessChange(Direction.GAINS, *key, sid, expires, str(grant.location)))
+            reason = grant.reason or ""
+            rows.append(AccessChange(Direction.GAINS, *key, sid, expires, str(grant.location), reason=reason))
     for key, sid in live.items():
         if key not in wanted and key[0] not in wanted_by_sid.get(sid, set()):
             why = _why_lost(key, desired, expired)
@@ -179,7 +187,7 @@ def _why_lost(key: _Key, desired: DesiredBucket | None, expired: dict[_Key, Gran
     grant = expired.get(key)
     if grant is not None:
         return f"expired on {grant.expires}, {grant.location}"
-    return "not declared in shares/"
+    return UNDECLARED
 
 
 def change_sentences(

@@ -24,7 +24,7 @@ from reconciler.partial import Selection, select_changed
 from reconciler.plan import Plan
 from reconciler.reconcile import gather_plan
 from reconciler.report.jsonplan import dumps
-from reconciler.report.markdown import render_markdown
+from reconciler.report.markdown import render_markdown, render_unplanned
 from reconciler.report.terminal import make_console, render_terminal
 from reconciler.revisions import changed_shares
 from reconciler.shards import EVERY_ACCOUNT, AccountScope, parse_shard
@@ -38,22 +38,32 @@ _COMMIT = re.compile(r"^[0-9a-f]{7,64}\Z")
 
 
 def add_live_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--parallelism", type=positive, default=16, help="concurrent S3 reads")
     parser.add_argument(
-        "--declared-only", action="store_true", help="skip discovery of undeclared buckets (faster)"
+        "--parallelism",
+        type=positive,
+        default=16,
+        metavar="N",
+        help="concurrent S3 reads (default: 16), e.g. --parallelism 32",
+    )
+    parser.add_argument(
+        "--declared-only",
+        action="store_true",
+        help="skip discovery of undeclared buckets, which is faster (default: discover them)",
     )
     parser.add_argument(
         "--account",
         action="append",
         default=None,
         metavar="ID",
-        help="only this owner account's buckets, discovery included (repeatable)",
+        help="only this owner account's buckets, discovery included; repeatable "
+        "(default: every account), e.g. --account 111111111111",
     )
     parser.add_argument(
         "--shard",
         default=None,
         metavar="INDEX/COUNT",
-        help="only the owner accounts of this shard (by a hash of the account id), e.g. 0/4",
+        help="only the owner accounts of this shard, by a hash of the account id "
+        "(default: every account), e.g. --shard 0/4",
     )
 
 
@@ -78,29 +88,60 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--changed-since",
         default=None,
         metavar="REF",
-        help="plan only the buckets whose declarations changed since this git revision",
+        help="plan only the buckets whose declarations changed since this git revision "
+        "(default: every bucket), e.g. --changed-since HEAD^1",
     )
     add_live_arguments(parser)
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     """Where and how a plan goes: shared by plan and merge-plans."""
-    parser.add_argument("--format", choices=FORMATS, default="text")
-    parser.add_argument("--out", type=Path, default=None, help="write the plan here instead of stdout")
-    parser.add_argument("--save", type=Path, default=None, help="also save the JSON plan for apply")
-    parser.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when changes are present")
     parser.add_argument(
-        "--commit", default=None, metavar="SHA", help="the commit planned on; recorded in a markdown plan"
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text for a terminal, markdown for a pull-request comment, json for tools "
+        "(default: text), e.g. --format markdown",
     )
     parser.add_argument(
-        "--digest-only", action="store_true", help="print only the plan digest (sha256:...) to stdout"
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the plan here (default: stdout), e.g. --out plan.md; a markdown plan is written "
+        "even when the declarations have errors, so the comment shows them",
+    )
+    parser.add_argument(
+        "--save",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also save the JSON plan for apply (default: not saved), e.g. --save plan.json",
+    )
+    parser.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 2 when changes are present (default: exit 0 with or without changes)",
+    )
+    parser.add_argument(
+        "--commit",
+        default=None,
+        metavar="SHA",
+        help="the commit planned on, recorded in a markdown plan (default: none), "
+        "e.g. --commit \"$HEAD_SHA\"",
+    )
+    parser.add_argument(
+        "--digest-only",
+        action="store_true",
+        help="print only the plan digest (sha256:...) to stdout (default: the whole plan)",
     )
     parser.add_argument(
         "--summary-out",
         type=Path,
         default=None,
         metavar="FILE",
-        help="also write the whole plan as Markdown, untrimmed up to GitHub's 1 MiB job-summary limit",
+        help="also write the whole plan as Markdown, untrimmed up to GitHub's 1 MiB job-summary "
+        "limit (default: not written), e.g. --summary-out summary.md",
     )
 
 
@@ -151,6 +192,16 @@ class PlanOutput:
             write_file(self.summary_out, full)
         return plan_exit_code(plan, self.detailed_exitcode)
 
+    def emit_unplanned(self, error: BucketshareError) -> None:
+        """When no plan could be made: the Markdown files still say why, so a pull request's
+        comment shows the errors in place of a stale plan (and carries nothing to approve)."""
+        problems = [str(p) for p in error.problems] if isinstance(error, DeclarationError) else [str(error)]
+        comment = render_unplanned(problems, isinstance(error, DeclarationError))
+        if self.out is not None and self.output_format == "markdown":
+            write_file(self.out, comment)
+        if self.summary_out is not None:
+            write_file(self.summary_out, comment)
+
 
 @dataclass(frozen=True)
 class PlanOptions:
@@ -175,14 +226,22 @@ class PlanOptions:
 
 def run(options: PlanOptions) -> int:
     options.output.check_writable()
+    try:
+        plan = _plan(options)
+    except BucketshareError as exc:
+        options.output.emit_unplanned(exc)
+        raise
+    return options.output.emit(plan)
+
+
+def _plan(options: PlanOptions) -> Plan:
     state = options.source.load()
     only = None
     if options.changed_since is not None:
         changed = changed_shares(options.changed_since, options.source.shares, options.source.config_path())
         only = select_changed(state, changed)
     edge = S3Edge(options.parallelism, roles=state.config.roles, mode="plan")
-    plan = make_plan(state, edge, options.declared_only, only, options.scope)
-    return options.output.emit(plan)
+    return make_plan(state, edge, options.declared_only, only, options.scope)
 
 
 class ReadProgress:

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from reconciler.explain import AccessChange
+from reconciler.explain import AccessChange, Direction
 from reconciler.plan import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind
 from reconciler.render import bucket_arn, bucket_uri
 
@@ -60,8 +60,9 @@ def expiring(plan: Plan, today: dt.date | None = None) -> list[str]:
     return [grant.describe(day) for grant in plan.expiring]
 
 
-def partial(plan: Plan) -> str | None:
-    """The first thing a partial plan says about itself."""
+def partial(plan: Plan, changed: str | None = None) -> str | None:
+    """The first thing a partial plan says about itself; `changed` words what the revision
+    compared against stands for ("in this pull request"), in place of its name."""
     said = []
     if plan.scope is not None:
         said.append(
@@ -69,8 +70,9 @@ def partial(plan: Plan) -> str | None:
             "reconciler merge-plans joins the shards into the plan to review."
         )
     if plan.partial_since is not None:
+        changed = changed or f"since {plan.partial_since}"
         said.append(
-            f"Partial plan: only the buckets whose declarations changed since {plan.partial_since} "
+            f"Partial plan: only the buckets whose declarations changed {changed} "
             f"({plural(len(plan.buckets), 'bucket')}); the scheduled drift run plans everything."
         )
     return " ".join(said) or None
@@ -134,3 +136,37 @@ def locators(bucket: str, partition: str) -> str:
 
 
 ROW_HEADERS = ("", "grantee", "bucket", "access", "prefixes", "expires", "declared at / why")
+
+
+@dataclass(frozen=True)
+class GranteeChange:
+    """What one grantee gains and loses on one bucket: one row of the reviewer's table, so a
+    widened prefix list or a new access level reads as one change, not a loss and a gain."""
+
+    grantee: str
+    lost: tuple[AccessChange, ...]
+    gained: tuple[AccessChange, ...]
+
+    @property
+    def verb(self) -> str:
+        if self.lost and self.gained:
+            return "changes"
+        return Direction.GAINS.value if self.gained else Direction.LOSES.value
+
+
+def grantee_changes(bucket: BucketPlan) -> list[GranteeChange]:
+    """The bucket's access rows joined per grantee: losses alone first (they break things),
+    then changes, then gains."""
+    by_grantee: dict[str, tuple[list[AccessChange], list[AccessChange]]] = {}
+    for row in bucket.access:
+        lost, gained = by_grantee.setdefault(row.grantee, ([], []))
+        (gained if row.direction is Direction.GAINS else lost).append(row)
+    changes = [GranteeChange(g, tuple(lost), tuple(gained)) for g, (lost, gained) in by_grantee.items()]
+    order = {"loses": 0, "changes": 1, "gains": 2}
+    return sorted(changes, key=lambda c: (order[c.verb], c.grantee))
+
+
+def table_buckets(plan: Plan) -> list[BucketPlan]:
+    """The buckets the reviewer's table shows: those that fail, then those that change."""
+    failing = [b for b in plan.buckets if b.action is BucketAction.ERROR]
+    return failing + [b for b in plan.buckets if b.writes]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from reconciler.report.markdown import parse_review
+
 from .conftest import Workspace, read_grant
 
 MARKER = "<!-- bucketshare-plan -->"
@@ -14,6 +16,9 @@ _ALLOWED_HTML = re.compile(
     r"|<!-- bucketshare-review digest=sha256:[0-9a-f]{64} commit=none -->"
     r"|<!-- bucketshare-reviewed-buckets [A-Za-z0-9+/=]+ -->"
 )
+
+
+CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)(.*?)(?<!`)\1(?!`)")
 
 
 def split_fences(markdown: str) -> tuple[str, list[str]]:
@@ -96,13 +101,18 @@ def test_markdown_plan_structure_and_escaping(ws: Workspace) -> None:
     assert not any(quiet in s for s in unescaped)
 
     outside, blocks = split_fences(markdown)
+    # Inline code shows untrusted text exactly, inert: GitHub renders no HTML and links no
+    # mention inside it. The spans are set aside, the rest must hold no live markup at all.
+    spans = [m.group(2) for m in CODE_SPAN.finditer(outside)]
+    outside = CODE_SPAN.sub("", outside)
+    assert any(prefix in span for span in spans), "the hostile prefix is shown exactly, as code"
     for bad in ("<script", "<img", "<b>", "@everyone"):
         assert bad not in outside, f"{bad!r} escaped the escaping:\n{outside}"
     # Markdown is not processed inside the raw-HTML <summary> line; everywhere else it is.
     prose = "\n".join(
         line
         for line in outside.splitlines()
-        if not line.startswith(("<summary>", "Plan digest `sha256:"))  # our hex digest in a code span
+        if not line.startswith("<summary>")
     )
     for bad in ("```", "](http"):
         assert bad not in prose, f"{bad!r} escaped the escaping:\n{prose}"
@@ -160,3 +170,21 @@ def test_summary_out_into_a_missing_folder_is_one_line(ws: Workspace) -> None:
     assert result.rc == 1
     assert result.err.strip().splitlines()[-1].startswith("error: ")
     assert "Traceback" not in result.text
+
+
+def test_markdown_plan_is_written_when_the_declarations_have_errors(ws: Workspace) -> None:
+    """The workflow posts plan.md whatever the exit code: a plan the declarations stopped must
+    still say why, and carry nothing a reviewer could approve."""
+    ws.write("broken.yaml", "version: 1\nbucket: Not_A_Bucket\n")
+    comment, summary = ws.root / "plan.md", ws.root / "summary.md"
+    result = ws.plan("--format", "markdown", "--out", comment, "--summary-out", summary)
+    assert result.rc == 1, result.text
+    assert "Traceback" not in result.text
+    markdown = comment.read_text(encoding="utf-8")
+    assert markdown.splitlines()[0] == MARKER
+    assert parse_review(markdown) is None  # no digest: nothing to approve
+    problems = [line for line in markdown.splitlines() if line.startswith("- ")]
+    count = len(problems)
+    assert f"the declarations have {count} problem{'s' if count != 1 else ''}" in markdown
+    assert any("broken.yaml" in line.replace("\\", "") for line in problems)
+    assert summary.read_text(encoding="utf-8") == markdown
