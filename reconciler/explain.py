@@ -9,7 +9,7 @@ from parsing Sids back.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -52,7 +52,7 @@ class AccessChange:
     """`path:line:col` of the grant for a gain; None for a loss."""
     why: str = ""
     """For a loss: why the grant is going."""
-    reason: str = field(default="", compare=False)
+    reason: str = ""
     """For a gain: the grant's `reason:`, shown beside what it gains. Prose about the change,
     not the change: two rows that differ only in it grant the same."""
 

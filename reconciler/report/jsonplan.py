@@ -334,6 +334,7 @@ def _access_to_dict(row: AccessChange) -> dict[str, Any]:
         "expires": row.expires,
         "declared_at": row.declared_at,
         "why": row.why,
+        "reason": row.reason,
     }
 
 
@@ -347,6 +348,7 @@ def _access_from_dict(data: _Fields) -> AccessChange:
         expires=data.text_or_none("expires"),
         declared_at=data.text_or_none("declared_at"),
         why=data.text("why"),
+        reason=data.text_or_none("reason") or "",
     )
 
 
