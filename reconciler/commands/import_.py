@@ -14,7 +14,6 @@ from reconciler.commands.source import Source, add_source_arguments
 from reconciler.config import Config
 from reconciler.declaration_yaml import declaration_text
 from reconciler.declarations import load_text
-from reconciler.desired import load_desired
 from reconciler.errors import BucketshareError, errors_only
 from reconciler.identifiers import check_account, check_bucket_name
 from reconciler.importer import ImportResult, import_policy
@@ -137,7 +136,7 @@ def validate_tree(source: Source, out: Path) -> int:
     declared elsewhere); the file is kept either way, for the person to edit."""
     if not out.resolve().is_relative_to(source.shares.resolve()):
         return EXIT_OK
-    state = load_desired(source.shares, source.config_path(), source.today)
+    state = source.load()
     for problem in state.problems:
         print(problem, file=sys.stderr)
     if state.errors:

@@ -10,6 +10,7 @@ from typing import Self
 from reconciler.commands.source import Source, add_source_arguments
 from reconciler.errors import BucketshareError
 from reconciler.policy import policy_document
+from reconciler.report.inert import inert
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +43,7 @@ def run(options: RenderOptions) -> int:
     for desired in buckets:
         print(f"# {desired.bucket} (account {desired.account}): {len(desired.statements)} statements")
         for statement in desired.statements:
-            sources = ", ".join(str(g.location) for g in statement.grants)
+            sources = ", ".join(inert(str(g.location)) for g in statement.grants)
             print(f"## {statement.sid}  <- {sources}")
             print(json.dumps(statement.statement, indent=2))
     return 0

@@ -9,7 +9,6 @@ plan's time and hundreds of MB.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from typing import IO
 
@@ -21,6 +20,7 @@ from reconciler.explain import Direction
 from reconciler.plan import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind
 from reconciler.report import summary
 from reconciler.report.diffs import statement_diff
+from reconciler.report.inert import inert
 
 _STYLE = {
     BucketAction.PUT: "yellow",
@@ -31,19 +31,11 @@ _STYLE = {
 }
 _DIFF_STYLE = {"+": "green", "-": "red", "@": "cyan"}
 _MARKER = {ChangeKind.ADD: "+", ChangeKind.CHANGE: "~", ChangeKind.REMOVE: "-"}
-# Control characters (terminal escapes) and bidirectional overrides, which can make a
-# line read differently from what it holds.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 LOG_WIDTH = 200
 """Columns for rich off a terminal, where it would otherwise assume 80."""
 
 Line = tuple[str, str]
 """Text and its rich style ("" for none)."""
-
-
-def _clean(text: str) -> str:
-    """Text from YAML or AWS, made inert for a terminal."""
-    return _UNSAFE.sub("?", text)
 
 
 def make_console(file: IO[str]) -> Console:
@@ -74,10 +66,10 @@ def render_terminal(plan: Plan, console: Console) -> None:
 def plan_lines(plan: Plan) -> Iterator[Line]:
     yield "bucketshare plan", "bold"
     if (partial := summary.partial(plan)) is not None:
-        yield _clean(partial), "cyan"
-    yield from ((_clean(f"error: {m}"), "bold red") for m in summary.errors(plan))
-    yield from ((_clean(f"warning: {m}"), "yellow") for m in summary.warnings(plan))
-    yield from ((_clean(f"expiring soon: {m}"), "yellow") for m in summary.expiring(plan))
+        yield inert(partial), "cyan"
+    yield from ((inert(f"error: {m}"), "bold red") for m in summary.errors(plan))
+    yield from ((inert(f"warning: {m}"), "yellow") for m in summary.warnings(plan))
+    yield from ((inert(f"expiring soon: {m}"), "yellow") for m in summary.expiring(plan))
     yield summary.totals(plan), ""
     yield f"digest: {plan_digest(plan)}", ""
     yield from _grantee_table(summary.grantee_rows(plan))
@@ -91,7 +83,7 @@ def _grantee_table(rows: list[summary.GranteeRow]) -> Iterator[Line]:
     """Aligned columns; cells are never cut short (an ARN cut short misleads)."""
     if not rows:
         return
-    cells = [[_clean(cell) for cell in summary.row_cells(row)] for row in rows]
+    cells = [[inert(cell) for cell in summary.row_cells(row)] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(summary.ROW_HEADERS)]
     yield "", ""
     yield "who gains and who loses access", "bold"
@@ -108,21 +100,21 @@ def _bucket_lines(plan: BucketPlan, partition: str) -> Iterator[Line]:
     owners = f" [{', '.join(plan.owners)}]" if plan.owners else ""
     size = f"  [{plan.new_size:,}/{plan.size_limit:,} bytes]" if plan.new_policy is not None else ""
     yield "", ""
-    header = _clean(
+    header = inert(
         f"{summary.policy_name(plan)} (account {plan.account}){owners}: {plan.action.value}{size}"
     )
     yield header, _STYLE[plan.action]
     if plan.kind is PolicyKind.BUCKET:
-        yield _clean(f"  {summary.locators(plan.bucket, partition)}"), ""
+        yield inert(f"  {summary.locators(plan.bucket, partition)}"), ""
     if plan.create is not None:
-        yield _clean(f"  {plan.create.describe()}"), _STYLE[BucketAction.CREATE]
-    yield from ((_clean(f"  error: {m}"), "bold red") for m in plan.errors)
-    yield from ((_clean(f"  warning: {m}"), "yellow") for m in plan.warnings)
+        yield inert(f"  {plan.create.describe()}"), _STYLE[BucketAction.CREATE]
+    yield from ((inert(f"  error: {m}"), "bold red") for m in plan.errors)
+    yield from ((inert(f"  warning: {m}"), "yellow") for m in plan.warnings)
     for change in plan.changes:
-        yield _clean(f"  {_MARKER[change.kind]} {change.sid}"), ""
-        yield from ((_clean(f"      {s}"), "") for s in change.sentences)
+        yield inert(f"  {_MARKER[change.kind]} {change.sid}"), ""
+        yield from ((inert(f"      {s}"), "") for s in change.sentences)
         for line in statement_diff(change) if change.kind is ChangeKind.CHANGE else ():
-            yield _clean(f"      {line}"), _DIFF_STYLE.get(line[:1], "")
+            yield inert(f"      {line}"), _DIFF_STYLE.get(line[:1], "")
     if plan.changes:
         kept = summary.plural(plan.kept_statements, "statement")
         yield f"  keeps {kept} bucketshare does not own, unchanged", ""
@@ -132,8 +124,8 @@ def _bucket_lines(plan: BucketPlan, partition: str) -> Iterator[Line]:
 def _documents(plan: BucketPlan) -> Iterator[Line]:
     """The statements others must add: to the KMS key's policy, and to each new consumer's side."""
     if plan.key_statements:
-        yield _clean(f"  statements the key policy of {plan.kms_key} needs:"), "yellow"
-        yield from ((_clean(f"      {line}"), "") for line in summary.json_lines(list(plan.key_statements)))
+        yield inert(f"  statements the key policy of {plan.kms_key} needs:"), "yellow"
+        yield from ((inert(f"      {line}"), "") for line in summary.json_lines(list(plan.key_statements)))
     for consumer in plan.consumer_policies:
-        yield _clean(f"  identity policy {consumer.grantee} attaches on its side:"), ""
-        yield from ((_clean(f"      {line}"), "") for line in summary.json_lines(consumer.document))
+        yield inert(f"  identity policy {consumer.grantee} attaches on its side:"), ""
+        yield from ((inert(f"      {line}"), "") for line in summary.json_lines(consumer.document))
