@@ -858,11 +858,20 @@ def test_symlink_loop_is_a_problem_not_a_crash(write_shares: WriteShares, run_cl
     assert err.startswith("shares/loop.yaml:1:1: ")
 
 
-def test_missing_shares_dir(run_cli: RunCli) -> None:
-    rc, _, err = run_cli("validate", "--shares", "nowhere")
+@pytest.mark.parametrize("args", [(), ("--shares", "nowhere")])
+@pytest.mark.parametrize("command", ["validate", "render", "codeowners"])
+def test_missing_shares_dir_says_where_it_looked_and_the_way_out(
+    run_cli: RunCli, tmp_path: Path, command: str, args: tuple[str, ...]
+) -> None:
+    # As run from a folder that is not the repository: one line, the absolute path, the fix.
+    rc, out, err = run_cli(command, *args)
 
-    assert rc == 1
-    assert err.splitlines()[0] == "nowhere:1:1: shares directory not found"
+    looked = tmp_path / (args[1] if args else "shares")
+    assert (rc, out) == (1, "")
+    assert err == (
+        f"error: shares directory not found: looked for {looked}; run reconciler from the "
+        "repository root, or pass --shares DIR\n"
+    )
 
 
 # ---- expiry ----

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Self
 
 from reconciler.config import Config, load_config
+from reconciler.declarations import missing_shares
 from reconciler.desired import DesiredState, load_desired
 from reconciler.errors import BucketshareError, DeclarationError, errors_only
 from reconciler.report.inert import inert, inert_problem
@@ -86,7 +87,11 @@ class Source:
         Every command prints problems from here, so they are made inert here, once: paths
         and messages quote file names, which may hold terminal escapes.
         """
-        state = load_desired(self.shares, self.config_path(), self.today)
+        config = self.config_path()
+        if not self.shares.exists() and not self.shares.is_symlink():
+            # One line, not a problem located at "shares:1:1" in a file that does not exist.
+            raise BucketshareError(inert(missing_shares(self.shares)))
+        state = load_desired(self.shares, config, self.today)
         return replace(state, problems=tuple(inert_problem(p) for p in state.problems))
 
     def load_valid(self) -> DesiredState:
