@@ -10,7 +10,7 @@ grants:
     access: read                  # read | write | read-write
     prefixes: [models/fraud/]     # optional; whole bucket when absent
     reason: fraud scoring         # optional unless guardrails.require_reason
-    expires: 2027-03-31           # optional; from that date on the grant is not rendered
+    expires: 2027-03-31           # optional; from that date (UTC) on the grant is not rendered
 adopt: [InferenceRead]            # optional; hand-written statements (by Sid) the grants replace
 kms: manage                       # optional; warn | manage (reconciler.yaml's kms by default)
 create: true                      # optional; apply creates the bucket if it does not exist

@@ -12,6 +12,7 @@ from reconciler.config import Config, load_config
 from reconciler.declarations import missing_shares
 from reconciler.desired import DesiredState, load_desired
 from reconciler.errors import BucketshareError, DeclarationError, errors_only
+from reconciler.expiry import utc_today
 from reconciler.report.inert import inert, inert_problem
 from reconciler.yamlsource import read_text
 
@@ -42,7 +43,7 @@ class Source:
     shares: Path
     config: Path | None
     """As given with --config; None means reconciler.yaml when present."""
-    today: dt.date = field(default_factory=dt.date.today)
+    today: dt.date = field(default_factory=utc_today)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Self:

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.text import Text
 
 from reconciler.digest import plan_digest
+from reconciler.expiry import utc_today
 from reconciler.explain import Direction
 from reconciler.plan import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind
 from reconciler.report import summary
@@ -69,7 +70,7 @@ def plan_lines(plan: Plan) -> Iterator[Line]:
         yield inert(partial), "cyan"
     yield from ((inert(f"error: {m}"), "bold red") for m in summary.errors(plan))
     yield from ((inert(f"warning: {m}"), "yellow") for m in summary.warnings(plan))
-    yield from ((inert(f"expiring soon: {m}"), "yellow") for m in summary.expiring(plan))
+    yield from ((inert(f"expiring soon: {m}"), "yellow") for m in summary.expiring(plan, utc_today()))
     yield summary.totals(plan), ""
     yield f"digest: {plan_digest(plan)}", ""
     yield from _grantee_table(summary.grantee_rows(plan))
