@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from reconciler.aws import S3Edge
-from reconciler.commands.source import Source, add_source_arguments
+from reconciler.commands.source import Source, add_source_arguments, describe
 from reconciler.config import Config
 from reconciler.declaration_yaml import declaration_text
 from reconciler.declarations import load_text
@@ -23,10 +23,18 @@ EXIT_OK, EXIT_ERROR = 0, 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
+        "reconciler import --bucket acme-model-artifacts           # writes shares/acme-model-artifacts.yaml",
+        "reconciler import --bucket acme-model-artifacts --adopt   # ... and lists the statements to replace",
+    )
     add_source_arguments(parser)
     parser.add_argument("--bucket", required=True, help="the bucket whose live policy to import")
     parser.add_argument(
-        "--account", default=None, help="the bucket's owner account (default: the credentials' account)"
+        "--account",
+        default=None,
+        metavar="ID",
+        help="the bucket's owner account (default: the credentials' account)",
     )
     parser.add_argument(
         "--adopt",
@@ -34,7 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="record the hand-written statements the grants express, for apply to replace",
     )
     parser.add_argument(
-        "--out", type=Path, default=None, help="declaration to write (default shares/BUCKET.yaml)"
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="declaration to write (default: shares/BUCKET.yaml)",
     )
     parser.add_argument("--force", action="store_true", help="overwrite --out when it exists")
 

@@ -19,11 +19,39 @@ from reconciler.yamlsource import read_text
 DEFAULT_CONFIG = Path("reconciler.yaml")
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """`--help` that says each option's default, and keeps the examples' lines as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        unsaid = action.default in (None, False, argparse.SUPPRESS) or action.required
+        if unsaid or "default" in text or "%(default)" in text:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def describe(parser: argparse.ArgumentParser, *examples: str) -> None:
+    """Give a command's --help its defaults and examples (`reconciler CMD ...`, one a line,
+    with what each does after a `#`)."""
+    parser.formatter_class = HelpFormatter
+    parser.epilog = "examples:\n" + "\n".join(f"  {example}" for example in examples)
+
+
 def add_source_arguments(parser: argparse.ArgumentParser, shares: bool = True) -> None:
     if shares:
-        parser.add_argument("--shares", type=Path, default=Path("shares"), help="declarations directory")
+        parser.add_argument(
+            "--shares",
+            type=Path,
+            default=Path("shares"),
+            metavar="DIR",
+            help="the declarations directory: every *.yaml and *.yml below it is read (default: shares)",
+        )
     parser.add_argument(
-        "--config", type=Path, default=None, help="repository config (default: reconciler.yaml if present)"
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="repository config: sid_prefix, guardrails, ... (default: reconciler.yaml if present)",
     )
 
 

@@ -7,13 +7,18 @@ import sys
 from dataclasses import dataclass
 from typing import Self
 
-from reconciler.commands.source import Source, add_source_arguments
+from reconciler.commands.source import Source, add_source_arguments, describe
 from reconciler.errors import DeclarationError, Problem, Severity
 
 FORMATS = ("text", "github")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
+        "reconciler validate                   # check shares/ and reconciler.yaml; exit 1 on a problem",
+        "reconciler validate --format github   # in a workflow: annotations on the changed lines",
+    )
     add_source_arguments(parser)
     parser.add_argument(
         "--format",
