@@ -13,7 +13,9 @@ from reconciler.commands.source import HelpFormatter
 
 OWNED = ["validate", "render", "import", "consumer-policy", "merge-plans"]
 # plan.py's add_output_arguments (shared with plan) gives --format no help yet.
-PLAN_OUTPUT_GAP = pytest.mark.xfail(strict=True, reason="plan.py: --format of add_output_arguments has no help")
+PLAN_OUTPUT_GAP = pytest.mark.xfail(
+    strict=True, reason="plan.py: --format of add_output_arguments has no help"
+)
 
 
 def command_parser(name: str) -> argparse.ArgumentParser:
