@@ -19,9 +19,10 @@ from reconciler.access import Access
 from reconciler.config import Config
 from reconciler.declarations import BucketShare, Declarations, Grant, parse_grantee
 from reconciler.errors import Location
-from reconciler.expiry import expiring_grants, utc_today
+from reconciler.expiry import ExpiringGrant, expiring_grants, utc_today
 from reconciler.plan import BucketAction, LivePolicy, Plan, plan_bucket, select_scheduled
 from reconciler.render import render_bucket
+from reconciler.report import summary
 
 TODAY = dt.date(2026, 12, 1)
 OWNER = "111111111111"
@@ -173,3 +174,14 @@ def test_utc_today_ignores_the_local_zone(set_zone: Callable[[str], None]) -> No
     for zone in ZONES:
         set_zone(zone)
         assert utc_today() == dt.datetime.now(dt.UTC).date(), zone
+
+
+@pytest.mark.xfail(strict=True, reason="report/summary.py: expiring() defaults to the local date")
+def test_the_markdown_comment_counts_days_left_by_the_utc_date(set_zone: Callable[[str], None]) -> None:
+    utc = utc_today()
+    soon = ExpiringGrant(utc + dt.timedelta(days=2), "acme-audit", "account 222222222222", "read", (), "a:8")
+    plan = Plan((), "BucketShare", "aws", expiring=(soon,))
+    for zone in ZONES:
+        set_zone(zone)
+        # What render_markdown shows (it passes no date of its own).
+        assert summary.expiring(plan) == [soon.describe(utc)], zone
