@@ -10,7 +10,7 @@ grants:
     access: read                  # read | write | read-write
     prefixes: [models/fraud/]     # optional; whole bucket when absent
     reason: fraud scoring         # optional unless guardrails.require_reason
-    expires: 2027-03-31           # optional; from that date on the grant is not rendered
+    expires: 2027-03-31           # optional; from that date (UTC) on the grant is not rendered
 adopt: [InferenceRead]            # optional; hand-written statements (by Sid) the grants replace
 kms: manage                       # optional; warn | manage (reconciler.yaml's kms by default)
 create: true                      # optional; apply creates the bucket if it does not exist
@@ -173,12 +173,20 @@ class _Document:
     """Where `versioning: true` is written; None when it is absent or false."""
 
 
+def missing_shares(shares_dir: Path) -> str:
+    """What to say when there is no shares directory: most often, run from somewhere else."""
+    return (
+        f"shares directory not found: looked for {shares_dir.absolute()}; run reconciler from "
+        "the repository root, or pass --shares DIR"
+    )
+
+
 def load_shares(shares_dir: Path, config: Config, today: dt.date) -> tuple[Declarations, list[Problem]]:
     """Every bucket declared under shares_dir, merged across files, with all problems found."""
     documents: list[_Document] = []
     problems: list[Problem] = []
     if not shares_dir.is_dir():
-        problem = "shares directory not found" if not shares_dir.exists() else "not a directory; refused"
+        problem = missing_shares(shares_dir) if not shares_dir.exists() else "not a directory; refused"
         return Declarations(()), [Problem(Location(str(shares_dir)), problem)]
     for path, display, refusal in _share_files(shares_dir):
         if refusal:

@@ -33,6 +33,12 @@ class ExpiringGrant:
         )
 
 
+def utc_today() -> dt.date:
+    """The date every expiry is judged by: UTC's, so a grant ends on the same day on every
+    runner and laptop (a runner's local date can be a day either side of it)."""
+    return dt.datetime.now(dt.UTC).date()
+
+
 def expiring_grants(declarations: Declarations, today: dt.date, within_days: int) -> list[ExpiringGrant]:
     """Active grants whose expiry falls within the next `within_days` days, soonest first."""
     horizon = today + dt.timedelta(days=within_days)

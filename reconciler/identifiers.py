@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import unicodedata
+from typing import NamedTuple
 
 ACCOUNT_RE = re.compile(r"^[0-9]{12}\Z")
 ORG_RE = re.compile(r"^o-[a-z0-9]{10,32}\Z")
@@ -80,21 +80,47 @@ def _bucket_name_problem(name: str) -> str | None:
     return None
 
 
+class PrefixRule(NamedTuple):
+    """One thing a prefix must not hold. The table is the one source of these constraints:
+    check_prefix applies it, and schema/shares.schema.json holds it as `prefix.not.anyOf`
+    (tests/test_schema.py fails, printing the JSON to paste, when the two differ)."""
+
+    what: str
+    """The schema's description of what is refused."""
+    pattern: str
+    """Searched anywhere in the prefix; the same in Python and ECMA-262 (JSON Schema) regex.
+    (`$` differs on a trailing newline, which the control-character rule refuses first.)"""
+    why: str
+    """The loader's message, after `prefix '...'`."""
+
+
+PREFIX_RULES = (
+    PrefixRule("a leading slash", "^/", "must not start with '/'; S3 keys have no leading slash"),
+    PrefixRule(
+        "a wildcard", "[*?]", "must not contain '*' or '?'; a prefix already covers everything below it"
+    ),
+    # Unicode's Cc category: C0, DEL and C1 (U+0080-U+009F, e.g. NEL and the 8-bit CSI).
+    PrefixRule("a control character", "[\\x00-\\x1f\\x7f-\\x9f]", "must not contain control characters"),
+    PrefixRule(
+        "a policy variable", "\\$\\{", "must not contain '${': IAM would read it as a policy variable"
+    ),
+    PrefixRule("a '.' or '..' segment", "(^|/)\\.\\.?(/|$)", "must not contain '.' or '..' segments"),
+    PrefixRule("an empty segment", "//", "must not contain an empty segment ('//')"),
+)
+_PREFIX_CHECKS = tuple((re.compile(rule.pattern), rule.why) for rule in PREFIX_RULES)
+
+
+def prefix_schema_rules() -> list[dict[str, str]]:
+    """PREFIX_RULES as shares.schema.json writes them, under `$defs.prefix.not.anyOf`."""
+    return [{"description": rule.what, "pattern": rule.pattern} for rule in PREFIX_RULES]
+
+
 def check_prefix(prefix: str) -> str | None:
     if prefix == "":
         return "prefix must not be empty; leave out 'prefixes' to share the whole bucket"
-    if prefix.startswith("/"):
-        return f"prefix {prefix!r} must not start with '/'; S3 keys have no leading slash"
-    if "*" in prefix or "?" in prefix:
-        return f"prefix {prefix!r} must not contain '*' or '?'; a prefix already covers everything below it"
-    if any(unicodedata.category(c) == "Cc" for c in prefix):
-        return f"prefix {prefix!r} must not contain control characters"
-    if "${" in prefix:
-        return f"prefix {prefix!r} must not contain '${{': IAM would read it as a policy variable"
-    if any(segment in (".", "..") for segment in prefix.split("/")):
-        return f"prefix {prefix!r} must not contain '.' or '..' segments"
-    if "//" in prefix:
-        return f"prefix {prefix!r} must not contain an empty segment ('//')"
+    for refused, why in _PREFIX_CHECKS:
+        if refused.search(prefix):
+            return f"prefix {prefix!r} {why}"
     if len(prefix.encode("utf-8")) > MAX_PREFIX_BYTES:
         return f"prefix is longer than {MAX_PREFIX_BYTES} bytes"
     return None

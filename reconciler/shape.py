@@ -123,6 +123,14 @@ class NodeReader:
         return None
 
     def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node] | None:
+        if _is_null(node):
+            # `grants:` with nothing under it is also what a list looks like after its items
+            # were commented out or mis-indented; an empty list revokes, so it must be explicit.
+            key = what.rsplit(".", 1)[-1]
+            self.fail(
+                node, f"{what} is empty; write `{key}: []` for an empty list, or put its items under it"
+            )
+            return None
         if not isinstance(node, yaml.SequenceNode):
             self.fail(node, f"{what} must be a list, not {_describe(node)}")
             return None
@@ -153,6 +161,11 @@ class NodeReader:
         self._failed.update(p.location for p in problems[self._indexed :])
         self._indexed = len(problems)
         return self.where(node) in self._failed
+
+
+def _is_null(node: yaml.Node) -> bool:
+    """A key with nothing after it (or an explicit null): YAML's null, not a value."""
+    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
 
 
 def _describe(node: yaml.Node) -> str:

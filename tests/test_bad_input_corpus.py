@@ -219,6 +219,22 @@ DECLARATIONS = [
     ),
     # grants
     ("grants-mapping", share(GRANTS + "  to: x\n"), A + "5:3: grants must be a list, not a mapping"),
+    # A key with nothing under it: an empty list revokes every grant, so it is asked for in full.
+    (
+        "grants-empty",
+        share(GRANTS),
+        A + "4:8: grants is empty; write `grants: []` for an empty list, or put its items under it",
+    ),
+    (
+        "grants-items-commented-out",
+        share(GRANTS + '#  - to: "222222222222"\n#    access: read\nowner: ml\n'),
+        A + "4:8: grants is empty; write `grants: []` for an empty list, or put its items under it",
+    ),
+    (
+        "prefixes-empty",
+        share(grant(TO.rstrip("\n"), READ.rstrip("\n"), "    prefixes:")),
+        A + "7:14: prefixes is empty; write `prefixes: []` for an empty list, or put its items under it",
+    ),
     ("grant-scalar", share(GRANTS + "  - read\n"), A + "5:5: a grant must be a mapping, not a single value"),
     (
         "grant-missing-access",
@@ -324,7 +340,11 @@ DECLARATIONS = [
         share(grant("  - to: bob", "    access: read"), "apply"),
         A + "5:9: cannot tell what 'bob' is",
     ),
-    ("missing-shares", ({}, ["validate", "--shares", "nowhere"]), "nowhere:1:1: shares directory not found"),
+    (
+        "missing-shares",
+        ({}, ["validate", "--shares", "nowhere"]),
+        "error: shares directory not found: looked for /",
+    ),
 ]
 
 C = "reconciler.yaml:"
@@ -362,6 +382,12 @@ CONFIG = [
         "config-accounts-scalar",
         config("version: 1\nguardrails:\n  allowed_accounts: 222222222222\n"),
         C + "3:21: allowed_accounts must be a list, not a single value",
+    ),
+    (
+        "config-accounts-empty",
+        config("version: 1\nguardrails:\n  allowed_accounts:\n"),
+        C + "3:20: allowed_accounts is empty; write `allowed_accounts: []` for an empty list, "
+        "or put its items under it",
     ),
     (
         "config-require-reason-string",

@@ -156,7 +156,7 @@ def test_the_loader_gives_located_problems_or_valid_declarations(text: str) -> N
 
 
 LINE = re.compile(r"^(?P<path>[^:]+):(?P<line>[0-9]+):(?P<col>[0-9]+): ")
-TOTALS = re.compile(r"^[0-9]+ buckets, [0-9]+ grants, 0 problems(, [0-9]+ warnings)?$")
+TOTALS = re.compile(r"^[0-9,]+ buckets?, [0-9,]+ grants?, 0 problems(, [0-9,]+ warnings?)?$")
 CONFIGS = st.sampled_from(
     ["version: 1\n", "version: 1\nguardrails: {require_reason: true, allowed_accounts: ['222222222222']}\n"]
 ) | st.lists(

@@ -309,7 +309,7 @@ def test_no_config_in_cwd_means_no_guardrails(write_shares: WriteShares, run_cli
 
     rc, out, err = run_cli("validate", "--shares", "shares")
 
-    assert (rc, out, err) == (0, "1 buckets, 1 grants, 0 problems\n", "")
+    assert (rc, out, err) == (0, "1 bucket, 1 grant, 0 problems\n", "")
 
 
 def test_missing_config_file(write_shares: WriteShares, run_cli: RunCli) -> None:

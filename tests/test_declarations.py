@@ -636,7 +636,7 @@ def test_grant_to_own_account_is_a_warning(write_shares: WriteShares, run_cli: R
     assert out.splitlines() == [
         "shares/f.yaml:5:9: warning: account 111111111111 is in the bucket's own account; its IAM "
         "policies already suffice, so this grant is not needed",
-        "1 buckets, 1 grants, 0 problems, 1 warnings",
+        "1 bucket, 1 grant, 0 problems, 1 warning",
     ]
 
 
@@ -734,7 +734,7 @@ def test_file_of_exactly_one_mebibyte_is_accepted(write_shares: WriteShares, run
 
     rc, out, err = run_cli("validate", "--shares", "shares")
 
-    assert (rc, out, err) == (0, "1 buckets, 0 grants, 0 problems\n", "")
+    assert (rc, out, err) == (0, "1 bucket, 0 grants, 0 problems\n", "")
 
 
 def test_non_utf8_column_counts_characters(tmp_path: Path) -> None:
@@ -858,11 +858,20 @@ def test_symlink_loop_is_a_problem_not_a_crash(write_shares: WriteShares, run_cl
     assert err.startswith("shares/loop.yaml:1:1: ")
 
 
-def test_missing_shares_dir(run_cli: RunCli) -> None:
-    rc, _, err = run_cli("validate", "--shares", "nowhere")
+@pytest.mark.parametrize("args", [(), ("--shares", "nowhere")])
+@pytest.mark.parametrize("command", ["validate", "render", "codeowners"])
+def test_missing_shares_dir_says_where_it_looked_and_the_way_out(
+    run_cli: RunCli, tmp_path: Path, command: str, args: tuple[str, ...]
+) -> None:
+    # As run from a folder that is not the repository: one line, the absolute path, the fix.
+    rc, out, err = run_cli(command, *args)
 
-    assert rc == 1
-    assert err.splitlines()[0] == "nowhere:1:1: shares directory not found"
+    looked = tmp_path / (args[1] if args else "shares")
+    assert (rc, out) == (1, "")
+    assert err == (
+        f"error: shares directory not found: looked for {looked}; run reconciler from the "
+        "repository root, or pass --shares DIR\n"
+    )
 
 
 # ---- expiry ----
@@ -905,7 +914,7 @@ def test_expired_grant_keeps_exit_zero(write_shares: WriteShares, run_cli: RunCl
     assert (rc, err) == (0, "")
     assert out.splitlines() == [
         "shares/f.yaml:5:5: warning: grant expired on 2001-01-01 and is no longer rendered; delete it",
-        "1 buckets, 1 grants, 0 problems, 1 warnings",
+        "1 bucket, 1 grant, 0 problems, 1 warning",
     ]
 
 

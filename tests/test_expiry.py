@@ -8,17 +8,21 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from conftest import RunCli, WriteShares
 
 from reconciler.access import Access
 from reconciler.config import Config
 from reconciler.declarations import BucketShare, Declarations, Grant, parse_grantee
 from reconciler.errors import Location
-from reconciler.expiry import expiring_grants
+from reconciler.expiry import ExpiringGrant, expiring_grants, utc_today
 from reconciler.plan import BucketAction, LivePolicy, Plan, plan_bucket, select_scheduled
 from reconciler.render import render_bucket
+from reconciler.report import summary
 
 TODAY = dt.date(2026, 12, 1)
 OWNER = "111111111111"
@@ -121,3 +125,63 @@ def test_expiring_grants_within_the_warning_window_soonest_first() -> None:
         "(shares/audit.yaml:20:5); extend expires: in a pull request if it is still needed"
     )
     assert [g.location for g in expiring_grants(declarations, TODAY, 15)][-1] == f"{YAML}:28:5"
+
+
+# --- the date expiry is judged by ----------------------------------------------------------
+
+# POSIX TZ strings (no tz database needed): 14 hours ahead of UTC, and 12 hours behind.
+# At any instant one of the two has a local date other than UTC's, so a test over both
+# tells a UTC verdict from a local one whatever time of day it runs.
+ZONES = ("<+14>-14", "<-12>+12")
+
+
+@pytest.fixture
+def set_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    def set_to(zone: str) -> None:
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+
+    yield set_to
+    monkeypatch.delenv("TZ", raising=False)
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_expires_is_judged_by_the_utc_date_in_every_time_zone(
+    run_cli: RunCli, write_shares: WriteShares, set_zone: Callable[[str], None]
+) -> None:
+    utc = dt.datetime.now(dt.UTC).date()
+    tomorrow = utc + dt.timedelta(days=1)
+    write_shares(
+        {
+            "a.yaml": 'version: 1\nbucket: acme-audit\naccount: "111111111111"\ngrants:\n'
+            f'  - to: "222222222222"\n    access: read\n    expires: {utc}\n'
+            f'  - to: "333333333333"\n    access: read\n    expires: {tomorrow}\n'
+        }
+    )
+    for zone in ZONES:
+        set_zone(zone)
+        rc, out, err = run_cli("validate")
+        assert (rc, err) == (0, ""), zone
+        # The grant ending today (UTC) has ended; the one ending tomorrow has not.
+        assert out.splitlines() == [
+            f"shares/a.yaml:5:5: warning: grant expired on {utc} and is no longer rendered; delete it",
+            "1 bucket, 2 grants, 0 problems, 1 warning",
+        ], f"TZ={zone}"
+
+
+def test_utc_today_ignores_the_local_zone(set_zone: Callable[[str], None]) -> None:
+    for zone in ZONES:
+        set_zone(zone)
+        assert utc_today() == dt.datetime.now(dt.UTC).date(), zone
+
+
+@pytest.mark.xfail(strict=True, reason="report/summary.py: expiring() defaults to the local date")
+def test_the_markdown_comment_counts_days_left_by_the_utc_date(set_zone: Callable[[str], None]) -> None:
+    utc = utc_today()
+    soon = ExpiringGrant(utc + dt.timedelta(days=2), "acme-audit", "account 222222222222", "read", (), "a:8")
+    plan = Plan((), "BucketShare", "aws", expiring=(soon,))
+    for zone in ZONES:
+        set_zone(zone)
+        # What render_markdown shows (it passes no date of its own).
+        assert summary.expiring(plan) == [soon.describe(utc)], zone

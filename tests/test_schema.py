@@ -29,6 +29,7 @@ from jsonschema import Draft202012Validator
 from reconciler.config import Config, load_config
 from reconciler.declarations import load_text
 from reconciler.errors import Problem, Severity
+from reconciler.identifiers import prefix_schema_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = ROOT / "schema"
@@ -141,6 +142,15 @@ def test_readme_examples_validate() -> None:
     assert checked == 2
 
 
+def test_prefix_constraints_are_the_loaders() -> None:
+    """One source: identifiers.PREFIX_RULES is what check_prefix applies and what the schema says."""
+    rules = prefix_schema_rules()
+    schema_rules = SHARES.schema["$defs"]["prefix"]["not"]["anyOf"]
+    assert schema_rules == rules, "paste into shares.schema.json $defs.prefix.not.anyOf:\n" + json.dumps(
+        rules, indent=2
+    )
+
+
 def test_shared_definitions_are_identical() -> None:
     """reconciler.schema.json copies these so it works without resolving another file."""
     for name in ("accountId", "orgId", "bucketName"):
@@ -218,6 +228,8 @@ SHARE_CASES = [
     pytest.param(HEAD + "region: eu-west-1\n", False, id="unknown-key"),
     pytest.param(HEAD + "owner: 42\n", False, id="owner-not-string"),
     pytest.param(HEAD + "grants:\n  to: x\n", False, id="grants-not-list"),
+    pytest.param(HEAD + "grants:\n", False, id="grants-empty-key"),
+    pytest.param(HEAD + "grants:\n#  - to: x\n", False, id="grants-items-commented-out"),
     pytest.param(HEAD + "adopt: [InferenceRead, 'Sid with spaces']\n", True, id="adopt"),
     pytest.param(HEAD + "adopt: []\n", True, id="adopt-empty"),
     pytest.param(HEAD + "kms: manage\n", True, id="kms-manage"),
@@ -288,6 +300,13 @@ SHARE_CASES = [
     pytest.param(grant(f"to: {TO}", "access: read", 'prefixes: ["models/*"]'), False, id="prefix-star"),
     pytest.param(grant(f"to: {TO}", "access: read", 'prefixes: ["model?"]'), False, id="prefix-question"),
     pytest.param(grant(f"to: {TO}", "access: read", 'prefixes: ["a\\tb"]'), False, id="prefix-control"),
+    pytest.param(
+        grant(f"to: {TO}", "access: read", 'prefixes: ["home/${aws:username}/"]'), False, id="prefix-variable"
+    ),
+    pytest.param(grant(f"to: {TO}", "access: read", 'prefixes: ["a$/{b}/"]'), True, id="prefix-dollar"),
+    pytest.param(grant(f"to: {TO}", "access: read", 'prefixes: ["a\\x85b/"]'), False, id="prefix-c1-nel"),
+    pytest.param(grant(f"to: {TO}", "access: read", 'prefixes: ["a\\x9b31m/"]'), False, id="prefix-c1-csi"),
+    pytest.param(grant(f"to: {TO}", "access: read", 'prefixes: ["a\\xa0b/"]'), True, id="prefix-nbsp"),
     pytest.param(grant(f"to: {TO}", "access: read", "prefixes: [a/../b]"), False, id="prefix-dotdot"),
     pytest.param(grant(f"to: {TO}", "access: read", "prefixes: [./a]"), False, id="prefix-dot"),
     pytest.param(grant(f"to: {TO}", "access: read", "prefixes: [a//b]"), False, id="prefix-empty-segment"),
@@ -389,7 +408,19 @@ FIELDS: dict[str, tuple[list[str | None], list[str | None]]] = {
     "access": (["read", "write", "read-write"], ["Read", "admin", "[read]", ABSENT]),
     "prefixes": (
         [ABSENT, "[models/]", "[models/fraud, features/]"],
-        ["[]", "[/models/]", '["models/*"]', "[a/../b]", "[a//b]", '["a\\nb"]', "models/", "[a/, a/]", "[1]"],
+        [
+            "[]",
+            "[/models/]",
+            '["models/*"]',
+            "[a/../b]",
+            "[a//b]",
+            '["a\\nb"]',
+            '["a\\x85b"]',
+            '["${aws:PrincipalTag/team}/"]',
+            "models/",
+            "[a/, a/]",
+            "[1]",
+        ],
     ),
     "reason": ([ABSENT, "fraud scoring"], ['""', "12", "[a]"]),
     "expires": (

@@ -122,7 +122,7 @@ def test_a_symlink_to_a_yaml_file_inside_is_loaded_once_at_its_real_path(
     shares = write_shares({"team/a.yaml": SHARE, "b.yaml": OTHER})
     os.symlink("team/a.yaml", shares / "alias.yaml")
     os.symlink("team", shares / "linked-team")
-    assert run_cli("validate") == (0, "2 buckets, 1 grants, 0 problems\n", "")
+    assert run_cli("validate") == (0, "2 buckets, 1 grant, 0 problems\n", "")
 
 
 @pytest.mark.parametrize(

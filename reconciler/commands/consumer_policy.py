@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Self
 
-from reconciler.commands.source import Source, add_source_arguments
+from reconciler.commands.source import Source, add_source_arguments, describe
 from reconciler.consumer import BucketAccess, GrantMatch, bucket_access, grants_of, identity_policy
 from reconciler.declarations import GranteeKind
 from reconciler.errors import BucketshareError
@@ -30,6 +30,11 @@ EXIT_OK, EXIT_ERROR = 0, 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
+        "reconciler consumer-policy --to 222222222222 --format json > policy.json",
+        "reconciler consumer-policy --to arn:aws:iam::333333333333:role/inference --offline",
+    )
     add_source_arguments(parser)
     parser.add_argument(
         "--to",
@@ -37,7 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ACCOUNT_OR_ARN",
         help="a 12-digit account id, or an IAM role or user ARN",
     )
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: the policy with notes as # comments; json: the policy alone, notes on stderr",
+    )
     parser.add_argument(
         "--offline", action="store_true", help="read nothing from AWS; the KMS key statements are left out"
     )

@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any, Self
 
 from reconciler.aws import S3Edge
-from reconciler.commands.source import Source, add_source_arguments
+from reconciler.commands.source import Source, add_source_arguments, describe
 from reconciler.config import Config
 from reconciler.declaration_yaml import declaration_text
 from reconciler.declarations import load_text
-from reconciler.desired import load_desired
 from reconciler.errors import BucketshareError, errors_only
 from reconciler.identifiers import check_account, check_bucket_name
 from reconciler.importer import ImportResult, import_policy
@@ -24,10 +23,18 @@ EXIT_OK, EXIT_ERROR = 0, 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
+        "reconciler import --bucket acme-model-artifacts           # writes shares/acme-model-artifacts.yaml",
+        "reconciler import --bucket acme-model-artifacts --adopt   # ... and lists the statements to replace",
+    )
     add_source_arguments(parser)
     parser.add_argument("--bucket", required=True, help="the bucket whose live policy to import")
     parser.add_argument(
-        "--account", default=None, help="the bucket's owner account (default: the credentials' account)"
+        "--account",
+        default=None,
+        metavar="ID",
+        help="the bucket's owner account (default: the credentials' account)",
     )
     parser.add_argument(
         "--adopt",
@@ -35,7 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="record the hand-written statements the grants express, for apply to replace",
     )
     parser.add_argument(
-        "--out", type=Path, default=None, help="declaration to write (default shares/BUCKET.yaml)"
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="declaration to write (default: shares/BUCKET.yaml)",
     )
     parser.add_argument("--force", action="store_true", help="overwrite --out when it exists")
 
@@ -137,7 +148,7 @@ def validate_tree(source: Source, out: Path) -> int:
     declared elsewhere); the file is kept either way, for the person to edit."""
     if not out.resolve().is_relative_to(source.shares.resolve()):
         return EXIT_OK
-    state = load_desired(source.shares, source.config_path(), source.today)
+    state = source.load()
     for problem in state.problems:
         print(problem, file=sys.stderr)
     if state.errors:

@@ -9,12 +9,23 @@ from typing import Self
 
 from reconciler.commands.apply import load_plan_file
 from reconciler.commands.plan import PlanOutput, add_output_arguments
+from reconciler.commands.source import describe
 from reconciler.errors import BucketshareError
 from reconciler.merge import MergeError, ShardPlan, merge_plans
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("plans", nargs="+", type=Path, metavar="PLAN.json", help="the shards' saved plans")
+    describe(
+        parser,
+        "reconciler merge-plans shard-*.json --format markdown --out plan.md --save plan.json",
+    )
+    parser.add_argument(
+        "plans",
+        nargs="+",
+        type=Path,
+        metavar="PLAN.json",
+        help="the shards' saved plans (plan --shard I/N --save), one of each shard",
+    )
     add_output_arguments(parser)
 
 

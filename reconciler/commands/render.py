@@ -7,15 +7,26 @@ import json
 from dataclasses import dataclass
 from typing import Self
 
-from reconciler.commands.source import Source, add_source_arguments
+from reconciler.commands.source import Source, add_source_arguments, describe
 from reconciler.errors import BucketshareError
 from reconciler.policy import policy_document
+from reconciler.report.inert import inert
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
+        "reconciler render --bucket acme-model-artifacts   # the statements one bucket gets, and why",
+        "reconciler render --format json                   # every bucket's statements as JSON",
+    )
     add_source_arguments(parser)
-    parser.add_argument("--bucket", default=None)
-    parser.add_argument("--format", choices=("json", "text"), default="text")
+    parser.add_argument("--bucket", default=None, help="only this declared bucket (default: every bucket)")
+    parser.add_argument(
+        "--format",
+        choices=("json", "text"),
+        default="text",
+        help="text: each statement with the grants it comes from; json: one policy document per bucket",
+    )
 
 
 @dataclass(frozen=True)
@@ -42,7 +53,7 @@ def run(options: RenderOptions) -> int:
     for desired in buckets:
         print(f"# {desired.bucket} (account {desired.account}): {len(desired.statements)} statements")
         for statement in desired.statements:
-            sources = ", ".join(str(g.location) for g in statement.grants)
+            sources = ", ".join(inert(str(g.location)) for g in statement.grants)
             print(f"## {statement.sid}  <- {sources}")
             print(json.dumps(statement.statement, indent=2))
     return 0

@@ -4,23 +4,54 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Self
 
 from reconciler.config import Config, load_config
+from reconciler.declarations import missing_shares
 from reconciler.desired import DesiredState, load_desired
 from reconciler.errors import BucketshareError, DeclarationError, errors_only
+from reconciler.expiry import utc_today
+from reconciler.report.inert import inert, inert_problem
 from reconciler.yamlsource import read_text
 
 DEFAULT_CONFIG = Path("reconciler.yaml")
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """`--help` that says each option's default, and keeps the examples' lines as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        unsaid = action.default in (None, False, argparse.SUPPRESS) or action.required
+        if unsaid or "default" in text or "%(default)" in text:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def describe(parser: argparse.ArgumentParser, *examples: str) -> None:
+    """Give a command's --help its defaults and examples (`reconciler CMD ...`, one a line,
+    with what each does after a `#`)."""
+    parser.formatter_class = HelpFormatter
+    parser.epilog = "examples:\n" + "\n".join(f"  {example}" for example in examples)
+
+
 def add_source_arguments(parser: argparse.ArgumentParser, shares: bool = True) -> None:
     if shares:
-        parser.add_argument("--shares", type=Path, default=Path("shares"), help="declarations directory")
+        parser.add_argument(
+            "--shares",
+            type=Path,
+            default=Path("shares"),
+            metavar="DIR",
+            help="the declarations directory: every *.yaml and *.yml below it is read (default: shares)",
+        )
     parser.add_argument(
-        "--config", type=Path, default=None, help="repository config (default: reconciler.yaml if present)"
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="repository config: sid_prefix, guardrails, ... (default: reconciler.yaml if present)",
     )
 
 
@@ -40,7 +71,7 @@ class Source:
     shares: Path
     config: Path | None
     """As given with --config; None means reconciler.yaml when present."""
-    today: dt.date = field(default_factory=dt.date.today)
+    today: dt.date = field(default_factory=utc_today)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Self:
@@ -55,31 +86,42 @@ class Source:
         path = self.config or DEFAULT_CONFIG
         if self.config is None and not path.exists() and not path.is_symlink():
             return None
+        shown = inert(str(path))
         if not path.exists():
             if path.is_symlink():
                 raise BucketshareError(
-                    f"{path}: config is a symlink that cannot be resolved (broken or a loop)"
+                    f"{shown}: config is a symlink that cannot be resolved (broken or a loop)"
                 )
-            raise BucketshareError(f"{path}: config file not found")
+            raise BucketshareError(f"{shown}: config file not found")
         if not path.is_file():
             # A directory, FIFO or device: reading it would fail later, or block forever.
-            raise BucketshareError(f"{path}: config must be a regular file")
+            raise BucketshareError(f"{shown}: config must be a regular file")
         # Unreadable, oversized or not UTF-8: one line, not a problem list plus a count.
         # (read_text opens without blocking and checks again, should the file change meanwhile.)
         text, problems = read_text(path, str(path))
         if text is None:
-            raise BucketshareError(str(problems[0]) if problems else f"{path}: cannot read config")
+            said = str(inert_problem(problems[0])) if problems else f"{shown}: cannot read config"
+            raise BucketshareError(said)
         return path
 
     def load_config(self) -> Config:
         config, problems = load_config(self.config_path())
         if errors_only(problems):
-            raise DeclarationError(errors_only(problems))
+            raise DeclarationError([inert_problem(p) for p in errors_only(problems)])
         return config
 
     def load(self) -> DesiredState:
-        """Config + shares/ validated and rendered; problems are returned, not raised."""
-        return load_desired(self.shares, self.config_path(), self.today)
+        """Config + shares/ validated and rendered; problems are returned, not raised.
+
+        Every command prints problems from here, so they are made inert here, once: paths
+        and messages quote file names, which may hold terminal escapes.
+        """
+        config = self.config_path()
+        if not self.shares.exists() and not self.shares.is_symlink():
+            # One line, not a problem located at "shares:1:1" in a file that does not exist.
+            raise BucketshareError(inert(missing_shares(self.shares)))
+        state = load_desired(self.shares, config, self.today)
+        return replace(state, problems=tuple(inert_problem(p) for p in state.problems))
 
     def load_valid(self) -> DesiredState:
         state = self.load()

@@ -7,13 +7,18 @@ import sys
 from dataclasses import dataclass
 from typing import Self
 
-from reconciler.commands.source import Source, add_source_arguments
+from reconciler.commands.source import Source, add_source_arguments, describe
 from reconciler.errors import DeclarationError, Problem, Severity
 
 FORMATS = ("text", "github")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
+        "reconciler validate                   # check shares/ and reconciler.yaml; exit 1 on a problem",
+        "reconciler validate --format github   # in a workflow: annotations on the changed lines",
+    )
     add_source_arguments(parser)
     parser.add_argument(
         "--format",
@@ -37,15 +42,20 @@ def run(options: ValidateOptions) -> int:
     state = options.source.load()
     # Computed once each: a membership test against state.errors per problem was quadratic.
     errors, warnings = state.errors, state.warnings
-    totals = (
-        f"{len(state.declarations.buckets)} buckets, {state.declarations.grant_count()} grants, 0 problems"
-        + (f", {len(warnings)} warnings" if warnings else "")
+    totals = ", ".join(
+        [
+            plural(len(state.declarations.buckets), "bucket"),
+            plural(state.declarations.grant_count(), "grant"),
+            "0 problems",
+            *([plural(len(warnings), "warning")] if warnings else []),
+        ]
     )
     if options.output_format == "github":
         for problem in state.problems:
             print(annotation(problem))
         if errors:
-            print(f"{len(errors)} problems; nothing was sent to AWS", file=sys.stderr)
+            # validate never calls AWS: no "nothing was sent" here, it could suggest otherwise.
+            print(plural(len(errors), "problem"), file=sys.stderr)
             return 1
         print(totals, file=sys.stderr)
         return 0
@@ -55,6 +65,10 @@ def run(options: ValidateOptions) -> int:
         raise DeclarationError(errors)
     print(totals)
     return 0
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count:,} {word if count == 1 else word + 's'}"
 
 
 def annotation(problem: Problem) -> str:

@@ -8,19 +8,22 @@ plan's time and hundreds of MB.
 
 from __future__ import annotations
 
+import json
 import os
-import re
+import textwrap
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, NamedTuple
 
 from rich.console import Console
 from rich.text import Text
 
 from reconciler.digest import plan_digest
+from reconciler.expiry import utc_today
 from reconciler.explain import Direction
 from reconciler.plan import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind
 from reconciler.report import summary
 from reconciler.report.diffs import statement_diff
+from reconciler.report.inert import inert
 
 _STYLE = {
     BucketAction.PUT: "yellow",
@@ -31,109 +34,176 @@ _STYLE = {
 }
 _DIFF_STYLE = {"+": "green", "-": "red", "@": "cyan"}
 _MARKER = {ChangeKind.ADD: "+", ChangeKind.CHANGE: "~", ChangeKind.REMOVE: "-"}
-# Control characters (terminal escapes) and bidirectional overrides, which can make a
-# line read differently from what it holds.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 LOG_WIDTH = 200
-"""Columns for rich off a terminal, where it would otherwise assume 80."""
+"""Columns for rich off a terminal without COLUMNS, where it would otherwise assume 80."""
+MIN_WIDTH = 40
+"""Narrower than this, wrapping hurts more than long lines do."""
+HANGING = "    "
+"""Extra indent of a wrapped line's continuation."""
 
-Line = tuple[str, str]
-"""Text and its rich style ("" for none)."""
 
-
-def _clean(text: str) -> str:
-    """Text from YAML or AWS, made inert for a terminal."""
-    return _UNSAFE.sub("?", text)
+class Line(NamedTuple):
+    text: str
+    style: str = ""
+    """rich style; "" for none."""
+    verbatim: bool = False
+    """JSON to paste or a diff: never re-wrapped (a break inside a string would change it)."""
 
 
 def make_console(file: IO[str]) -> Console:
     tty = file.isatty()
     plain = "NO_COLOR" in os.environ or not tty
+    # width=None lets rich read COLUMNS (then the terminal's size); a fixed width overrode it.
+    columns = tty or _columns() is not None
     return Console(
         file=file,
         no_color=plain,
         highlight=False,
         soft_wrap=True,
         color_system=None if plain else "auto",
-        width=None if tty else LOG_WIDTH,
+        width=None if columns else LOG_WIDTH,
     )
+
+
+def _columns() -> int | None:
+    value = os.environ.get("COLUMNS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def fit_width(console: Console) -> int | None:
+    """The columns the plan is fitted to: the terminal's, or COLUMNS when set (a pager, a
+    narrow pane). None off a terminal without COLUMNS: logs and files keep whole lines."""
+    if not console.is_terminal and _columns() is None:
+        return None
+    return max(console.width, MIN_WIDTH)
 
 
 def render_terminal(plan: Plan, console: Console) -> None:
     """Errors, warnings, expiring grants, totals, who gains and loses what; then each bucket."""
-    lines = plan_lines(plan)
+    lines = plan_lines(plan, fit_width(console))
     if not console.is_terminal:
-        console.file.write("".join(text + "\n" for text, _ in lines))
+        console.file.write("".join(line.text + "\n" for line in lines))
         return
     out = Text()
-    for text, style in lines:
-        out.append(text + "\n", style=style or None)
+    for line in lines:
+        out.append(line.text + "\n", style=line.style or None)
+    # soft_wrap: rich must not wrap again what plan_lines fitted (or left whole on purpose).
     console.print(out, end="")
 
 
-def plan_lines(plan: Plan) -> Iterator[Line]:
-    yield "bucketshare plan", "bold"
+def plan_lines(plan: Plan, width: int | None = None) -> Iterator[Line]:
+    """The plan as lines; with a width, prose is wrapped and JSON pretty-printed to fit it."""
+    for line in _plan_lines(plan, width):
+        if width is None or line.verbatim or len(line.text) <= width:
+            yield line
+        else:
+            yield from (Line(text, line.style) for text in _wrap(line.text, width))
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Wrapped at spaces, continuation lines indented; ARNs, paths and Sids never split."""
+    lead = text[: len(text) - len(text.lstrip(" "))]
+    return textwrap.wrap(
+        text,
+        width,
+        subsequent_indent=lead + HANGING,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [text]
+
+
+def _plan_lines(plan: Plan, width: int | None) -> Iterator[Line]:
+    yield Line("bucketshare plan", "bold")
     if (partial := summary.partial(plan)) is not None:
-        yield _clean(partial), "cyan"
-    yield from ((_clean(f"error: {m}"), "bold red") for m in summary.errors(plan))
-    yield from ((_clean(f"warning: {m}"), "yellow") for m in summary.warnings(plan))
-    yield from ((_clean(f"expiring soon: {m}"), "yellow") for m in summary.expiring(plan))
-    yield summary.totals(plan), ""
-    yield f"digest: {plan_digest(plan)}", ""
-    yield from _grantee_table(summary.grantee_rows(plan))
+        yield Line(inert(partial), "cyan")
+    yield from (Line(inert(f"error: {m}"), "bold red") for m in summary.errors(plan))
+    yield from (Line(inert(f"warning: {m}"), "yellow") for m in summary.warnings(plan))
+    yield from (Line(inert(f"expiring soon: {m}"), "yellow") for m in summary.expiring(plan, utc_today()))
+    yield Line(summary.totals(plan))
+    yield Line(f"digest: {plan_digest(plan)}")
+    yield from _grantee_table(summary.grantee_rows(plan), width)
     for policy in plan.policies:
-        yield from _bucket_lines(policy, plan.partition)
+        yield from _bucket_lines(policy, plan.partition, width)
     if not plan.has_changes and not plan.has_errors:
-        yield "No changes. Live bucket policies match the declarations.", ""
+        yield Line("No changes. Live bucket policies match the declarations.")
 
 
-def _grantee_table(rows: list[summary.GranteeRow]) -> Iterator[Line]:
-    """Aligned columns; cells are never cut short (an ARN cut short misleads)."""
+def _grantee_table(rows: list[summary.GranteeRow], width: int | None) -> Iterator[Line]:
+    """Aligned columns; cells are never cut short (an ARN cut short misleads). A table wider
+    than the screen becomes one labelled line per row, wrapped like the rest."""
     if not rows:
         return
-    cells = [[_clean(cell) for cell in summary.row_cells(row)] for row in rows]
+    cells = [[inert(cell) for cell in summary.row_cells(row)] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(summary.ROW_HEADERS)]
-    yield "", ""
-    yield "who gains and who loses access", "bold"
-    yield "  ".join(h.ljust(w) for h, w in zip(summary.ROW_HEADERS, widths, strict=True)).rstrip(), "bold"
-    yield "  ".join("-" * w for w in widths), ""
-    for row, texts in zip(rows, cells, strict=True):
-        style = "green" if row.change.direction is Direction.GAINS else "red"
-        yield "  ".join(t.ljust(w) for t, w in zip(texts, widths, strict=True)).rstrip(), style
+    styles = ["green" if row.change.direction is Direction.GAINS else "red" for row in rows]
+    yield Line("")
+    yield Line("who gains and who loses access", "bold")
+    if width is not None and sum(widths) + 2 * (len(widths) - 1) > width:
+        for row, style in zip(rows, styles, strict=True):
+            yield Line(inert(_row_sentence(row)), style)
+        return
+    headers = "  ".join(h.ljust(w) for h, w in zip(summary.ROW_HEADERS, widths, strict=True))
+    yield Line(headers.rstrip(), "bold")
+    yield Line("  ".join("-" * w for w in widths))
+    for texts, style in zip(cells, styles, strict=True):
+        yield Line("  ".join(t.ljust(w) for t, w in zip(texts, widths, strict=True)).rstrip(), style)
 
 
-def _bucket_lines(plan: BucketPlan, partition: str) -> Iterator[Line]:
+def _row_sentence(row: summary.GranteeRow) -> str:
+    """A row of the grantee table as one line, for a screen too narrow for the table."""
+    change = row.change
+    said = [f"{change.direction.value} {change.grantee}: {change.access} on {row.bucket}, {change.scope}"]
+    if change.expires:
+        said.append(f"expires {change.expires}")
+    if change.declared_at:
+        said.append(f"declared at {change.declared_at}")
+    elif change.why:
+        said.append(change.why)
+    return "; ".join(said)
+
+
+def _bucket_lines(plan: BucketPlan, partition: str, width: int | None) -> Iterator[Line]:
     if plan.action is BucketAction.NOOP and not plan.warnings:
         return
     owners = f" [{', '.join(plan.owners)}]" if plan.owners else ""
     size = f"  [{plan.new_size:,}/{plan.size_limit:,} bytes]" if plan.new_policy is not None else ""
-    yield "", ""
-    header = _clean(
+    yield Line("")
+    header = inert(
         f"{summary.policy_name(plan)} (account {plan.account}){owners}: {plan.action.value}{size}"
     )
-    yield header, _STYLE[plan.action]
+    yield Line(header, _STYLE[plan.action])
     if plan.kind is PolicyKind.BUCKET:
-        yield _clean(f"  {summary.locators(plan.bucket, partition)}"), ""
+        yield Line(inert(f"  {summary.locators(plan.bucket, partition)}"))
     if plan.create is not None:
-        yield _clean(f"  {plan.create.describe()}"), _STYLE[BucketAction.CREATE]
-    yield from ((_clean(f"  error: {m}"), "bold red") for m in plan.errors)
-    yield from ((_clean(f"  warning: {m}"), "yellow") for m in plan.warnings)
+        yield Line(inert(f"  {plan.create.describe()}"), _STYLE[BucketAction.CREATE])
+    yield from (Line(inert(f"  error: {m}"), "bold red") for m in plan.errors)
+    yield from (Line(inert(f"  warning: {m}"), "yellow") for m in plan.warnings)
     for change in plan.changes:
-        yield _clean(f"  {_MARKER[change.kind]} {change.sid}"), ""
-        yield from ((_clean(f"      {s}"), "") for s in change.sentences)
+        yield Line(inert(f"  {_MARKER[change.kind]} {change.sid}"))
+        yield from (Line(inert(f"      {s}")) for s in change.sentences)
         for line in statement_diff(change) if change.kind is ChangeKind.CHANGE else ():
-            yield _clean(f"      {line}"), _DIFF_STYLE.get(line[:1], "")
+            yield Line(inert(f"      {line}"), _DIFF_STYLE.get(line[:1], ""), verbatim=True)
     if plan.changes:
         kept = summary.plural(plan.kept_statements, "statement")
-        yield f"  keeps {kept} bucketshare does not own, unchanged", ""
-    yield from _documents(plan)
+        yield Line(f"  keeps {kept} bucketshare does not own, unchanged")
+    yield from _documents(plan, width)
 
 
-def _documents(plan: BucketPlan) -> Iterator[Line]:
+def _documents(plan: BucketPlan, width: int | None) -> Iterator[Line]:
     """The statements others must add: to the KMS key's policy, and to each new consumer's side."""
     if plan.key_statements:
-        yield _clean(f"  statements the key policy of {plan.kms_key} needs:"), "yellow"
-        yield from ((_clean(f"      {line}"), "") for line in summary.json_lines(list(plan.key_statements)))
+        yield Line(inert(f"  statements the key policy of {plan.kms_key} needs:"), "yellow")
+        yield from _json_block(list(plan.key_statements), width)
     for consumer in plan.consumer_policies:
-        yield _clean(f"  identity policy {consumer.grantee} attaches on its side:"), ""
-        yield from ((_clean(f"      {line}"), "") for line in summary.json_lines(consumer.document))
+        yield Line(inert(f"  identity policy {consumer.grantee} attaches on its side:"))
+        yield from _json_block(consumer.document, width)
+
+
+def _json_block(document: dict[str, object] | list[dict[str, object]], width: int | None) -> Iterator[Line]:
+    """One statement a line, to read at a glance; pretty-printed when a line would not fit.
+    Either way it is JSON to paste as it is."""
+    indent = "      "
+    lines = summary.json_lines(document)
+    if width is not None and any(len(indent) + len(line) > width for line in lines):
+        lines = json.dumps(document, indent=2, ensure_ascii=False).splitlines()
+    yield from (Line(inert(indent + line), verbatim=True) for line in lines)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from reconciler.expiry import utc_today
+
 from .conftest import Workspace, bucket_plan, statement
 
-TODAY = dt.date.today()
+TODAY = utc_today()
 
 
 def grant(to: str, expires: dt.date | None) -> str:
