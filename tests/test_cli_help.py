@@ -12,10 +12,6 @@ from reconciler.cli import COMMANDS, load
 from reconciler.commands.source import HelpFormatter
 
 OWNED = ["validate", "render", "import", "consumer-policy", "merge-plans"]
-# plan.py's add_output_arguments (shared with plan) gives --format no help yet.
-PLAN_OUTPUT_GAP = pytest.mark.xfail(
-    strict=True, reason="plan.py: --format of add_output_arguments has no help"
-)
 
 
 def command_parser(name: str) -> argparse.ArgumentParser:
@@ -34,9 +30,7 @@ def said_for(parser: argparse.ArgumentParser, action: argparse.Action) -> str:
     return " ".join(text.split())
 
 
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=PLAN_OUTPUT_GAP) if n == "merge-plans" else n for n in OWNED]
-)
+@pytest.mark.parametrize("name", OWNED)
 def test_every_option_says_what_it_is_and_its_default(name: str) -> None:
     parser = command_parser(name)
     for action in arguments(parser):

@@ -176,7 +176,6 @@ def test_utc_today_ignores_the_local_zone(set_zone: Callable[[str], None]) -> No
         assert utc_today() == dt.datetime.now(dt.UTC).date(), zone
 
 
-@pytest.mark.xfail(strict=True, reason="report/summary.py: expiring() defaults to the local date")
 def test_the_markdown_comment_counts_days_left_by_the_utc_date(set_zone: Callable[[str], None]) -> None:
     utc = utc_today()
     soon = ExpiringGrant(utc + dt.timedelta(days=2), "acme-audit", "account 222222222222", "read", (), "a:8")

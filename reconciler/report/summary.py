@@ -8,6 +8,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
+from reconciler.expiry import utc_today
 from reconciler.explain import AccessChange, Direction
 from reconciler.plan import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind
 from reconciler.render import bucket_arn, bucket_uri
@@ -56,7 +57,7 @@ def warnings(plan: Plan) -> list[str]:
 
 
 def expiring(plan: Plan, today: dt.date | None = None) -> list[str]:
-    day = today or dt.date.today()
+    day = today or utc_today()
     return [grant.describe(day) for grant in plan.expiring]
 
 
