@@ -125,7 +125,8 @@ def test_a_crashed_write_that_never_happened_leaves_the_earlier_apply_to_undo_wi
     # The last run is the one rolled back by default: it changed nothing.
     result = ws.run("rollback", journal)
     assert result.rc == 0, result.text
-    assert f"{bucket}: ok: nothing to undo: the last write (journalled pending) never took effect" in result.out
+    never = "nothing to undo: the last write (journalled pending) never took effect"
+    assert f"{bucket}: ok: {never}" in result.out
     assert ws.policy_text(bucket) == first_written
 
     result = ws.run("rollback", journal, "--run", earlier[0]["run"])

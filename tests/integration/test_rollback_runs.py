@@ -35,7 +35,8 @@ def shell(ws: Workspace, *args: str | Path) -> Result:
 def held_policy(ws: Workspace, label: str) -> tuple[str, str]:
     """A bucket holding a statement someone else wrote: (bucket, its policy text)."""
     bucket = ws.bucket(label)
-    return bucket, ws.put_policy(bucket, {"Version": "2012-10-17", "Statement": [statement("Theirs", bucket)]})
+    policy = {"Version": "2012-10-17", "Statement": [statement("Theirs", bucket)]}
+    return bucket, ws.put_policy(bucket, policy)
 
 
 def test_rollback_run_twice_writes_nothing_the_second_time(ws: Workspace) -> None:
