@@ -243,9 +243,15 @@ def report_lines(outcomes: list[BucketOutcome], partition: str = "aws") -> None:
 def report_outcomes(outcomes: list[BucketOutcome], done: str = "applied", partition: str = "aws") -> int:
     report_lines(outcomes, partition)
     failed = sum(1 for o in outcomes if o.started and not o.ok)
-    succeeded = sum(1 for o in outcomes if o.ok)
-    print(f"{plural(succeeded, 'bucket')} {done}, {failed:,} failed")
+    print(f"{counted([o for o in outcomes if o.ok])} {done}, {failed:,} failed")
     return EXIT_ERROR if failed else EXIT_OK
+
+
+def counted(outcomes: list[BucketOutcome]) -> str:
+    """How many buckets, and KMS keys when there are any: a key is not a bucket."""
+    keys = sum(1 for o in outcomes if o.kind is PolicyKind.KEY)
+    said = plural(len(outcomes) - keys, "bucket")
+    return f"{said} and {plural(keys, 'KMS key')}" if keys else said
 
 
 def announce_finishing(in_flight: int) -> None:

@@ -20,6 +20,7 @@ from reconciler.commands.apply import (
     HelpFormatter,
     announce_finishing,
     apply_edge,
+    counted,
     report_interrupted,
     report_lines,
 )
@@ -126,10 +127,10 @@ def list_runs(path: Path, runs: Sequence[ApplyRun], chosen: ApplyRun, options: R
 
 def report_rollback(outcomes: list[BucketOutcome], partition: str) -> int:
     report_lines(outcomes, partition)
-    restored = sum(1 for o in outcomes if o.ok and o.written_hash is not None)
+    restored = [o for o in outcomes if o.ok and o.written_hash is not None]
     unchanged = sum(1 for o in outcomes if o.ok and o.written_hash is None)
     failed = sum(1 for o in outcomes if o.started and o.settled and not o.ok)
-    said = f"{plural(restored, 'bucket')} restored, {unchanged:,} already as before the run"
+    said = f"{counted(restored)} restored, {unchanged:,} already as before the run"
     print(f"{said}, {failed:,} failed")
     return EXIT_ERROR if failed else EXIT_OK
 
