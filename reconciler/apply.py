@@ -38,7 +38,7 @@ STALE_SINCE_APPLY = (
     "compare it with the journal and restore by hand"
 )
 NOT_STARTED = "not started: interrupted"
-IN_FLIGHT = "unknown: in flight when stopped; its write may or may not have happened"
+IN_FLIGHT = "in flight when stopped: its write may or may not have happened"
 NOTHING_TO_UNDO = "nothing to undo"
 ALREADY_ROLLED_BACK = "already rolled back; nothing to do"
 WRITTEN_BUT = "written, but "

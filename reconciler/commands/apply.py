@@ -242,9 +242,15 @@ def report_lines(outcomes: list[BucketOutcome], partition: str = "aws") -> None:
 
 def report_outcomes(outcomes: list[BucketOutcome], done: str = "applied", partition: str = "aws") -> int:
     report_lines(outcomes, partition)
-    failed = sum(1 for o in outcomes if o.started and not o.ok)
-    print(f"{counted([o for o in outcomes if o.ok])} {done}, {failed:,} failed")
+    failed = sum(1 for o in outcomes if o.started and o.settled and not o.ok)
+    print(f"{counted([o for o in outcomes if o.ok])} {done}, {failed:,} failed{unknown(outcomes)}")
     return EXIT_ERROR if failed else EXIT_OK
+
+
+def unknown(outcomes: list[BucketOutcome]) -> str:
+    """The summary's last part after a second Ctrl-C: how many were left in flight."""
+    left = sum(1 for o in outcomes if not o.settled)
+    return f", {left:,} unknown" if left else ""
 
 
 def counted(outcomes: list[BucketOutcome]) -> str:

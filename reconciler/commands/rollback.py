@@ -23,6 +23,7 @@ from reconciler.commands.apply import (
     counted,
     report_interrupted,
     report_lines,
+    unknown,
 )
 from reconciler.commands.source import Source, add_source_arguments
 from reconciler.errors import BucketshareError
@@ -131,7 +132,7 @@ def report_rollback(outcomes: list[BucketOutcome], partition: str) -> int:
     unchanged = sum(1 for o in outcomes if o.ok and o.written_hash is None)
     failed = sum(1 for o in outcomes if o.started and o.settled and not o.ok)
     said = f"{counted(restored)} restored, {unchanged:,} already as before the run"
-    print(f"{said}, {failed:,} failed")
+    print(f"{said}, {failed:,} failed{unknown(outcomes)}")
     return EXIT_ERROR if failed else EXIT_OK
 
 

@@ -312,6 +312,7 @@ def test_a_second_ctrl_c_stops_at_once_and_says_what_is_known(
     not_started = {line.split(":")[0] for line in out.splitlines() if line.endswith(": not started")}
     assert unknown and unknown | not_started <= {b.name for b in fleet}, out
     assert f"stopped: {len(unknown)} buckets left in flight, state unknown; " in err, err
+    assert f", 0 failed, {len(unknown)} unknown\n" in out, out
     pending = {r["bucket"] for r in journal_records(journal)[written:] if r["outcome"] == "pending"}
     assert unknown == pending, "the buckets said unknown are those journalled pending"
 
