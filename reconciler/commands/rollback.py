@@ -114,9 +114,18 @@ def describe(run: ApplyRun) -> str:
     return f"  run {run.id}  {run.started}  {what}"
 
 
+LISTED = 10
+"""The most recent runs listed: a journal kept for a year holds hundreds."""
+
+
 def list_runs(path: Path, runs: Sequence[ApplyRun], chosen: ApplyRun, options: RollbackOptions) -> None:
     print(f"{path} holds {plural(len(runs), 'apply run')}, oldest first:")
-    for run in runs:
+    shown = list(runs[-LISTED:])
+    if chosen not in shown:
+        shown.insert(0, chosen)
+    if len(runs) > len(shown):
+        print(f"  ({plural(len(runs) - len(shown), 'earlier run')} not listed)")
+    for run in shown:
         print(describe(run))
     which = f"bucket {options.bucket} of run {chosen.id}" if options.bucket else f"run {chosen.id}"
     if options.run is not None:

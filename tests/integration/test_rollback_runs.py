@@ -210,3 +210,34 @@ def test_a_journal_the_previous_version_rolled_back_is_not_rolled_back_again(ws:
     assert again.rc == 0, again.text
     assert f"{bucket}: ok: wrote the policy" in again.out
     assert ws.policy_text(bucket) == before
+
+
+def test_a_long_journal_lists_the_last_ten_runs_and_the_one_chosen(ws: Workspace) -> None:
+    bucket, before = held_policy(ws, "longjournal")
+    journal = ws.root / "journal.jsonl"
+    lines = []
+    for day in range(1, 13):
+        record = {
+            "run": f"run{day:02}",
+            "time": f"2026-01-{day:02}T03:00:00+00:00",
+            "bucket": bucket,
+            "account": ws.account,
+            "action": "put-policy",
+            "previous_policy": before,
+            "new_policy": before,
+            "outcome": "applied",
+            "message": "",
+            "written_hash": None,
+        }
+        lines.append(json.dumps(record) + "\n")
+    journal.write_text("".join(lines), encoding="utf-8")
+
+    result = ws.run("rollback", journal, "--run", "run01")
+    assert result.rc == 0, result.text
+    assert result.out.splitlines()[:4] == [
+        f"{journal} holds 12 apply runs, oldest first:",
+        "  (1 earlier run not listed)",
+        "  run run01  2026-01-01T03:00:00+00:00  1 bucket",
+        "  run run03  2026-01-03T03:00:00+00:00  1 bucket",
+    ]
+    assert "  run run12  2026-01-12T03:00:00+00:00  1 bucket\nrolling back run run01\n" in result.out
