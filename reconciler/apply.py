@@ -611,7 +611,16 @@ def _restore_refusal(entry: JournalEntry) -> str | None:
     return _unsafe(document, "previous", PolicyKind(entry.kind))
 
 
-def choose_run(runs: Sequence[ApplyRun], run_id: str | None, bucket: str | None) -> ApplyRun:
+@dataclass(frozen=True)
+class RollbackChoice:
+    """The apply run to roll back, and per bucket the later apply run that wrote it since
+    (and was not rolled back for it): that one must be undone first."""
+
+    run: ApplyRun
+    later: dict[str, str]
+
+
+def choose_run(runs: Sequence[ApplyRun], run_id: str | None, bucket: str | None) -> RollbackChoice:
     """The apply run to roll back: run_id's, else the last one (the last that wrote bucket,
     when one bucket is asked for)."""
     if run_id is not None:
@@ -621,11 +630,19 @@ def choose_run(runs: Sequence[ApplyRun], run_id: str | None, bucket: str | None)
             raise BucketshareError(f"no apply run {run_id} in the journal (its apply runs: {known})")
         if bucket is not None and bucket not in found[0].buckets:
             raise BucketshareError(f"no applied write to roll back for {bucket} in run {run_id}")
-        return found[0]
-    candidates = [r for r in runs if bucket is None or bucket in r.buckets]
-    if not candidates:
-        raise BucketshareError("no applied write to roll back" + (f" for {bucket}" if bucket else ""))
-    return candidates[-1]
+        chosen = found[0]
+    else:
+        candidates = [r for r in runs if bucket is None or bucket in r.buckets]
+        if not candidates:
+            raise BucketshareError("no applied write to roll back" + (f" for {bucket}" if bucket else ""))
+        chosen = candidates[-1]
+    later = {
+        name: run.id
+        for run in runs[runs.index(chosen) + 1 :]
+        for name in run.writes
+        if not run.rolled_back(name)
+    }
+    return RollbackChoice(chosen, later)
 
 
 def rollback(
@@ -633,18 +650,18 @@ def rollback(
     edge: S3Edge,
     bucket: str | None,
     partition: str,
-    run: ApplyRun | None = None,
+    choice: RollbackChoice | None = None,
     announce: Announce | None = None,
 ) -> list[BucketOutcome]:
     """Restore, per bucket and concurrently, the policy held before the apply run (the last
-    one unless given); say per bucket what could not be restored and why. Rollback's own
+    one unless chosen); say per bucket what could not be restored and why. Rollback's own
     writes are journalled as undoing that run, so running it again writes nothing more."""
-    if run is None:
+    if choice is None:
         runs = journal.runs()
         if not runs:
             return []
-        run = choose_run(runs, None, bucket)
-    undone = run
+        choice = choose_run(runs, None, bucket)
+    undone = choice.run
     writer = _Run(edge, journal, partition, rolls_back=undone.id)
     chosen = [name for name in undone.buckets if bucket is None or name == bucket]
 
@@ -676,6 +693,9 @@ def rollback(
             # A rollback killed (or failing its read-back) after its write took effect.
             return BucketOutcome(name, True, ALREADY_ROLLED_BACK)
         target, why = rollback_target(records, live.text, partition)
+        if target is None and why == STALE_SINCE_APPLY and name in choice.later:
+            later = choice.later[name]
+            why = f"not restored: apply run {later} wrote it since; roll that run back first (--run {later})"
         if target is None:
             return BucketOutcome(name, why.startswith(NOTHING_TO_UNDO), why)
         refusal = _restore_refusal(target)

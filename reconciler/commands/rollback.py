@@ -83,13 +83,14 @@ def run(options: RollbackOptions) -> int:
     runs = journal.runs()
     warn_skipped(journal)
     try:
-        chosen = choose_run(runs, options.run, options.bucket)
+        choice = choose_run(runs, options.run, options.bucket)
     except BucketshareError as exc:
         raise BucketshareError(f"{path}: {exc}") from None
+    chosen = choice.run
     list_runs(path, runs, chosen, options)
     edge = apply_edge(config, 16)
     try:
-        outcomes = rollback(journal, edge, options.bucket, config.partition, chosen, announce_finishing)
+        outcomes = rollback(journal, edge, options.bucket, config.partition, choice, announce_finishing)
     except ApplyInterrupted as interrupted:
         return report_interrupted(
             interrupted, AGAIN, lambda outcomes: report_rollback(outcomes, config.partition)

@@ -132,11 +132,13 @@ def test_rollback_of_an_earlier_run_refuses_a_bucket_a_later_run_changed(ws: Wor
     second_written = ws.policy_text(both)
     assert second_written != after_first
 
+    second_run = records(journal)[-1]["run"]
     result = ws.run("rollback", journal, "--run", first_run)
     assert result.rc == 1
-    assert f"{both}: FAILED: not restored: the live policy changed since the apply being rolled back" in (
-        result.out
-    )
+    assert (
+        f"{both}: FAILED: not restored: apply run {second_run} wrote it since; roll that run back first "
+        f"(--run {second_run})"
+    ) in result.out
     assert ws.policy_text(both) == second_written
 
 
