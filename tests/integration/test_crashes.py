@@ -35,6 +35,8 @@ from reconciler.report.jsonplan import loads
 from .conftest import Workspace, read_grant, statement
 from .faultproxy import FaultProxy
 
+pytestmark = pytest.mark.slow  # subprocesses killed mid-run over a delay proxy: minutes
+
 BUCKETS = 100
 PARALLELISM = 16
 LATENCY = 0.05
@@ -186,7 +188,6 @@ def test_apply_killed_at_a_random_moment_loses_nothing_and_converges(
     )
 
 
-@pytest.mark.slow
 def test_ctrl_c_finishes_the_buckets_in_flight_starts_no_more_and_says_which(
     ws: Workspace, fault_proxy: FaultProxy
 ) -> None:
@@ -281,7 +282,6 @@ def stop_twice(process: subprocess.Popen[str]) -> tuple[str, str, float]:
     return out, err, time.monotonic() - pressed
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("command", ["apply", "rollback"])
 def test_a_second_ctrl_c_stops_at_once_and_says_what_is_known(
     ws: Workspace, fault_proxy: FaultProxy, command: str
@@ -325,7 +325,6 @@ def test_a_second_ctrl_c_stops_at_once_and_says_what_is_known(
         assert {b.name: live[b.name] for b in fleet} == {b.name: b.old for b in fleet}
 
 
-@pytest.mark.slow
 def test_a_rollback_killed_half_way_then_run_again_restores_exactly_the_rest(
     ws: Workspace, fault_proxy: FaultProxy
 ) -> None:
