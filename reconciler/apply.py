@@ -81,6 +81,7 @@ class BucketOutcome:
     """False when a second Ctrl-C stopped the run while this bucket was in flight: whether
     its write happened is unknown (its journal record may say `pending`)."""
     kind: PolicyKind = PolicyKind.BUCKET
+    """What `bucket` names: a bucket, or a KMS key by its ARN."""
 
 
 @dataclass(frozen=True)
@@ -146,11 +147,6 @@ class ApplyInterrupted(KeyboardInterrupt):
     def __init__(self, outcomes: list[BucketOutcome]) -> None:
         super().__init__("interrupted")
         self.outcomes = outcomes
-
-    @property
-    def stopped(self) -> bool:
-        """Whether a second Ctrl-C left buckets in flight."""
-        return any(not o.settled for o in self.outcomes)
 
 
 Announce = Callable[[int], None]
