@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import signal
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from enum import Enum
+from types import FrameType
+from typing import Any, Generic, TypeVar
 
 from reconciler.aws import BucketAccessError, S3Edge
-from reconciler.journal import CREATED, Journal, JournalEntry, now
+from reconciler.errors import BucketshareError
+from reconciler.journal import CREATED, ROLLBACK, ApplyRun, Journal, JournalEntry, now
 from reconciler.normalize import equivalent_policies
 from reconciler.plan import (
     BucketAction,
@@ -26,6 +30,7 @@ from reconciler.plan import (
 from reconciler.policy import KEY_POLICY_SIZE_LIMIT, POLICY_SIZE_LIMIT, policy_size, public_statement_sids
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 STALE_SINCE_PLAN = "the live policy changed since the plan; run plan again"
 STALE_SINCE_APPLY = (
@@ -33,7 +38,11 @@ STALE_SINCE_APPLY = (
     "compare it with the journal and restore by hand"
 )
 NOT_STARTED = "not started: interrupted"
+IN_FLIGHT = "in flight when stopped: its write may or may not have happened"
 NOTHING_TO_UNDO = "nothing to undo"
+ALREADY_ROLLED_BACK = "already rolled back; nothing to do"
+WRITTEN_BUT = "written, but "
+"""How a failure after a write that took effect begins."""
 RESTORED_PUBLIC = "restore-not-public"
 """The journal action of putting back the policy a write replaced, because S3 said the written
 one is public (with RestrictPublicBuckets it would cut off every cross-account grant)."""
@@ -68,6 +77,11 @@ class BucketOutcome:
     """False when apply was interrupted before this bucket began: nothing was read or written."""
     written_hash: str | None = None
     """Hash of the policy read back after a write that succeeded."""
+    settled: bool = True
+    """False when a second Ctrl-C stopped the run while this bucket was in flight: whether
+    its write happened is unknown (its journal record may say `pending`)."""
+    kind: PolicyKind = PolicyKind.BUCKET
+    """What `bucket` names: a bucket, or a KMS key by its ARN."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +91,8 @@ class _Run:
     edge: S3Edge
     journal: Journal
     partition: str
+    rolls_back: str | None = None
+    """For a rollback: the apply run it undoes, recorded on each of its journal records."""
 
     @property
     def id(self) -> str:
@@ -124,15 +140,22 @@ class PolicyTarget:
 
 
 class ApplyInterrupted(KeyboardInterrupt):
-    """Ctrl-C (SIGINT) during apply or rollback: the buckets in flight were finished, the rest
-    were not started. Carries every bucket's outcome, in order, so the command can say which."""
+    """Ctrl-C (SIGINT) during apply or rollback. After one press the buckets in flight were
+    finished and the rest not started; after a second, the ones still in flight were left
+    (`settled` False). Carries every bucket's outcome, in order, so the command can say which."""
 
     def __init__(self, outcomes: list[BucketOutcome]) -> None:
         super().__init__("interrupted")
         self.outcomes = outcomes
 
 
-def apply_plan(plan: Plan, edge: S3Edge, journal: Journal) -> list[BucketOutcome]:
+Announce = Callable[[int], None]
+"""Told, on the first Ctrl-C, how many buckets are in flight and will be finished."""
+
+
+def apply_plan(
+    plan: Plan, edge: S3Edge, journal: Journal, announce: Announce | None = None
+) -> list[BucketOutcome]:
     """Every bucket (then every KMS key) that changes, concurrently at the edge's parallelism;
     outcomes in plan order.
 
@@ -143,22 +166,25 @@ def apply_plan(plan: Plan, edge: S3Edge, journal: Journal) -> list[BucketOutcome
 
     def one(bucket_plan: BucketPlan) -> BucketOutcome:
         if bucket_plan.action is BucketAction.ERROR:
-            return BucketOutcome(bucket_plan.bucket, False, "; ".join(bucket_plan.errors))
-        return apply_bucket(bucket_plan, run, plan.sid_prefix)
+            outcome = BucketOutcome(bucket_plan.bucket, False, "; ".join(bucket_plan.errors))
+        else:
+            outcome = apply_bucket(bucket_plan, run, plan.sid_prefix)
+        return replace(outcome, kind=bucket_plan.kind)
 
     todo = [b for b in plan.policies if b.action is not BucketAction.NOOP]
-    outcomes = _concurrently(one, todo, lambda b: b.bucket, edge.parallelism, journal)
     targets = {b.bucket: PolicyTarget(edge, b.bucket, b.account, b.kind) for b in todo}
-    return _still_written(outcomes, targets, edge.parallelism)
+    with _counting_presses() as presses:
+        outcomes = _concurrently(one, todo, lambda b: b.bucket, edge.parallelism, journal, presses, announce)
+        return _still_written(outcomes, targets, edge.parallelism, presses)
 
 
 def _still_written(
-    outcomes: list[BucketOutcome], targets: dict[str, PolicyTarget], parallelism: int
+    outcomes: list[BucketOutcome], targets: dict[str, PolicyTarget], parallelism: int, presses: _Presses
 ) -> list[BucketOutcome]:
     """Read every written bucket once more at the end. PutBucketPolicy has no condition, so a
     second writer whose re-read came just before our write overwrites it after our read-back;
     this read turns that lost write into a failure someone sees. A read that fails proves
-    nothing either way and leaves the outcome as it was."""
+    nothing either way and leaves the outcome as it was. Reads only: a Ctrl-C skips it."""
 
     def check(outcome: BucketOutcome) -> BucketOutcome:
         if not outcome.ok or outcome.written_hash is None:
@@ -170,11 +196,13 @@ def _still_written(
 
     if not any(o.ok for o in outcomes):
         return outcomes
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(outcomes)))) as pool:
-            return list(pool.map(check, outcomes))
-    except KeyboardInterrupt:
-        raise ApplyInterrupted(outcomes) from None
+    checked = _pool(check, outcomes, parallelism, presses, None)
+    if checked.interrupted:
+        raise ApplyInterrupted(outcomes)
+    for item in checked.items:
+        if item.error is not None:
+            raise item.error
+    return [c.outcome for c in checked.items if c.outcome is not None]
 
 
 def _concurrently(
@@ -183,45 +211,138 @@ def _concurrently(
     name: Callable[[T], str],
     parallelism: int,
     journal: Journal,
+    presses: _Presses,
+    announce: Announce | None,
 ) -> list[BucketOutcome]:
-    """work over items in a pool. On KeyboardInterrupt no further item starts, but every item
+    """work over items in a pool. On the first Ctrl-C no further item starts, but every item
     already started runs to its end: a worker stopped between its journal record and its
-    write's outcome would leave a bucket nobody knows the state of."""
+    write's outcome would leave a bucket nobody knows the state of. A second Ctrl-C stops
+    waiting for them: the ones still in flight come back unsettled."""
     journal.open()
-    stop = threading.Event()
-
-    def guarded(item: T) -> BucketOutcome:
-        if stop.is_set():
-            return BucketOutcome(name(item), False, NOT_STARTED, started=False)
-        return work(item)
-
-    interrupted = False
     try:
-        with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(items) or 1))) as pool:
-            futures = [pool.submit(guarded, item) for item in items]
-            waiting: set[Future[BucketOutcome]] = set(futures)
-            while waiting:
-                try:
-                    _, not_done = wait(waiting, timeout=0.2)
-                    waiting = set(not_done)
-                except KeyboardInterrupt:
-                    # A second Ctrl-C lands here too: the buckets in flight still finish.
-                    interrupted = True
-                    stop.set()
-                    for future in futures:
-                        future.cancel()
-                    waiting = {f for f in waiting if not f.cancelled()}
-        outcomes = [
-            BucketOutcome(name(item), False, NOT_STARTED, started=False)
-            if future.cancelled()
-            else future.result()
-            for item, future in zip(items, futures, strict=True)
-        ]
+        done = _pool(work, items, parallelism, presses, announce or (lambda _: None))
     finally:
         journal.close()
-    if interrupted:
+    outcomes = []
+    for item, result in zip(items, done.items, strict=True):
+        if result.error is not None and not done.interrupted:
+            raise result.error
+        if result.state is _State.DONE:
+            outcomes.append(result.outcome or BucketOutcome(name(item), False, str(result.error)))
+        elif result.state is _State.STARTED:
+            outcomes.append(BucketOutcome(name(item), False, IN_FLIGHT, settled=False))
+        else:
+            outcomes.append(BucketOutcome(name(item), False, NOT_STARTED, started=False))
+    if done.interrupted:
         raise ApplyInterrupted(outcomes)
     return outcomes
+
+
+class _State(Enum):
+    WAITING = "waiting"
+    STARTED = "started"
+    DONE = "done"
+
+
+@dataclass
+class _Item(Generic[R]):
+    state: _State = _State.WAITING
+    outcome: R | None = None
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class _PoolResult(Generic[R]):
+    items: list[_Item[R]]
+    interrupted: bool
+
+
+class _Presses:
+    """Ctrl-C presses, counted by a SIGINT handler: a KeyboardInterrupt raised at any line of
+    the waiting code could lose track of which buckets are in flight."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+
+
+@contextmanager
+def _counting_presses() -> Iterator[_Presses]:
+    presses = _Presses()
+    if threading.current_thread() is not threading.main_thread():
+        yield presses  # only the main thread gets signals
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:
+        yield presses  # started with Ctrl-C ignored (nohup, a background job): keep it so
+        return
+    signal.signal(signal.SIGINT, presses)
+    try:
+        yield presses
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _pool(
+    work: Callable[[T], R],
+    items: Sequence[T],
+    parallelism: int,
+    presses: _Presses,
+    announce: Announce | None,
+) -> _PoolResult[R]:
+    """work over items on daemon threads. With announce, the first press stops new items and
+    waits for the started ones (announcing how many), a second stops waiting; without, the
+    first press stops waiting. Daemon threads, unlike ThreadPoolExecutor's, let the process
+    exit while a call it gave up on still hangs (nothing joins them at exit)."""
+    results: list[_Item[R]] = [_Item() for _ in items]
+    lock = threading.Lock()
+    stop = threading.Event()
+    all_done = threading.Event()
+    queue = iter(range(len(items)))
+    left = [len(items)]
+
+    def worker() -> None:
+        while True:
+            with lock:
+                index = next(queue, None)
+                if index is None:
+                    return
+                if stop.is_set():
+                    left[0] -= 1
+                    if not left[0]:
+                        all_done.set()
+                    continue
+                results[index].state = _State.STARTED
+            item = results[index]
+            try:
+                item.outcome = work(items[index])
+            except BaseException as exc:  # re-raised by the caller, in the main thread
+                item.error = exc
+            with lock:
+                item.state = _State.DONE
+                left[0] -= 1
+                if not left[0]:
+                    all_done.set()
+
+    if not items:
+        return _PoolResult(results, False)
+    for number in range(max(1, min(parallelism, len(items)))):
+        threading.Thread(target=worker, name=f"bucketshare-{number}", daemon=True).start()
+    while not all_done.wait(0.05):
+        if presses.count and not stop.is_set():
+            stop.set()
+            if announce is None:
+                break
+            with lock:
+                in_flight = sum(1 for r in results if r.state is _State.STARTED)
+            announce(in_flight)
+        if presses.count > 1:
+            break
+    with lock:
+        snapshot = [replace(r) for r in results]
+    return _PoolResult(snapshot, bool(presses.count))
 
 
 def apply_bucket(bucket_plan: BucketPlan, run: _Run, sid_prefix: str) -> BucketOutcome:
@@ -273,8 +394,14 @@ def create_bucket(bucket_plan: BucketPlan, run: _Run, sid_prefix: str) -> Bucket
     target = PolicyTarget(edge, bucket, account, just_created=True)
     text = bucket_plan.new_policy_text
     written = write_policy(run, target, policy_hash(None), text, BucketAction.PUT.value, live=target.read())
-    said = "created the bucket and " if written.ok else "created the bucket, but "
-    return replace(written, message=said + written.message)
+    return replace(written, message=_after_creation(written))
+
+
+def _after_creation(written: BucketOutcome) -> str:
+    """What the policy write said, as the second half of a creation's one sentence."""
+    if written.message.startswith(WRITTEN_BUT):
+        return "created the bucket and wrote its policy, but " + written.message.removeprefix(WRITTEN_BUT)
+    return ("created the bucket and " if written.ok else "created the bucket, but ") + written.message
 
 
 def _creation_refusal(bucket_plan: BucketPlan, run: _Run, sid_prefix: str) -> str | None:
@@ -363,7 +490,16 @@ def write_policy(
     if refusal is not None:
         return BucketOutcome(bucket, False, refusal)
     entry = JournalEntry(
-        run.id, now(), bucket, account, action, live.text, new_text, "pending", kind=target.kind.value
+        run.id,
+        now(),
+        bucket,
+        account,
+        action,
+        live.text,
+        new_text,
+        "pending",
+        kind=target.kind.value,
+        rolls_back=run.rolls_back,
     )
     journal.append(entry)
     try:
@@ -407,7 +543,7 @@ def _restore_not_public(
     )
     if restored.ok:
         return BucketOutcome(bucket, False, PUBLIC_RESTORED, written_hash=restored.written_hash)
-    if restored.message.startswith("written, but"):
+    if restored.message.startswith(WRITTEN_BUT):
         return restored
     return BucketOutcome(
         bucket,
@@ -431,31 +567,31 @@ def _holds(live_text: str | None, policy_text: str | None, partition: str) -> bo
 
 
 def rollback_target(
-    attempts: Sequence[JournalEntry], live_text: str | None, partition: str
+    records: Sequence[JournalEntry], live_text: str | None, partition: str
 ) -> tuple[JournalEntry | None, str]:
-    """Which attempt's previous policy to restore, given the live policy; or None and why not.
+    """Whether to restore the policy a bucket held before an apply run, given the run's records
+    for it (oldest first) and the live policy; the record holding that policy, or None and why.
 
-    The latest attempt is undone when the live policy is the one it wrote, whatever its
-    record says: a write that took effect but failed its read-back (`failed`), or one a crash
-    cut off (`pending`), is undone like an `applied` one. An attempt whose write never took
-    effect (the live policy is still its previous one) is passed over for the one before it.
+    The run is undone when the live policy is one it wrote, whatever its records say: a write
+    that took effect but failed its read-back (`failed`), or one a crash cut off (`pending`), is
+    undone like an `applied` one. The policy restored is the first write's previous one, so a
+    run that wrote a bucket twice (a write, then apply's own restore) is undone as a whole.
     """
-    for attempt in reversed(attempts):
-        if attempt.action == RESTORED_PUBLIC and _holds(live_text, attempt.new_policy, partition):
-            # The write before it was undone at once, by apply itself.
+    first, last = records[0], records[-1]
+    if _holds(live_text, first.previous_policy, partition):
+        if last.action == RESTORED_PUBLIC:
             return None, f"{NOTHING_TO_UNDO}: apply already restored the policy its write replaced"
-        written = attempt.outcome == "applied" and policy_hash(live_text) == attempt.written_hash
-        if written or _holds(live_text, attempt.new_policy, partition):
-            return attempt, ""
-        if not _holds(live_text, attempt.previous_policy, partition):
-            return None, STALE_SINCE_APPLY
-        if attempt.outcome == "applied":
+        if last.outcome == "applied":
             return None, f"{NOTHING_TO_UNDO}: the bucket already holds the policy it had before that write"
-        # This write never took effect: the bucket holds what the attempt found; look further back.
-    return None, (
-        f"{NOTHING_TO_UNDO}: the last write (journalled {attempts[-1].outcome}) never took effect; "
-        "the bucket still holds the policy it had before"
-    )
+        return None, (
+            f"{NOTHING_TO_UNDO}: the last write (journalled {last.outcome}) never took effect; "
+            "the bucket still holds the policy it had before"
+        )
+    for record in records:
+        written = record.outcome == "applied" and policy_hash(live_text) == record.written_hash
+        if written or _holds(live_text, record.new_policy, partition):
+            return first, ""
+    return None, STALE_SINCE_APPLY
 
 
 def _restore_refusal(entry: JournalEntry) -> str | None:
@@ -471,52 +607,107 @@ def _restore_refusal(entry: JournalEntry) -> str | None:
     return _unsafe(document, "previous", PolicyKind(entry.kind))
 
 
-def rollback(journal: Journal, edge: S3Edge, bucket: str | None, partition: str) -> list[BucketOutcome]:
-    """Restore, per bucket and concurrently, the policy held before its last write that took
-    effect; say per bucket what could not be restored and why."""
-    run = _Run(edge, journal, partition)
-    writes, created = journal.attempts(), journal.created()
-    chosen = [
-        (name, writes.get(name, []))
-        for name in sorted(writes.keys() | created.keys())
-        if bucket is None or name == bucket
-    ]
+@dataclass(frozen=True)
+class RollbackChoice:
+    """The apply run to roll back, and per bucket the later apply run that wrote it since
+    (and was not rolled back for it): that one must be undone first."""
 
-    def one(item: tuple[str, list[JournalEntry]]) -> BucketOutcome:
-        outcome = restore(item)
-        creation = created.get(item[0])
+    run: ApplyRun
+    later: dict[str, str]
+
+
+def choose_run(runs: Sequence[ApplyRun], run_id: str | None, bucket: str | None) -> RollbackChoice:
+    """The apply run to roll back: run_id's, else the last one (the last that wrote bucket,
+    when one bucket is asked for)."""
+    if run_id is not None:
+        found = [r for r in runs if r.id == run_id]
+        if not found:
+            known = ", ".join(r.id for r in runs) or "none"
+            raise BucketshareError(f"no apply run {run_id} in the journal (its apply runs: {known})")
+        if bucket is not None and bucket not in found[0].buckets:
+            raise BucketshareError(f"no applied write to roll back for {bucket} in run {run_id}")
+        chosen = found[0]
+    else:
+        candidates = [r for r in runs if bucket is None or bucket in r.buckets]
+        if not candidates:
+            raise BucketshareError("no applied write to roll back" + (f" for {bucket}" if bucket else ""))
+        chosen = candidates[-1]
+    later = {
+        name: run.id
+        for run in runs[runs.index(chosen) + 1 :]
+        for name in run.writes
+        if not run.rolled_back(name)
+    }
+    return RollbackChoice(chosen, later)
+
+
+def rollback(
+    journal: Journal,
+    edge: S3Edge,
+    bucket: str | None,
+    partition: str,
+    choice: RollbackChoice | None = None,
+    announce: Announce | None = None,
+) -> list[BucketOutcome]:
+    """Restore, per bucket and concurrently, the policy held before the apply run (the last
+    one unless chosen); say per bucket what could not be restored and why. Rollback's own
+    writes are journalled as undoing that run, so running it again writes nothing more."""
+    if choice is None:
+        runs = journal.runs()
+        if not runs:
+            return []
+        choice = choose_run(runs, None, bucket)
+    undone = choice.run
+    writer = _Run(edge, journal, partition, rolls_back=undone.id)
+    chosen = [name for name in undone.buckets if bucket is None or name == bucket]
+
+    def one(name: str) -> BucketOutcome:
+        outcome = restore(name)
+        records = undone.writes.get(name)
+        kind = PolicyKind(records[0].kind) if records else PolicyKind.BUCKET
+        creation = undone.created.get(name)
         if creation is None:
-            return outcome
+            return replace(outcome, kind=kind)
         template = CREATED_KEPT if creation.outcome == "applied" else MAYBE_CREATED
-        note = template.format(bucket=item[0], run=creation.run)
-        if not item[1]:
-            return BucketOutcome(item[0], True, note)
-        return replace(outcome, message=f"{outcome.message}; {note}")
+        note = template.format(bucket=name, run=creation.run)
+        if not records:
+            return BucketOutcome(name, True, note)
+        return replace(outcome, message=f"{outcome.message}; {note}", kind=kind)
 
-    def restore(item: tuple[str, list[JournalEntry]]) -> BucketOutcome:
-        name, attempts = item
-        if not attempts:
+    def restore(name: str) -> BucketOutcome:
+        records = undone.writes.get(name)
+        if not records:
             return BucketOutcome(name, True, NOTHING_TO_UNDO)
-        policy = PolicyTarget(edge, name, attempts[-1].account, PolicyKind(attempts[-1].kind))
+        if undone.rolled_back(name):
+            return BucketOutcome(name, True, ALREADY_ROLLED_BACK)
+        policy = PolicyTarget(edge, name, records[0].account, PolicyKind(records[0].kind))
         live = policy.read()
         if live.error is not None:
             return BucketOutcome(name, False, f"not restored: {live.error}")
-        target, why = rollback_target(attempts, live.text, partition)
+        cut_off = undone.last_restore(name)
+        if cut_off is not None and _holds(live.text, cut_off.new_policy, partition):
+            # A rollback killed (or failing its read-back) after its write took effect.
+            return BucketOutcome(name, True, ALREADY_ROLLED_BACK)
+        target, why = rollback_target(records, live.text, partition)
+        if target is None and why == STALE_SINCE_APPLY and name in choice.later:
+            later = choice.later[name]
+            why = f"not restored: apply run {later} wrote it since; roll that run back first (--run {later})"
         if target is None:
             return BucketOutcome(name, why.startswith(NOTHING_TO_UNDO), why)
         refusal = _restore_refusal(target)
         if refusal is not None:
             return BucketOutcome(name, False, f"not restored: {refusal}")
         return write_policy(
-            run,
+            writer,
             policy,
             policy_hash(live.text),
             target.previous_policy,
-            "rollback",
+            ROLLBACK,
             stale=STALE_SINCE_APPLY,
             live=live,  # read just above to choose the target: no second read
         )
 
     if not chosen:
         return []
-    return _concurrently(one, chosen, lambda item: item[0], edge.parallelism, journal)
+    with _counting_presses() as presses:
+        return _concurrently(one, chosen, lambda name: name, edge.parallelism, journal, presses, announce)

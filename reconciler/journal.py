@@ -35,6 +35,51 @@ class JournalEntry:
     """Hash of the policy read back after an applied write: rollback's stale check."""
     kind: str = "bucket-policy"
     """bucket-policy (`bucket` names the bucket) or key-policy (`bucket` holds the key ARN)."""
+    rolls_back: str | None = None
+    """On a rollback's records: the id of the apply run it undoes. Journals written before this
+    field existed lack it; their rollback records are matched to a run by `runs()`."""
+
+
+@dataclass(frozen=True)
+class ApplyRun:
+    """One apply run as the journal tells it, with the records of every rollback of it."""
+
+    id: str
+    started: str
+    """The time of its first record."""
+    writes: dict[str, list[JournalEntry]]
+    """Per bucket (or key ARN), the run's policy-write records, in journal order: the first
+    one's previous policy is what the bucket held before the run."""
+    created: dict[str, JournalEntry]
+    """Per bucket, the last record of a creation that took effect or may have (`pending`)."""
+    rollbacks: dict[str, list[JournalEntry]]
+    """Per bucket, the records rollbacks of this run wrote, in journal order."""
+
+    @property
+    def buckets(self) -> list[str]:
+        return sorted(self.writes.keys() | self.created.keys())
+
+    @property
+    def keys(self) -> int:
+        """How many of `buckets` are KMS keys."""
+        return sum(1 for records in self.writes.values() if records[0].kind == "key-policy")
+
+    def last_restore(self, bucket: str) -> JournalEntry | None:
+        """The last record a rollback of this run wrote for bucket, when it is one of a write
+        restoring the policy the bucket held before this run (whatever its outcome)."""
+        records, writes = self.rollbacks.get(bucket), self.writes.get(bucket)
+        if not records or not writes:
+            return None
+        last = records[-1]
+        # Checked against the run, not taken from the record's word: a journal is a file anyone
+        # can edit, and the previous version's rollback could undo its own rollback.
+        restores = last.action == ROLLBACK and last.new_policy == writes[0].previous_policy
+        return last if restores else None
+
+    def rolled_back(self, bucket: str) -> bool:
+        """Whether a rollback of this run restored bucket, and that is the last it did to it."""
+        last = self.last_restore(bucket)
+        return last is not None and last.outcome == "applied"
 
 
 def now() -> str:
@@ -43,10 +88,12 @@ def now() -> str:
 
 CREATED = "create-bucket"
 """The action of a creation record: BucketAction.CREATE's word."""
+ROLLBACK = "rollback"
+"""The action of a record of rollback's own write."""
 
 _TEXT_FIELDS = ("run", "time", "bucket", "account", "action", "outcome", "message", "kind")
 KINDS = ("bucket-policy", "key-policy")
-_OPTIONAL_FIELDS = ("previous_policy", "new_policy", "written_hash")
+_OPTIONAL_FIELDS = ("previous_policy", "new_policy", "written_hash", "rolls_back")
 
 
 def _entry(data: object) -> JournalEntry:
@@ -108,7 +155,12 @@ class Journal:
         return self._handle
 
     def append(self, entry: JournalEntry) -> None:
-        line = (json.dumps(asdict(entry), sort_keys=True) + "\n").encode("utf-8")
+        record = asdict(entry)
+        if entry.rolls_back is None:
+            # Apply's records stay exactly as the previous version wrote them, so it can still
+            # read a journal this version appended to.
+            del record["rolls_back"]
+        line = (json.dumps(record, sort_keys=True) + "\n").encode("utf-8")
         try:
             with self._lock:
                 handle = self._open_locked()
@@ -179,3 +231,29 @@ class Journal:
             if entry.outcome == "applied":
                 latest[entry.bucket] = entry
         return latest
+
+    def runs(self) -> list[ApplyRun]:
+        """Every apply run, oldest first, with the rollbacks of each. A rollback record of the
+        previous version names no run: it undid the latest write to its bucket, so it belongs to
+        the latest apply run that wrote that bucket before it."""
+        rollback_runs: dict[str, bool] = {}
+        applies: dict[str, ApplyRun] = {}
+        latest: dict[str, str] = {}
+        for entry in self.entries():
+            is_rollback = entry.rolls_back is not None or entry.action == ROLLBACK
+            if rollback_runs.setdefault(entry.run, is_rollback):
+                target = applies.get(entry.rolls_back or latest.get(entry.bucket, ""))
+                if target is not None:
+                    target.rollbacks.setdefault(entry.bucket, []).append(entry)
+                continue
+            run = applies.setdefault(entry.run, ApplyRun(entry.run, entry.time, {}, {}, {}))
+            if entry.action == CREATED:
+                run.created.pop(entry.bucket, None)
+                run.created[entry.bucket] = entry
+            else:
+                run.writes.setdefault(entry.bucket, []).append(entry)
+                latest[entry.bucket] = entry.run
+        for run in applies.values():
+            for bucket in [b for b, e in run.created.items() if e.outcome == "failed"]:
+                del run.created[bucket]  # a failed CreateBucket created nothing
+        return list(applies.values())

@@ -17,7 +17,7 @@ from reconciler.config import Config
 from reconciler.digest import check_digest_text, plan_digest
 from reconciler.errors import BucketshareError
 from reconciler.journal import Journal
-from reconciler.plan import BucketAction, Plan, select_scheduled
+from reconciler.plan import BucketAction, Plan, PolicyKind, select_scheduled
 from reconciler.report.jsonplan import loads
 from reconciler.report.summary import locators, plural
 from reconciler.report.terminal import make_console, render_terminal
@@ -25,24 +25,68 @@ from reconciler.shards import EVERY_ACCOUNT, AccountScope
 from reconciler.yamlsource import NotReadable, read_regular
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
+NO_TERMINAL = (
+    "refusing to apply without a terminal to confirm: pass --auto-approve, or apply a saved plan "
+    "(reconciler plan --save plan.json, then reconciler apply plan.json)"
+)
 LEFT_FOR_REVIEW = "drift is reported, not fixed; set drift: fix in reconciler.yaml to fix it"
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the examples as written, and gives every option with a default its default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+EXAMPLE = """\
+example:
+  reconciler plan --save plan.json     # review it and its digest, then apply exactly it:
+  reconciler apply plan.json --expect-digest sha256:...
+"""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = HelpFormatter
+    parser.epilog = EXAMPLE
     add_source_arguments(parser)
-    parser.add_argument("plan_file", nargs="?", type=Path, default=None, metavar="PLAN.json")
-    parser.add_argument("--auto-approve", action="store_true")
-    parser.add_argument("--journal", type=Path, default=None, help="journal path (default from config)")
+    parser.add_argument(
+        "plan_file",
+        nargs="?",
+        type=Path,
+        default=None,
+        metavar="PLAN.json",
+        help="a plan saved by `reconciler plan --save`, applied as it is without asking "
+        "(default: plan now, show it, and ask)",
+    )
+    parser.add_argument(
+        "--auto-approve",
+        action="store_true",
+        help="apply the plan made now without asking (default: ask y/N; without a terminal, refuse)",
+    )
+    parser.add_argument(
+        "--journal",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the JSON-lines file each write is recorded in before it is made, for rollback "
+        "(default: journal: in reconciler.yaml, else .bucketshare/journal.jsonl)",
+    )
     parser.add_argument(
         "--expect-digest",
         default=None,
         metavar="DIGEST",
-        help="refuse unless the plan's digest is this one (the sha256:... that was reviewed)",
+        help="refuse unless the plan's digest is this one (the sha256:... that was reviewed; "
+        "default: no check)",
     )
     parser.add_argument(
         "--scheduled",
         action="store_true",
-        help="the unattended run: apply only expired-grant removals, or all drift with drift: fix",
+        help="the unattended run: apply only expired-grant removals, or all drift with drift: fix "
+        "(default: apply every change)",
     )
     add_live_arguments(parser)
 
@@ -77,6 +121,9 @@ class ApplyOptions:
 
 
 def run(options: ApplyOptions) -> int:
+    if options.plan_file is None and not options.auto_approve and not sys.stdin.isatty():
+        # Before planning: a plan shown to nobody is pages of output ending in a refusal.
+        raise BucketshareError(NO_TERMINAL)
     if options.plan_file is not None:
         if not options.scope.everything:
             raise BucketshareError(
@@ -175,37 +222,70 @@ def confirm(auto_approve: bool) -> bool:
     if auto_approve:
         return True
     if not sys.stdin.isatty():
-        raise BucketshareError("refusing to apply without a terminal to confirm; pass --auto-approve")
+        raise BucketshareError(NO_TERMINAL)
     answer = input("Apply these changes? [y/N] ")
     return answer.strip().lower() in ("y", "yes")
 
 
-def report_outcomes(outcomes: list[BucketOutcome], done: str = "applied", partition: str = "aws") -> int:
+def report_lines(outcomes: list[BucketOutcome], partition: str = "aws") -> None:
+    """One line per bucket begun, then how people and tools name it (a key's ARN names it)."""
     for outcome in outcomes:
-        if outcome.started:
-            status = "ok" if outcome.ok else "FAILED"
+        if not outcome.started:
+            continue
+        status = "ok" if outcome.ok else "FAILED" if outcome.settled else "UNKNOWN"
+        if outcome.kind is PolicyKind.KEY:
+            print(f"key policy of {outcome.bucket}: {status}: {outcome.message}")
+        else:
             print(f"{outcome.bucket}: {status}: {outcome.message}")
             print(f"  {locators(outcome.bucket, partition)}")
-    failed = sum(1 for o in outcomes if o.started and not o.ok)
-    succeeded = sum(1 for o in outcomes if o.ok)
-    print(f"{plural(succeeded, 'bucket')} {done}, {failed:,} failed")
+
+
+def report_outcomes(outcomes: list[BucketOutcome], done: str = "applied", partition: str = "aws") -> int:
+    report_lines(outcomes, partition)
+    failed = sum(1 for o in outcomes if o.started and o.settled and not o.ok)
+    print(f"{counted([o for o in outcomes if o.ok])} {done}, {failed:,} failed{unknown(outcomes)}")
     return EXIT_ERROR if failed else EXIT_OK
 
 
+def unknown(outcomes: list[BucketOutcome]) -> str:
+    """The summary's last part after a second Ctrl-C: how many were left in flight."""
+    left = sum(1 for o in outcomes if not o.settled)
+    return f", {left:,} unknown" if left else ""
+
+
+def counted(outcomes: list[BucketOutcome]) -> str:
+    """How many buckets, and KMS keys when there are any: a key is not a bucket."""
+    keys = sum(1 for o in outcomes if o.kind is PolicyKind.KEY)
+    said = plural(len(outcomes) - keys, "bucket")
+    return f"{said} and {plural(keys, 'KMS key')}" if keys else said
+
+
+def announce_finishing(in_flight: int) -> None:
+    """The first Ctrl-C: say what apply (or rollback) still waits for, and how to stop it."""
+    print(
+        f"interrupted: finishing the {plural(in_flight, 'bucket')} in flight, starting no more; "
+        "press Ctrl-C again to stop now",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def report_interrupted(
-    interrupted: ApplyInterrupted, again: str, done: str = "applied", partition: str = "aws"
+    interrupted: ApplyInterrupted, again: str, summary: Callable[[list[BucketOutcome]], int]
 ) -> int:
-    """Ctrl-C: what was done, and which buckets were never started (nothing read or written)."""
+    """Ctrl-C: what was done, which buckets were never started (nothing read or written), and
+    after a second Ctrl-C which were left in flight (their outcome unknown)."""
     outcomes = interrupted.outcomes
-    report_outcomes(outcomes, done, partition)
+    summary(outcomes)
     skipped = [o.bucket for o in outcomes if not o.started]
     for bucket in skipped:
         print(f"{bucket}: not started")
-    print(
-        f"interrupted: the buckets in flight were finished; {plural(len(skipped), 'bucket')} not started. "
-        + again,
-        file=sys.stderr,
-    )
+    unknown = sum(1 for o in outcomes if not o.settled)
+    if unknown:
+        said = f"stopped: {plural(unknown, 'bucket')} left in flight, state unknown"
+    else:
+        said = "interrupted: the buckets in flight were finished"
+    print(f"{said}; {plural(len(skipped), 'bucket')} not started. {again}", file=sys.stderr)
     return EXIT_INTERRUPTED
 
 
@@ -217,9 +297,13 @@ def apply_command(plan: Plan, journal_path: Path, auto_approve: bool, edge: Call
         print("Apply cancelled; nothing was written.")
         return EXIT_ERROR
     try:
-        outcomes = apply_plan(plan, edge(), Journal(journal_path))
+        outcomes = apply_plan(plan, edge(), Journal(journal_path), announce_finishing)
     except ApplyInterrupted as interrupted:
         print(f"journal: {journal_path}")
-        return report_interrupted(interrupted, "Plan and apply again to finish.", partition=plan.partition)
+        return report_interrupted(
+            interrupted,
+            "Plan and apply again to finish.",
+            lambda outcomes: report_outcomes(outcomes, partition=plan.partition),
+        )
     print(f"journal: {journal_path}")
     return report_outcomes(outcomes, partition=plan.partition)

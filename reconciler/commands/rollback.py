@@ -1,25 +1,65 @@
-"""reconciler rollback: restore the policy each bucket held before its last write that took effect."""
+"""reconciler rollback: restore the policy each bucket held before an apply run.
+
+Rollback undoes one apply run (the last by default) and journals its own writes as undoing
+it, so running it again, or after a `--bucket` rollback, writes nothing it already wrote.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from reconciler.apply import ApplyInterrupted, rollback
-from reconciler.commands.apply import apply_edge, report_interrupted, report_outcomes
+from reconciler.apply import ApplyInterrupted, BucketOutcome, choose_run, rollback
+from reconciler.commands.apply import (
+    EXIT_ERROR,
+    EXIT_OK,
+    HelpFormatter,
+    announce_finishing,
+    apply_edge,
+    counted,
+    report_interrupted,
+    report_lines,
+    unknown,
+)
 from reconciler.commands.source import Source, add_source_arguments
 from reconciler.errors import BucketshareError
-from reconciler.journal import Journal
+from reconciler.journal import ApplyRun, Journal
+from reconciler.report.summary import plural
 
-RESTORED = "restored or with nothing to undo"
+EXAMPLE = """\
+example:
+  reconciler rollback .bucketshare/journal.jsonl     # undo the last apply run
+  reconciler rollback .bucketshare/journal.jsonl --run 5f0c2b1a9e3d --bucket acme-data
+"""
+AGAIN = "Run rollback again to finish: it restores only what is left."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("journal", type=Path)
-    parser.add_argument("--bucket", default=None)
+    parser.formatter_class = HelpFormatter
+    parser.epilog = EXAMPLE
+    parser.add_argument(
+        "journal",
+        type=Path,
+        metavar="JOURNAL",
+        help="the journal apply wrote (.bucketshare/journal.jsonl unless journal: in reconciler.yaml "
+        "or apply --journal said otherwise)",
+    )
+    parser.add_argument(
+        "--run",
+        default=None,
+        metavar="RUN_ID",
+        help="the apply run to undo, from the list rollback prints (default: the last apply run)",
+    )
+    parser.add_argument(
+        "--bucket",
+        default=None,
+        metavar="BUCKET",
+        help="restore only this bucket (or KMS key ARN) (default: every bucket the run wrote)",
+    )
     add_source_arguments(parser, shares=False)
 
 
@@ -28,10 +68,11 @@ class RollbackOptions:
     source: Source
     journal: Path
     bucket: str | None = None
+    run: str | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Self:
-        return cls(Source.from_args(args), args.journal, args.bucket)
+        return cls(Source.from_args(args), args.journal, args.bucket, args.run)
 
 
 def run(options: RollbackOptions) -> int:
@@ -39,18 +80,70 @@ def run(options: RollbackOptions) -> int:
     path = options.journal
     check_readable(path)
     journal = Journal(path)
-    try:
-        outcomes = rollback(journal, apply_edge(config, 16), options.bucket, config.partition)
-    except ApplyInterrupted as interrupted:
-        warn_skipped(journal)
-        return report_interrupted(interrupted, "Run rollback again to finish.", RESTORED, config.partition)
+    runs = journal.runs()
     warn_skipped(journal)
-    if not outcomes:
-        bucket = options.bucket
-        raise BucketshareError(
-            f"{path}: no applied write to roll back" + (f" for {bucket}" if bucket else "")
+    try:
+        choice = choose_run(runs, options.run, options.bucket)
+    except BucketshareError as exc:
+        raise BucketshareError(f"{path}: {exc}") from None
+    chosen = choice.run
+    list_runs(path, runs, chosen, options)
+    edge = apply_edge(config, 16)
+    try:
+        outcomes = rollback(journal, edge, options.bucket, config.partition, choice, announce_finishing)
+    except ApplyInterrupted as interrupted:
+        return report_interrupted(
+            interrupted, AGAIN, lambda outcomes: report_rollback(outcomes, config.partition)
         )
-    return report_outcomes(outcomes, RESTORED, config.partition)
+    if all(o.ok and o.written_hash is None for o in outcomes) and any(
+        chosen.rolled_back(o.bucket) for o in outcomes
+    ):
+        print(f"run {chosen.id}: already rolled back; nothing to do")
+    return report_rollback(outcomes, config.partition)
+
+
+def describe(run: ApplyRun) -> str:
+    """A run as the list shows it: id, start, what it wrote, and whether it was rolled back."""
+    keys = run.keys
+    what = plural(len(run.buckets) - keys, "bucket") + (f" and {plural(keys, 'KMS key')}" if keys else "")
+    written = list(run.writes)
+    undone = sum(1 for b in written if run.rolled_back(b))
+    if written and undone == len(written):
+        what += ", rolled back"
+    elif undone:
+        what += f", partly rolled back ({undone:,} of {len(written):,})"
+    return f"  run {run.id}  {run.started}  {what}"
+
+
+LISTED = 10
+"""The most recent runs listed: a journal kept for a year holds hundreds."""
+
+
+def list_runs(path: Path, runs: Sequence[ApplyRun], chosen: ApplyRun, options: RollbackOptions) -> None:
+    print(f"{path} holds {plural(len(runs), 'apply run')}, oldest first:")
+    shown = list(runs[-LISTED:])
+    if chosen not in shown:
+        shown.insert(0, chosen)
+    if len(runs) > len(shown):
+        print(f"  ({plural(len(runs) - len(shown), 'earlier run')} not listed)")
+    for run in shown:
+        print(describe(run))
+    which = f"bucket {options.bucket} of run {chosen.id}" if options.bucket else f"run {chosen.id}"
+    if options.run is not None:
+        print(f"rolling back {which}")
+    else:
+        last = "the last apply run" + (f" that wrote {options.bucket}" if options.bucket else "")
+        print(f"rolling back {which} ({last}; --run RUN_ID for another)")
+
+
+def report_rollback(outcomes: list[BucketOutcome], partition: str) -> int:
+    report_lines(outcomes, partition)
+    restored = [o for o in outcomes if o.ok and o.written_hash is not None]
+    unchanged = sum(1 for o in outcomes if o.ok and o.written_hash is None)
+    failed = sum(1 for o in outcomes if o.started and o.settled and not o.ok)
+    said = f"{counted(restored)} restored, {unchanged:,} already as before the run"
+    print(f"{said}, {failed:,} failed{unknown(outcomes)}")
+    return EXIT_ERROR if failed else EXIT_OK
 
 
 def warn_skipped(journal: Journal) -> None:

@@ -1,9 +1,14 @@
-"""plan --digest-only/--commit and apply --expect-digest/--scheduled, against moto over HTTP."""
+"""plan --digest-only/--commit and apply --expect-digest/--scheduled, against moto over HTTP; what
+apply and rollback say, and their help."""
 
 from __future__ import annotations
 
+import argparse
 import functools
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,9 +16,12 @@ from typing import Any
 import pytest
 
 import reconciler.aws
+from reconciler.cli import build_parser
 from reconciler.report.markdown import parse_review
 
-from .conftest import Workspace, read_grant, statement
+from .conftest import Workspace, bucket_name, read_grant, statement
+from .faultproxy import FaultProxy
+from .test_kms_manage import encrypted_bucket, key_with_policy
 
 LEFT = (
     "left for review, not applied: drift is reported, not fixed; set drift: fix in reconciler.yaml to fix it"
@@ -229,3 +237,70 @@ def test_scheduled_live_run_removes_an_expired_grant_and_reports_drift(ws: Works
     assert f"{expiring}: ok: deleted the policy" in result.out
     assert ws.policy(expiring) is None
     assert ws.policy(drifted) is None
+
+
+def test_a_created_bucket_whose_public_status_is_unknown_is_said_in_one_sentence(
+    ws: Workspace, fault_proxy: FaultProxy, no_retry_delay: None
+) -> None:
+    ws.point(fault_proxy.url)
+    bucket = bucket_name("createdunknown")
+    source = ws.root / ws.declare(bucket, read_grant("222222222222"))
+    with source.open("a", encoding="utf-8") as handle:
+        handle.write("create: true\n")
+    fault_proxy.inject("internal_error", 1.0, operations={"GetBucketPolicyStatus"})
+    applied = ws.apply()
+    assert applied.rc == 1, applied.text
+    said = f"{bucket}: FAILED: created the bucket and wrote its policy, but S3 did not say whether "
+    assert said + "the bucket policy is public (GetBucketPolicyStatus failed)" in applied.out
+    assert "but written" not in applied.out
+
+
+def test_a_key_policy_outcome_is_named_as_a_key_not_as_a_bucket(ws: Workspace) -> None:
+    _, key_arn, _ = key_with_policy(ws)
+    bucket = encrypted_bucket(ws, key_arn)
+    for command, done in (
+        (("apply", "--auto-approve"), "1 bucket and 1 KMS key applied, 0 failed"),
+        (("rollback", ".bucketshare/journal.jsonl"), "1 bucket and 1 KMS key restored, 0 already"),
+    ):
+        result = ws.run(*command)
+        assert result.rc == 0, result.text
+        assert done in result.out
+        assert f"\nkey policy of {key_arn}: ok: " in result.out
+        assert f"{bucket}: ok: " in result.out and f"arn:aws:s3:::{bucket}  s3://{bucket}" in result.out
+        assert "arn:aws:s3:::arn:" not in result.out and "s3://arn:" not in result.out
+
+
+def test_apply_without_a_terminal_refuses_in_one_line_before_planning(ws: Workspace) -> None:
+    bucket = ws.bucket()
+    ws.declare(bucket, read_grant("222222222222"))
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler", "apply"],
+        cwd=ws.root,
+        env=dict(os.environ),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        "error: refusing to apply without a terminal to confirm: pass --auto-approve, or apply a saved "
+        "plan (reconciler plan --save plan.json, then reconciler apply plan.json)\n"
+    )
+    assert ws.policy_text(bucket) is None
+
+
+@pytest.mark.parametrize("command", ["apply", "rollback"])
+def test_help_gives_every_option_a_text_its_default_and_an_example(command: str) -> None:
+    parser = build_parser([command])
+    (sub,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    chosen = sub.choices[command]
+    shown = chosen.format_help()
+    for action in chosen._actions:
+        assert action.help, f"{action.option_strings or action.dest} has no help"
+        if action.default not in (None, False, argparse.SUPPRESS):
+            assert f"default: {action.default}" in " ".join(shown.split()), action.dest
+    assert "\nexample:\n  reconciler " in shown
+    assert f"\n  reconciler {command} " in shown.split("\nexample:\n")[1]
+    for option in ("--run", "--bucket") if command == "rollback" else ("--auto-approve", "--journal"):
+        assert option in shown

@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -33,6 +34,8 @@ from reconciler.report.jsonplan import loads
 
 from .conftest import Workspace, read_grant, statement
 from .faultproxy import FaultProxy
+
+pytestmark = pytest.mark.slow  # subprocesses killed mid-run over a delay proxy: minutes
 
 BUCKETS = 100
 PARALLELISM = 16
@@ -201,6 +204,13 @@ def test_ctrl_c_finishes_the_buckets_in_flight_starts_no_more_and_says_which(
 
     assert process.returncode == 130, out + err
     assert "Traceback" not in err
+    # Said at once, while apply is still finishing: what it waits for and how to stop it.
+    assert re.search(
+        r"^interrupted: finishing the \d+ buckets? in flight, starting no more; "
+        r"press Ctrl-C again to stop now$",
+        err,
+        re.MULTILINE,
+    ), err
     applied = {line.split(":")[0] for line in out.splitlines() if ": ok: " in line}
     not_started = {line.split(":")[0] for line in out.splitlines() if line.endswith(": not started")}
     assert applied and not_started, out
@@ -241,3 +251,107 @@ def test_rollback_after_a_kill_restores_every_bucket_the_killed_apply_wrote(
     assert result.rc == 0, result.text
     after = live_policies(ws, [b.name for b in fleet])
     assert {b.name: after[b.name] for b in fleet} == {b.name: b.old for b in fleet}
+
+
+def start(ws: Workspace, env: dict[str, str], *args: str | Path) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "reconciler", *map(str, args)]
+    return subprocess.Popen(
+        command,
+        cwd=ws.root,
+        env={**env, "BUCKETSHARE_AWS_READ_TIMEOUT": "600"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def stop_twice(process: subprocess.Popen[str]) -> tuple[str, str, float]:
+    """Ctrl-C, then (while the writes in flight hang) Ctrl-C again: (out, err, seconds to end)."""
+    process.send_signal(signal.SIGINT)
+    time.sleep(1.0)
+    assert process.poll() is None, "ended on the first Ctrl-C although its writes hang"
+    pressed = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    try:
+        out, err = process.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        raise AssertionError(f"a second Ctrl-C did not stop it: {out}{err}") from None
+    return out, err, time.monotonic() - pressed
+
+
+@pytest.mark.parametrize("command", ["apply", "rollback"])
+def test_a_second_ctrl_c_stops_at_once_and_says_what_is_known(
+    ws: Workspace, fault_proxy: FaultProxy, command: str
+) -> None:
+    fleet = make_fleet(ws, 24)
+    journal = ws.root / "journal.jsonl"
+    plan_file = ws.root / "plan.json"
+    if command == "apply":
+        assert ws.plan("--save", plan_file).rc == 0
+        args: list[str | Path] = ["apply", "--config", ws.config, plan_file, "--journal", journal]
+        args += ["--parallelism", "8"]
+    else:
+        assert ws.apply("--journal", journal).rc == 0
+        args = ["rollback", journal]
+    written = len(journal_records(journal)) if journal.exists() else 0
+    # Every write reaches S3 and its answer never comes back: the bucket's state is unknown.
+    fault_proxy.stall_seconds = 600
+    fault_proxy.inject("stall", 1.0, operations={"PutBucketPolicy", "DeleteBucketPolicy"})
+    process = start(ws, environment_for(ws, fault_proxy.url), *args)
+    wait_for_journal(journal, process, lines=written + 4)
+
+    out, err, seconds = stop_twice(process)
+    assert process.returncode == 130, out + err
+    assert seconds < 3, f"took {seconds:.1f} s to stop"
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    assert "press Ctrl-C again to stop now" in err
+    unknown = {line.split(":")[0] for line in out.splitlines() if ": UNKNOWN: " in line}
+    not_started = {line.split(":")[0] for line in out.splitlines() if line.endswith(": not started")}
+    assert unknown and unknown | not_started <= {b.name for b in fleet}, out
+    assert f"stopped: {len(unknown)} buckets left in flight, state unknown; " in err, err
+    assert f", 0 failed, {len(unknown)} unknown\n" in out, out
+    pending = {r["bucket"] for r in journal_records(journal)[written:] if r["outcome"] == "pending"}
+    assert unknown == pending, "the buckets said unknown are those journalled pending"
+
+    if command == "rollback":
+        # Run again (as the message says) once S3 answers: it finishes exactly what is left.
+        fault_proxy.clear()
+        again = ws.run("rollback", journal)
+        assert again.rc == 0, again.text
+        live = live_policies(ws, [b.name for b in fleet])
+        assert {b.name: live[b.name] for b in fleet} == {b.name: b.old for b in fleet}
+
+
+def test_a_rollback_killed_half_way_then_run_again_restores_exactly_the_rest(
+    ws: Workspace, fault_proxy: FaultProxy
+) -> None:
+    fleet = make_fleet(ws, 48)
+    journal = ws.root / "journal.jsonl"
+    assert ws.apply("--journal", journal).rc == 0
+    applied = len(journal_records(journal))
+    fault_proxy.latency = LATENCY
+    process = start(ws, environment_for(ws, fault_proxy.url), "rollback", journal)
+    wait_for_journal(journal, process, lines=applied + PARALLELISM + 8)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    time.sleep(3 * LATENCY)
+    killed = journal_records(journal)[applied:]
+    restored = {r["bucket"] for r in killed if r["outcome"] == "applied"}
+    assert 0 < len(restored) < len(fleet), f"the kill came at {len(restored)} of {len(fleet)}"
+
+    again = ws.run("rollback", journal)
+    assert again.rc == 0, again.text
+    rewritten = {r["bucket"] for r in journal_records(journal)[applied + len(killed) :]}
+    assert not rewritten & restored, "buckets the killed rollback finished were written again"
+    for bucket in restored:
+        assert f"{bucket}: ok: already rolled back; nothing to do" in again.out
+    live = live_policies(ws, [b.name for b in fleet])
+    assert {b.name: live[b.name] for b in fleet} == {b.name: b.old for b in fleet}
+
+    kept = journal.read_bytes()
+    third = ws.run("rollback", journal)
+    assert third.rc == 0 and "already rolled back; nothing to do" in third.out, third.text
+    assert journal.read_bytes() == kept

@@ -111,7 +111,9 @@ def test_a_pending_write_that_never_happened_has_nothing_to_undo(ws: Workspace) 
     assert len(records(journal)) == 1, "nothing was written, so nothing was journalled"
 
 
-def test_a_crashed_write_that_never_happened_leaves_the_earlier_apply_to_undo(ws: Workspace) -> None:
+def test_a_crashed_write_that_never_happened_leaves_the_earlier_apply_to_undo_with_run(
+    ws: Workspace,
+) -> None:
     bucket, before, journal = applied_once(ws, "twice")
     first_written = ws.policy_text(bucket)
     ws.declare(bucket, read_grant("333333333333"))
@@ -120,7 +122,14 @@ def test_a_crashed_write_that_never_happened_leaves_the_earlier_apply_to_undo(ws
     write_records(journal, [*earlier, pending])
     ws.put_policy(bucket, first_written or "")  # the second apply's write never happened
 
+    # The last run is the one rolled back by default: it changed nothing.
     result = ws.run("rollback", journal)
+    assert result.rc == 0, result.text
+    never = "nothing to undo: the last write (journalled pending) never took effect"
+    assert f"{bucket}: ok: {never}" in result.out
+    assert ws.policy_text(bucket) == first_written
+
+    result = ws.run("rollback", journal, "--run", earlier[0]["run"])
     assert result.rc == 0, result.text
     assert ws.policy_text(bucket) == before
 
@@ -159,7 +168,7 @@ def test_each_bucket_says_what_rollback_did_and_the_rest_go_on(ws: Workspace) ->
     assert result.rc == 1
     assert f"{restored}: ok: deleted the policy" in result.out
     assert f"{moved}: FAILED: {ROLLED_BACK_STALE}" in result.out
-    assert "1 bucket restored or with nothing to undo, 1 failed" in result.out
+    assert "1 bucket restored, 0 already as before the run, 1 failed" in result.out
     assert ws.policy_text(restored) is None
     assert ws.policy_text(moved) == theirs
 
