@@ -25,6 +25,7 @@ from reconciler.plan import Plan
 from reconciler.reconcile import gather_plan
 from reconciler.report.jsonplan import dumps
 from reconciler.report.markdown import render_markdown, render_unplanned
+from reconciler.report.summary import plural
 from reconciler.report.terminal import make_console, render_terminal
 from reconciler.revisions import changed_shares
 from reconciler.shards import EVERY_ACCOUNT, AccountScope, parse_shard
@@ -43,7 +44,7 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive,
         default=16,
         metavar="N",
-        help="concurrent S3 reads (default: 16), e.g. --parallelism 32",
+        help="concurrent S3 requests (default: 16), e.g. --parallelism 32",
     )
     parser.add_argument(
         "--declared-only",
@@ -266,7 +267,8 @@ class ReadProgress:
         if self._bar is not None:
             self._bar.stop()
         seconds = time.monotonic() - self._started
-        print(f"read {self._total} bucket policies in {seconds:.1f}s", file=sys.stderr)
+        read = plural(self._total, "bucket policy", "bucket policies")
+        print(f"read {read} in {seconds:.1f}s", file=sys.stderr)
 
 
 def make_plan(
