@@ -104,7 +104,8 @@ def test_ctrl_c_while_the_modules_load_is_one_line(tmp_path: Path, args: list[st
     hooks.mkdir()
     marker = tmp_path / "loading"
     (hooks / "sitecustomize.py").write_text(SLOW_IMPORT.format(module=module, marker=marker))
-    env = clean_env(PYTHONPATH=str(hooks), AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    path = os.pathsep.join(filter(None, [str(hooks), os.environ.get("PYTHONPATH")]))
+    env = clean_env(PYTHONPATH=path, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
     process = start(args, root, env)
     deadline = time.monotonic() + 60
     while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
