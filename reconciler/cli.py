@@ -165,12 +165,14 @@ def _interrupted() -> int:
     os._exit after flushing its output: their reads are abandoned, which is all a read is
     owed.
     """
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # later presses: already ending
+    in_main = threading.current_thread() is threading.main_thread()  # where signals are handled
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None  # later presses
     _say("interrupted")
     if _threads_left():
         _flush()
         os._exit(EXIT_INTERRUPTED)
-    signal.signal(signal.SIGINT, previous)
+    if previous is not None:
+        signal.signal(signal.SIGINT, previous)
     return EXIT_INTERRUPTED
 
 

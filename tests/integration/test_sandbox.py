@@ -85,12 +85,17 @@ def test_a_stopped_sandbox_serve_stops_its_moto_server(tmp_path: Path, stop: sig
 
     process.send_signal(stop)
     process.communicate(timeout=30)
-    assert process.returncode == 128 + stop
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and (port_open(port) or any(alive(c) for c in children)):
-        time.sleep(0.1)
-    assert not port_open(port), f"the moto server still answers on port {port}"
-    assert not [c for c in children if alive(c)], "a child process is left running"
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (port_open(port) or any(alive(c) for c in children)):
+            time.sleep(0.1)
+        assert not port_open(port), f"the moto server still answers on port {port}"
+        assert not [c for c in children if alive(c)], "a child process is left running"
+        assert process.returncode == 128 + stop
+    finally:
+        for child in children:  # a failed run must not leave its server behind either
+            if alive(child):
+                os.kill(child, signal.SIGKILL)
 
 
 def child_pids(pid: int) -> list[int]:
