@@ -577,4 +577,3 @@ def test_a_write_with_rejected_credentials_fails_that_bucket(no_backoff: None) -
     with pytest.raises(BucketAccessError, match=r"^AWS rejected the credentials \(ExpiredToken\)"):
         edge_with(fake).put_policy(BUCKET, OWNER, POLICY)
     assert len(fake.requests) == 1
-
