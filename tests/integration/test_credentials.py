@@ -21,6 +21,9 @@ from reconciler.sandbox import free_port
 
 from .conftest import Workspace, read_grant
 
+pytestmark = pytest.mark.slow
+"""A moto server of its own, started for these two tests."""
+
 BUCKETS = 60
 
 
