@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -59,6 +60,21 @@ DEFAULT_READ_TIMEOUT = 30.0
 this much per attempt, so a user with a fast network may lower it."""
 _MAX_READ_TIMEOUT = 3600.0
 _DENIED_CODES = frozenset(("AccessDenied", "403", "AllAccessDisabled"))
+_REJECTED_CODES = frozenset(
+    (
+        "InvalidAccessKeyId",  # S3: no such access key
+        "SignatureDoesNotMatch",  # S3, STS: the wrong secret key
+        "ExpiredToken",  # S3, STS: expired session credentials
+        "InvalidToken",  # S3: a malformed session token
+        "InvalidClientTokenId",  # STS, IAM: no such access key or session token
+        "ExpiredTokenException",  # KMS
+        "UnrecognizedClientException",  # KMS: no such access key or session token
+    )
+)
+"""AWS refusing who is asking rather than what is asked: every later call fails the same way."""
+STS_DEFAULT_REGION = "us-east-1"
+"""STS answers in every region; without one set, ask its us-east-1 endpoint (as the README says)."""
+NO_REGION = "no AWS region is set; set AWS_REGION (or AWS_DEFAULT_REGION)"
 _FACT_NAMES = {"GetBucketOwnershipControls": "Object Ownership", "GetBucketEncryption": "default encryption"}
 _THROTTLE_CODES = {"Throttling", "ThrottlingException", "SlowDown", "RequestLimitExceeded", "503"}
 _IAM_ACTIONS = {
@@ -76,6 +92,41 @@ class BucketAccessError(BucketshareError):
 class AccountAccessError(BucketAccessError):
     """An owner account's role could not be assumed: every bucket of that account fails with
     this message; other accounts carry on."""
+
+
+class CredentialsRejected(BucketAccessError):
+    """AWS did not accept the credentials: no bucket can be read or written with them, so a run
+    stops at the first such answer with one line. A BucketAccessError, so that a write it
+    interrupts is journalled as failed like any other; the read paths let it through."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(
+            f"AWS rejected the credentials ({code}): {message}; check AWS_PROFILE or "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or renew expired ones (e.g. aws sso login)"
+        )
+
+
+def _rejected(exc: ClientError) -> CredentialsRejected | None:
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    if code not in _REJECTED_CODES:
+        return None
+    return CredentialsRejected(code, str(error.get("Message", "")).strip().rstrip("."))
+
+
+@contextmanager
+def _workers(count: int) -> Iterator[ThreadPoolExecutor]:
+    """A thread pool that waits for its workers only when its caller ran to the end. Stopped
+    early (Ctrl-C, credentials rejected, a generator closed), it cancels the work not started
+    and leaves the reads in flight behind: one blocked on a silent endpoint would hold the
+    caller for the read timeout times the attempts (150 s by default)."""
+    pool = ThreadPoolExecutor(max_workers=count)
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 class _Assumed(CredentialProvider):
@@ -215,7 +266,7 @@ def _client(session: boto3.session.Session, service: str, config: BotoConfig, **
     except ProfileNotFound as exc:
         raise _profile_error(exc) from exc
     except NoRegionError as exc:
-        raise BucketshareError("no AWS region is set; set AWS_REGION (or AWS_DEFAULT_REGION)") from exc
+        raise BucketshareError(NO_REGION) from exc
     except ValueError as exc:
         endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
         if endpoint:
@@ -224,7 +275,7 @@ def _client(session: boto3.session.Session, service: str, config: BotoConfig, **
                 "https://s3.us-east-1.amazonaws.com, or unset it"
             ) from exc
         # An empty region makes botocore build https://s3..amazonaws.com.
-        raise BucketshareError("no AWS region is set; set AWS_REGION (or AWS_DEFAULT_REGION)") from exc
+        raise BucketshareError(NO_REGION) from exc
 
 
 def _assume_failure(exc: Exception, role: str, account: str) -> str:
@@ -295,7 +346,12 @@ class S3Edge:
             self._attempts.made = 1
             try:
                 return call()
+            except NoRegionError as exc:
+                # A client made without a region, asked to sign against AWS_ENDPOINT_URL.
+                raise BucketshareError(NO_REGION) from exc
             except (ClientError, HTTPClientError) as exc:
+                if isinstance(exc, ClientError) and (rejected := _rejected(exc)) is not None:
+                    raise rejected from exc
                 made += self._attempts.made
                 self._attempts.made = made
                 if made >= TOTAL_ATTEMPTS or not _transient(exc):
@@ -337,6 +393,8 @@ class S3Edge:
             return self._kms_clients[account, region]
 
     def _new_client(self, session: boto3.session.Session, service: str, **kwargs: Any) -> Any:
+        if service == "sts":
+            kwargs.setdefault("region_name", session.region_name or STS_DEFAULT_REGION)
         if session is not self._session:
             return _client(session, service, self._config, **kwargs)  # used under its account's lock
         with self._base_lock:
@@ -497,11 +555,15 @@ class S3Edge:
         if needs.ownership:
             try:
                 ownership = self.read_ownership(bucket, account)
+            except CredentialsRejected:
+                raise
             except BucketAccessError as exc:
                 errors.append(str(exc))
         if needs.encryption:
             try:
                 encryption = self.read_encryption(bucket, account)
+            except CredentialsRejected:
+                raise
             except BucketAccessError as exc:
                 errors.append(str(exc))
         return BucketFacts(ownership, encryption, tuple(errors))
@@ -513,6 +575,8 @@ class S3Edge:
         def read(target: tuple[str, str]) -> Encryption | str:
             try:
                 return self.read_encryption(*target)
+            except CredentialsRejected:
+                raise
             except BucketAccessError as exc:
                 return str(exc)
 
@@ -522,7 +586,7 @@ class S3Edge:
         """work over items at the edge's parallelism, results in input order."""
         if not items:
             return []
-        with ThreadPoolExecutor(max_workers=min(self.parallelism, len(items))) as pool:
+        with _workers(min(self.parallelism, len(items))) as pool:
             return list(pool.map(work, items))
 
     def iter_policies(
@@ -544,7 +608,7 @@ class S3Edge:
                 advance()
             return result
 
-        with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
+        with _workers(self.parallelism) as pool:
             yield from pool.map(read, targets)
 
     def list_buckets(self, account: str) -> list[str]:
@@ -567,6 +631,8 @@ class S3Edge:
         def listing(account: str) -> tuple[str, list[str] | BucketAccessError]:
             try:
                 return account, self.list_buckets(account)
+            except CredentialsRejected:
+                raise
             except BucketAccessError as exc:
                 return account, exc
 

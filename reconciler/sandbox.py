@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 
 import boto3
 
@@ -122,15 +124,57 @@ def create_buckets(endpoint: str, buckets: dict[str, list[str]], with_unmanaged:
                 s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
 
 
+ISOLATION = {
+    # No ~/.aws/config or ~/.aws/credentials: a profile there (region, endpoint_url,
+    # credential_process, ca_bundle) would reach the sandbox's clients.
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+"""What the sandbox sets besides its endpoint and credentials, so nothing of the user's AWS
+setup is read."""
+
+
+def isolate_process() -> list[str]:
+    """Drop every AWS_ variable of this process (AWS_PROFILE, AWS_ROLE_ARN, AWS_CA_BUNDLE,
+    AWS_ENDPOINT_URL_S3, ...): the sandbox needs no AWS account and must not read one. The
+    moto server started after this inherits the clean environment too. Returns the names
+    dropped, for the user's other shell."""
+    dropped = sorted(name for name in os.environ if name.startswith("AWS_"))
+    for name in dropped:
+        del os.environ[name]
+    os.environ.update(ISOLATION)
+    return [name for name in dropped if name not in ISOLATION]
+
+
 def environment(endpoint: str, credentials: dict[str, str]) -> dict[str, str]:
     return {
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_DEFAULT_REGION": REGION,
+        **ISOLATION,
         **credentials,
     }
 
 
 def point_process_at(env: dict[str, str]) -> None:
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
-        os.environ.pop(name, None)
     os.environ.update(env)
+
+
+@contextmanager
+def stopped_by_term_and_hangup() -> Iterator[None]:
+    """SIGTERM (kill, a CI job cancelled) and SIGHUP (the terminal closed) end the sandbox by
+    unwinding, as Ctrl-C does, so the moto server it started is stopped; Python's default
+    for them ends the process at once and leaves the server running. Exit 128 + the signal,
+    as a shell reports a process the signal ended."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        for name in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(name, signal.SIG_IGN)  # stopping already: let the cleanup finish
+        raise SystemExit(128 + signum)
+
+    previous = {name: signal.signal(name, stop) for name in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for name, handler in previous.items():
+            signal.signal(name, handler)

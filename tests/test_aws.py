@@ -531,3 +531,49 @@ def test_encryption_reads_the_algorithm_and_key() -> None:
     )
     fake = FakeS3((200, body.encode()))
     assert edge_with(fake).read_encryption(BUCKET, OWNER) == Encryption("aws:kms", key)
+
+
+# --- credentials AWS rejects -----------------------------------------------------------------
+
+REJECTIONS = [
+    ("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", 403),
+    ("SignatureDoesNotMatch", "The request signature we calculated does not match the signature.", 403),
+    ("ExpiredToken", "The provided token has expired.", 400),
+    ("InvalidToken", "The provided token is malformed or otherwise invalid.", 400),
+]
+
+
+@pytest.mark.parametrize(("code", "message", "status"), REJECTIONS, ids=[r[0] for r in REJECTIONS])
+def test_rejected_credentials_stop_reads_with_one_line(code: str, message: str, status: int) -> None:
+    fake = FakeS3(s3_error(code, message, status))
+    edge = edge_with(fake)
+    targets = [(f"{BUCKET}-{n}", OWNER) for n in range(20)]
+    with pytest.raises(BucketshareError) as raised:
+        list(edge.iter_policies(targets, needs={t[0]: FactNeeds(True, True) for t in targets}))
+    assert str(raised.value) == (
+        f"AWS rejected the credentials ({code}): {message.rstrip('.')}; check AWS_PROFILE or "
+        "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or renew expired ones (e.g. aws sso login)"
+    )
+    # Never retried: the same credentials would be rejected again.
+    assert all(r.headers["amz-sdk-request"].startswith(b"attempt=1;") for r in fake.requests)
+    assert len({r.url for r in fake.requests}) == len(fake.requests)
+
+
+@pytest.mark.parametrize("code", ["ExpiredTokenException", "UnrecognizedClientException"])
+def test_kms_rejecting_the_credentials_stops_too(code: str) -> None:
+    edge = S3Edge(1, session())
+    key = f"arn:aws:kms:us-east-1:{OWNER}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    body = json.dumps({"__type": code, "message": "The security token included in the request is invalid"})
+    edge.kms(OWNER, "us-east-1").meta.events.register(
+        "before-send.kms.*", lambda request, **_: AWSResponse(request.url, 400, {}, _Raw(body.encode()))
+    )
+    with pytest.raises(BucketshareError, match=rf"^AWS rejected the credentials \({code}\): "):
+        edge.read_key_policies([(key, OWNER)])
+
+
+def test_a_write_with_rejected_credentials_fails_that_bucket(no_backoff: None) -> None:
+    """A write stays a per-bucket failure, so apply journals its outcome like any other."""
+    fake = FakeS3(s3_error("ExpiredToken", "The provided token has expired.", 400))
+    with pytest.raises(BucketAccessError, match=r"^AWS rejected the credentials \(ExpiredToken\)"):
+        edge_with(fake).put_policy(BUCKET, OWNER, POLICY)
+    assert len(fake.requests) == 1

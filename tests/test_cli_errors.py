@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import RunCli, WriteShares
 
-from reconciler.cli import COMMANDS, build_parser
+from reconciler.cli import COMMANDS, build_parser, main
 
 SHARE = 'version: 1\nbucket: a-bucket\naccount: "111111111111"\n'
 Make = Callable[[Path], object]
@@ -142,3 +143,16 @@ def test_every_command_builds_its_own_parser() -> None:
         parser = build_parser([name, "--help"])
         with pytest.raises(SystemExit):
             parser.parse_args([name, "--help"])
+
+
+def test_version_comes_from_the_package_metadata(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"reconciler {importlib.metadata.version('bucketshare')}\n"
+
+
+def test_the_top_level_help_points_at_the_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "`reconciler sandbox` runs validate, plan and apply" in " ".join(capsys.readouterr().out.split())

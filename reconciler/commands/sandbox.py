@@ -15,14 +15,17 @@ from reconciler.aws import S3Edge
 from reconciler.commands.apply import apply_edge, report_outcomes
 from reconciler.commands.plan import make_plan
 from reconciler.commands.source import Source, add_source_arguments, positive
+from reconciler.desired import DesiredState
 from reconciler.journal import Journal
 from reconciler.report.terminal import make_console, render_terminal
 from reconciler.sandbox import (
     account_credentials,
     create_buckets,
     environment,
+    isolate_process,
     moto_server,
     point_process_at,
+    stopped_by_term_and_hangup,
 )
 
 EXIT_OK, EXIT_ERROR = 0, 1
@@ -31,8 +34,14 @@ EXIT_OK, EXIT_ERROR = 0, 1
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_source_arguments(parser)
     parser.add_argument("--apply", action="store_true", help="apply the plan, then plan again")
-    parser.add_argument("--serve", action="store_true", help="keep the endpoint up for manual runs")
-    parser.add_argument("--parallelism", type=positive, default=16)
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="keep the endpoint up for manual runs in another shell, until Ctrl-C (or SIGTERM/SIGHUP)",
+    )
+    parser.add_argument(
+        "--parallelism", type=positive, default=16, help="concurrent S3 reads and writes (default: 16)"
+    )
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,12 @@ class SandboxOptions:
 
 def run(options: SandboxOptions) -> int:
     state = options.source.load_valid()
+    dropped = isolate_process()
+    with stopped_by_term_and_hangup():
+        return _run(options, state, dropped)
+
+
+def _run(options: SandboxOptions, state: DesiredState, dropped: list[str]) -> int:
     apply, serve, parallelism = options.apply, options.serve, options.parallelism
     console = make_console(sys.stdout)
     by_account: dict[str, list[str]] = {}
@@ -78,15 +93,17 @@ def run(options: SandboxOptions) -> int:
                 console.print("sandbox: the second plan is not empty: apply did not converge")
                 code = EXIT_ERROR
         if serve:
-            _serve(env)
+            _serve(env, dropped)
     return code
 
 
-def _serve(env: dict[str, str]) -> None:
+def _serve(env: dict[str, str], dropped: list[str]) -> None:
     print("\nThe sandbox endpoint stays up until Ctrl-C. In another shell:")
+    if dropped:
+        print(f"unset {' '.join(dropped)}")
     for name, value in env.items():
         print(f"export {name}={value}")
-    print("unset AWS_PROFILE; reconciler plan; reconciler apply")
+    print("reconciler plan; reconciler apply")
     sys.stdout.flush()
     try:
         while True:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from .conftest import Workspace, bucket_plan, read_grant, sentences, statement
 from .faultproxy import FaultProxy, access_denied
 
@@ -121,3 +123,19 @@ def test_unknown_caller_does_not_attribute_its_buckets_to_every_account(
     assert planned in ([ws.account], []), planned
     if not planned:
         assert any("discovery" in m for m in plan["warnings"] + plan["errors"])
+
+
+def test_discovery_runs_without_a_region(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """STS is asked in us-east-1 when no region is set, as the README says: discovery still
+    finds the undeclared bucket holding our statements."""
+    gone, stays = ws.bucket("gone"), ws.bucket("stays")
+    ws.declare(gone, read_grant("222222222222"), name="gone.yaml")
+    ws.declare(stays, read_grant("333333333333"), name="stays.yaml")
+    assert ws.apply().rc == 0
+    (ws.shares / "gone.yaml").unlink()
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+
+    result, plan = ws.plan_json("--detailed-exitcode")
+    assert result.rc == 2, result.text
+    assert not [w for w in plan["warnings"] if "discovery skipped" in w], plan["warnings"]
+    assert bucket_plan(plan, gone)["action"] == "delete-policy"
