@@ -12,7 +12,7 @@ from enum import Enum
 from types import FrameType
 from typing import Any, Generic, TypeVar
 
-from reconciler.aws import BucketAccessError, S3Edge
+from reconciler.aws import BucketAccessError, CredentialsRejected, S3Edge
 from reconciler.errors import BucketshareError
 from reconciler.journal import CREATED, ROLLBACK, ApplyRun, Journal, JournalEntry, now
 from reconciler.normalize import equivalent_policies
@@ -189,7 +189,10 @@ def _still_written(
     def check(outcome: BucketOutcome) -> BucketOutcome:
         if not outcome.ok or outcome.written_hash is None:
             return outcome
-        live = targets[outcome.bucket].read()
+        try:
+            live = targets[outcome.bucket].read()
+        except CredentialsRejected:
+            return outcome  # credentials that expired mid-run prove nothing about the write
         if live.error is None and policy_hash(live.text) != outcome.written_hash:
             return replace(outcome, ok=False, message=OVERWRITTEN)
         return outcome

@@ -49,7 +49,7 @@ COMMANDS = {
     "rollback": Command(
         "rollback",
         "RollbackOptions",
-        "restore the policies held before the last write that took effect",
+        "undo an apply run: restore each bucket's policy from before it (the last run unless --run)",
         uses_aws=True,
     ),
     "sandbox": Command(
@@ -139,8 +139,9 @@ def _parse_and_run(argv: list[str]) -> int:
     except DeclarationError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
-        # Wording kept until the tests of validate, codeowners and config change with it.
-        print(f"{len(exc.problems)} problems; nothing was sent to AWS", file=sys.stderr)
+        count = len(exc.problems)
+        sent = "; nothing was sent to AWS" if COMMANDS[args.command].uses_aws else ""
+        print(f"{count} {'problem' if count == 1 else 'problems'}{sent}", file=sys.stderr)
         return EXIT_ERROR
     except BucketshareError as exc:
         print(f"error: {exc}", file=sys.stderr)

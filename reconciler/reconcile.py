@@ -61,7 +61,7 @@ def gather_plan(
     live = edge.iter_policies(targets, progress(len(targets)), needs)
     # Declaration warnings (expired grants, grants in the owner's own account) belong in the
     # plan a reviewer reads, with the YAML line to edit.
-    warnings = [*(str(p) for p in state.warnings), *warnings]
+    warnings = [*(f"{p.location}: {p.message}" for p in state.warnings), *warnings]
     plan = build_plan(
         desired, live, config.sid_prefix, config.partition, warnings, errors, region=edge.region
     )

@@ -189,9 +189,14 @@ def test_validate_exits_0_or_1_with_located_lines(texts: list[str], config_text:
     else:
         assert rc == 1, err.getvalue()
         assert stdout == [line for line in stdout if ": warning: " in line]
-        assert stderr[-1] == f"{len(stderr) - 1} problems; nothing was sent to AWS", stderr
+        assert stderr[-1] == problems_line(len(stderr) - 1), stderr
         located = stderr[:-1] + stdout
     for line in located:
         match = LINE.match(line)
         assert match, line
         assert match["path"] in files, line
+
+
+def problems_line(count: int) -> str:
+    """validate's last line: the count of problems (validate never calls AWS)."""
+    return f"{count} {'problem' if count == 1 else 'problems'}"

@@ -288,7 +288,7 @@ def test_config_flag_is_used(tmp_path: Path, write_shares: WriteShares, run_cli:
     assert rc == 1
     assert err.splitlines() == [
         "shares/f.yaml:5:5: this grant needs a 'reason' (guardrails.require_reason)",
-        "1 problems; nothing was sent to AWS",
+        "1 problem",
     ]
 
 
@@ -330,7 +330,7 @@ def test_bad_config_is_located(tmp_path: Path, write_shares: WriteShares, run_cl
     assert "Traceback" not in err
     assert err.splitlines() == [
         "rails.yaml:2:20: max_expiry_days must be a positive whole number",
-        "1 problems; nothing was sent to AWS",
+        "1 problem",
     ]
 
 

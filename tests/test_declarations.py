@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -453,7 +454,7 @@ def test_validate_reports_bad_input(
     assert rc == 1, (out, err)
     assert "Traceback" not in err
     assert any(line.startswith(prefix) and message in line for line in lines), err
-    assert lines[-1].endswith("problems; nothing was sent to AWS")
+    assert re.fullmatch(r"[0-9,]+ problems?", lines[-1]), lines[-1]
 
 
 def test_bad_input_table_is_large_enough() -> None:
@@ -623,7 +624,7 @@ def test_errors_from_several_files_come_out_sorted_in_one_run(
         "shares/sub/m.yaml:3:1: YAML syntax error: did not find expected node content",
         "shares/z.yaml:2:9: bucket name 'Bad_Bucket' is invalid: use lowercase letters, digits, dots and "
         "hyphens, starting and ending with a letter or digit",
-        "6 problems; nothing was sent to AWS",
+        "6 problems",
     ]
 
 
@@ -1040,7 +1041,7 @@ def test_guardrails_through_cli_config(tmp_path: Path, write_shares: WriteShares
     assert err.splitlines() == [
         "shares/f.yaml:5:5: account 333333333333 is not in guardrails.allowed_accounts; ask to have it added",
         "shares/f.yaml:5:5: bucket acme-data is protected: only read grants are allowed",
-        "2 problems; nothing was sent to AWS",
+        "2 problems",
     ]
 
 

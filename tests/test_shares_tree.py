@@ -46,7 +46,7 @@ def validate_fails(run_cli: RunCli, *lines: str) -> None:
     rc, out, err = run_cli("validate")
     assert (rc, out) == (1, "")
     assert "Traceback" not in err
-    assert err.splitlines() == [*lines, f"{len(lines)} problems; nothing was sent to AWS"]
+    assert err.splitlines() == [*lines, f"{len(lines)} problem{'' if len(lines) == 1 else 's'}"]
 
 
 def make_socket(path: Path) -> None:
@@ -109,7 +109,7 @@ def test_a_fifo_never_hangs_plan_and_nothing_is_sent_to_aws(
         assert (rc, out) == (1, "")
         assert err.splitlines() == [
             f"shares/b.yaml:1:1: a FIFO is not a regular file; {ONLY}: remove it",
-            "1 problems; nothing was sent to AWS",
+            "1 problem; nothing was sent to AWS",
         ]
 
 

@@ -263,9 +263,12 @@ class ReadProgress:
             return lambda: bar.advance(task)
         return lambda: None
 
-    def finish(self) -> None:
+    def stop(self) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+    def report(self) -> None:
+        """Only after a whole read: an interrupted or refused run has no count to give."""
         seconds = time.monotonic() - self._started
         read = plural(self._total, "bucket policy", "bucket policies")
         print(f"read {read} in {seconds:.1f}s", file=sys.stderr)
@@ -285,10 +288,12 @@ def make_plan(
     gc.freeze()
     progress = ReadProgress()
     try:
-        return gather_plan(state, edge, declared_only, progress, only, scope)
+        plan = gather_plan(state, edge, declared_only, progress, only, scope)
     finally:
         gc.unfreeze()
-        progress.finish()
+        progress.stop()
+    progress.report()
+    return plan
 
 
 def render(plan: Plan, output_format: str, commit: str | None = None) -> str | None:

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from reconciler.expiry import utc_today
 
 from .conftest import Workspace
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs reconciler/reconcile.py to pass `f'{p.location}: {p.message}'`, not str(p), "
-    "for declaration warnings (str(Problem) already starts with 'warning: ')",
-)
 def test_a_declaration_warning_says_warning_once(ws: Workspace) -> None:
     bucket = ws.bucket("expired")
     ended = utc_today() - dt.timedelta(days=1)
