@@ -65,10 +65,9 @@ def test_matrix_mode_plans_shards_merges_one_comment_and_applies_every_shard(h: 
     shard_plans = [a for a in h.gh.load()["artifacts"] if a["name"].startswith("bucketshare-plan-shard-")]
     assert len(shard_plans) == SHARDS
 
-    h.gh.merge(7, sha("h1"), sha("m1"))
-    h.merge_to_main(sha("m1"))
-    event = {"ref": "refs/heads/main", "after": sha("m1"), "repository": {"full_name": "acme/bucketshare"}}
-    applied = h.run("apply.yml", "push", event, sha("m1"))
+    h.merge(7, sha("h1"))
+    h.push()
+    applied = h.last
     assert applied["apply"].result == "skipped"
     review_job = applied["apply-review"]
     assert review_job.result == "success", review_job.output
@@ -100,10 +99,9 @@ def test_a_live_change_in_one_shard_after_review_applies_nothing_in_any_shard(h:
     # Someone edits one bucket's policy between the plan and the apply: that shard refuses it.
     h.moto.put_policy(broken_account, broken, {"Version": "2012-10-17", "Statement": []})
 
-    h.gh.merge(8, sha("h2"), sha("m2"))
-    h.merge_to_main(sha("m2"))
-    event = {"ref": "refs/heads/main", "after": sha("m2"), "repository": {"full_name": "acme/bucketshare"}}
-    applied = h.run("apply.yml", "push", event, sha("m2"))
+    h.merge(8, sha("h2"))
+    h.push()
+    applied = h.last
     # The merged plan changed (the live policy moved), so nothing is applied anywhere.
     assert applied["apply-review"].result == "failure"
     assert applied["apply-shard"].result == "skipped"
@@ -120,10 +118,9 @@ def test_a_shard_whose_writes_fail_fails_the_run_and_the_other_shards_apply(h: H
     broken_account = sorted(buckets)[1]
     h.proxy.fail(buckets[broken_account], access_denied({"PUT"}))
 
-    h.gh.merge(9, sha("h3"), sha("m3"))
-    h.merge_to_main(sha("m3"))
-    event = {"ref": "refs/heads/main", "after": sha("m3"), "repository": {"full_name": "acme/bucketshare"}}
-    applied = h.run("apply.yml", "push", event, sha("m3"))
+    h.merge(9, sha("h3"))
+    h.push()
+    applied = h.last
     assert applied["apply-review"].result == "success", applied["apply-review"].output
     broken_shard = shard_of(broken_account, SHARDS)
     for index in range(SHARDS):

@@ -96,24 +96,33 @@ class GitHub:
         self.save(data)
         return int(made["id"])
 
-    def merge(self, number: int, head: str, merge_sha: str) -> None:
+    def merge(self, number: int, head: str, merge_sha: str, commits: list[str] | None = None) -> None:
+        """Pull request `number` (last head `head`) merged as merge_sha; a rebase merge lands
+        several commits, the last of them its merge_commit_sha."""
         data = self.load()
-        data["commit_pulls"][merge_sha] = [
-            # A PR that merely contains the commit is not the one that merged it.
-            {
-                "number": number + 1000,
-                "merge_commit_sha": sha("other"),
-                "merged_at": None,
-                "head": {"sha": head},
-            },
-            {
-                "number": number,
-                "merge_commit_sha": merge_sha,
-                "merged_at": "2026-01-02T00:00:00Z",
-                "head": {"sha": head},
-            },
-        ]
+        merged = {
+            "number": number,
+            "merge_commit_sha": merge_sha,
+            "merged_at": "2026-01-02T00:00:00Z",
+            "head": {"sha": head},
+        }
+        for commit in commits or [merge_sha]:
+            data["commit_pulls"][commit] = [
+                # A PR that merely contains the commit is not the one that merged it.
+                {"number": number + 1000, "merge_commit_sha": sha("other"), "merged_at": None, "head": {"sha": head}},
+                merged,
+            ]
+        data.setdefault("pulls", {})[str(number)] = {"number": number, "head": {"sha": head}}
         self.save(data)
+
+    def set_head(self, number: int, head: str) -> None:
+        data = self.load()
+        data.setdefault("pulls", {})[str(number)] = {"number": number, "head": {"sha": head}}
+        self.save(data)
+
+    def deployments(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self.load().get("deployments", [])
+        return found
 
     def comments(self, number: int) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = self.load()["comments"].get(str(number), [])
@@ -176,6 +185,8 @@ class Harness:
             "BUCKETSHARE_APPLY_ROLE_ARN": f"arn:aws:iam::{self.account}:role/bucketshare-apply",
         }
         self.runs = 0
+        self.last: dict[str, JobResult] = {}
+        """The jobs of the last apply run."""
         self.artifacts = tmp / "artifacts"
         # Real git history, as the runner's checkout has it: plans run with --changed-since
         # HEAD^1, the PR's base (plan.yml) or the merge's first parent (apply.yml).
@@ -225,8 +236,9 @@ class Harness:
             self.commit("refs/pull/N/merge", [self.main])  # GitHub's test merge onto the base
         self.runs += 1
         # Every job of GitHub's starts on a fresh runner: no folder an earlier run fetched into.
-        for folder in ("shards", "shard", "results", "result"):
+        for folder in ("shards", "shard", "results", "result", "report", "fetched"):
             shutil.rmtree(self.repo / folder, ignore_errors=True)
+        (self.repo / "journal.jsonl").unlink(missing_ok=True)
         run = Run(
             self.repo,
             event_name,
@@ -255,27 +267,29 @@ class Harness:
         self.gh.save(data)
 
     def plan_pr(self, number: int, head: str) -> JobResult:
+        self.gh.set_head(number, head)
         return self.run("plan.yml", "pull_request", pr_event(number, head), sha("merge-ref"), ["plan"])[
             "plan"
         ]
 
-    def push(self, commit: str) -> JobResult:
-        if self._tree_differs():
-            self.merge_to_main(commit)
-        else:
-            self.git("update-ref", "--no-deref", "HEAD", self.main)
-        event = {"ref": "refs/heads/main", "after": commit, "repository": {"full_name": REPO}}
-        return self.run("apply.yml", "push", event, commit)["apply"]
+    def merge(self, number: int, head: str) -> str:
+        """The working tree lands on main as pull request `number`'s squash merge."""
+        self.merge_to_main(f"merge #{number}")
+        self.gh.merge(number, head, self.main)
+        return self.main
 
-    def _tree_differs(self) -> bool:
-        """Whether shares/ or reconciler.yaml differ from main: a merge to make, or a re-run."""
-        self.git("add", "-A")
-        return bool(self.git("diff", "--cached", "--name-only", self.main, "--", "shares", "reconciler.yaml"))
+    def push(self) -> JobResult:
+        """The apply run of a push of main's head (again: a re-run); its apply job."""
+        self.git("update-ref", "--no-deref", "HEAD", self.main)
+        event = {"ref": "refs/heads/main", "after": self.main, "repository": {"full_name": REPO}}
+        self.last = self.run("apply.yml", "push", event, self.main)
+        return self.last["apply"]
 
-    def dispatch(self, commit: str, digest: str) -> JobResult:
+    def dispatch(self, digest: str) -> JobResult:
         self.git("update-ref", "--no-deref", "HEAD", self.main)
         event = {"ref": "refs/heads/main", "inputs": {"approve_digest": digest}}
-        return self.run("apply.yml", "workflow_dispatch", event, commit)["apply"]
+        self.last = self.run("apply.yml", "workflow_dispatch", event, self.main)
+        return self.last["apply"]
 
     def drift(self, event_name: str = "schedule") -> JobResult:
         event = {"schedule": "17 6 * * *"} if event_name == "schedule" else {"inputs": {}}
@@ -464,8 +478,8 @@ def test_pr_plan_and_apply_read_only_the_buckets_the_pr_changes(h: Harness) -> N
     untouched, edited = h.bucket(), h.bucket()
     h.declare(untouched, grant("222222222222"))
     h.declare(edited, grant("222222222222"))
-    reviewed_and_merged(h, 3, sha("h3"), sha("m3"))
-    assert h.push(sha("m3")).result == "success"
+    reviewed_and_merged(h, 3, sha("h3"))
+    assert h.push().result == "success"
 
     h.declare(edited, grant("222222222222"), grant("333333333333"))
     h.proxy.requests.clear()
@@ -479,8 +493,8 @@ def test_pr_plan_and_apply_read_only_the_buckets_the_pr_changes(h: Harness) -> N
         comment["body"].replace("\\", "").replace("&#58;", ":")
     )
     reviewed = h.digest()
-    h.gh.merge(4, sha("h4"), sha("m4"))
-    job = h.push(sha("m4"))
+    h.merge(4, sha("h4"))
+    job = h.push()
     assert job.result == "success", job.output
     assert job.step("review").outputs["expect_digest"] == reviewed
     assert h.proxy.seen(untouched) == []
@@ -533,40 +547,41 @@ def test_fork_pr_is_validated_without_credentials(h: Harness, read_only: bool) -
 # ---- apply.yml --------------------------------------------------------------------------
 
 
-def reviewed_and_merged(h: Harness, number: int, head: str, merge: str) -> str:
+def reviewed_and_merged(h: Harness, number: int, head: str) -> str:
     h.gh.open_pr(number, others=2)
     plan = h.plan_pr(number, head)
     assert plan.result == "success", plan.output
-    h.gh.merge(number, head, merge)
+    h.merge(number, head)
     return h.digest()
 
 
 def test_apply_runs_the_reviewed_plan_then_has_nothing_to_do(h: Harness) -> None:
     bucket = h.bucket()
     h.declare(bucket, grant("222222222222"))
-    reviewed = reviewed_and_merged(h, 7, sha("h1"), sha("m1"))
+    reviewed = reviewed_and_merged(h, 7, sha("h1"))
 
-    job = h.push(sha("m1"))
+    job = h.push()
     assert job.result == "success", job.output
     assert job.aws_logins == [h.vars["BUCKETSHARE_APPLY_ROLE_ARN"]]
-    assert job.step("review").outputs == {"pr": "7", "expect_digest": reviewed}
+    assert job.step("review").outputs == {"prs": "7", "expect_digest": reviewed}
     assert "arn:aws:iam::222222222222:root" in (h.policy_text(bucket) or "")
     [report] = h.gh.bot_comments(7, APPLY_MARKER)
     assert "apply: applied" in report["body"] and bucket in report["body"]
     assert {"name": "bucketshare-journal", "path": "journal.jsonl", "exists": True} in job.uploads
-    assert "apply: applied" in job.summary
+    assert "apply: applied" in h.last["report"].summary
+    assert h.last["report"].aws_logins == []
 
-    again = h.push(sha("m1"))
+    again = h.push()
     assert again.result == "success"
     assert again.step("plan").outputs["exitcode"] == "0"
-    assert again.step("Compare with the reviewed plan").outcome == "skipped"
+    assert again.step("Compare with the reviewed plans").outcome == "skipped"
     assert len(h.gh.bot_comments(7, APPLY_MARKER)) == 1
 
 
 def test_hand_edit_after_review_applies_nothing_until_its_digest_is_approved(h: Harness) -> None:
     bucket = h.bucket()
     h.declare(bucket, grant("222222222222"))
-    reviewed = reviewed_and_merged(h, 7, sha("h1"), sha("m1"))
+    reviewed = reviewed_and_merged(h, 7, sha("h1"))
     edited = h.moto.put_policy(
         h.account,
         bucket,
@@ -584,7 +599,7 @@ def test_hand_edit_after_review_applies_nothing_until_its_digest_is_approved(h: 
         },
     )
 
-    job = h.push(sha("m1"))
+    job = h.push()
     assert job.result == "failure"
     assert job.step("Apply").outcome == "skipped"
     assert h.policy_text(bucket) == edited
@@ -596,13 +611,14 @@ def test_hand_edit_after_review_applies_nothing_until_its_digest_is_approved(h: 
     moved = refused["body"].replace("\\", "").replace("&#58;", ":")
     assert f"- {bucket}: its live policy changed since review (a hand edit or another merge)" in moved
     assert review_of(refused["body"]) is None  # never mistaken for a review
-    assert [u for u in job.uploads if u["exists"]] == []
+    assert [u["name"] for u in job.uploads if u["exists"]] == ["bucketshare-apply-report"]
+    assert h.gh.deployments() == []  # nothing applied, nothing recorded
 
-    wrong = h.dispatch(sha("m1"), reviewed)
+    wrong = h.dispatch(reviewed)
     assert wrong.result == "failure"
     assert h.policy_text(bucket) == edited
 
-    approved = h.dispatch(sha("m1"), new)
+    approved = h.dispatch(new)
     assert approved.result == "success", approved.output
     live = json.loads(h.policy_text(bucket) or "{}")
     assert {s["Sid"] for s in live["Statement"]} > {"HandMade"}
@@ -618,14 +634,14 @@ def test_second_pr_merged_first_makes_the_first_review_stale(h: Harness) -> None
     h.gh.open_pr(12)
     assert h.plan_pr(12, sha("b1")).result == "success"
 
-    h.gh.merge(12, sha("b1"), sha("mb"))
-    assert h.push(sha("mb")).result == "success"
+    h.merge(12, sha("b1"))
+    assert h.push().result == "success"
     after_b = h.policy_text(bucket)
     assert after_b is not None and "333333333333" in after_b
 
     h.declare(bucket, grant("222222222222"), grant("333333333333"))
-    h.gh.merge(11, sha("a1"), sha("ma"))
-    job = h.push(sha("ma"))
+    h.merge(11, sha("a1"))
+    job = h.push()
     assert job.result == "failure"
     assert h.policy_text(bucket) == after_b
     [refused] = h.gh.bot_comments(11, REFUSED_MARKER)
@@ -638,18 +654,20 @@ def test_review_of_an_older_head_or_a_push_without_pr_applies_nothing(h: Harness
     h.declare(bucket, grant("222222222222"))
     h.gh.open_pr(5)
     assert h.plan_pr(5, sha("old")).result == "success"
-    h.gh.merge(5, sha("new"), sha("m5"))  # the branch moved after its last plan
+    h.merge(5, sha("new"))  # the branch moved after its last plan
     # Anybody can write a comment that looks like a review of the new head: never trusted.
     h.gh.add_comment(
         5, "mallory", f"{MARKER}\n<!-- bucketshare-review digest={h.digest()} commit={sha('new')} -->"
     )
-    job = h.push(sha("m5"))
+    job = h.push()
     assert job.result == "failure"
-    assert "not the head commit" in h.gh.bot_comments(5, REFUSED_MARKER)[0]["body"]
+    assert "not the head" in h.gh.bot_comments(5, REFUSED_MARKER)[0]["body"]
 
-    job = h.push(sha("direct"))
+    h.declare(bucket, grant("333333333333"))
+    h.merge_to_main("a push without a pull request")
+    job = h.push()
     assert job.result == "failure"
-    [on_commit] = h.gh.load()["commit_comments"][sha("direct")]
+    [on_commit] = h.gh.load()["commit_comments"][h.main]
     assert on_commit["body"].startswith(REFUSED_MARKER) and "no pull request merged" in on_commit["body"]
     assert h.policy_text(bucket) is None
 
@@ -657,9 +675,9 @@ def test_review_of_an_older_head_or_a_push_without_pr_applies_nothing(h: Harness
 def test_failed_bucket_fails_the_job_and_says_how_to_rerun(h: Harness) -> None:
     bucket = h.bucket()
     h.declare(bucket, grant("222222222222"))
-    reviewed_and_merged(h, 8, sha("h8"), sha("m8"))
+    reviewed_and_merged(h, 8, sha("h8"))
     h.proxy.fail(bucket, access_denied({"PUT"}))
-    job = h.push(sha("m8"))
+    job = h.push()
     assert job.result == "failure"
     assert job.step("apply").outputs["exitcode"] == "1"
     [report] = h.gh.bot_comments(8, APPLY_MARKER)
