@@ -106,12 +106,10 @@ class GitHub:
             "merged_at": "2026-01-02T00:00:00Z",
             "head": {"sha": head},
         }
+        # A PR that merely contains the commit is not the one that merged it.
+        unmerged = {**merged, "number": number + 1000, "merge_commit_sha": sha("o"), "merged_at": None}
         for commit in commits or [merge_sha]:
-            data["commit_pulls"][commit] = [
-                # A PR that merely contains the commit is not the one that merged it.
-                {"number": number + 1000, "merge_commit_sha": sha("other"), "merged_at": None, "head": {"sha": head}},
-                merged,
-            ]
+            data["commit_pulls"][commit] = [unmerged, merged]
         data.setdefault("pulls", {})[str(number)] = {"number": number, "head": {"sha": head}}
         self.save(data)
 
