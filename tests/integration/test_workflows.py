@@ -189,6 +189,9 @@ class Harness:
         # Real git history, as the runner's checkout has it: plans run with --changed-since
         # HEAD^1, the PR's base (plan.yml) or the merge's first parent (apply.yml).
         self.git("init", "-q", "-b", "main")
+        # What the jobs write into the checkout is never part of a commit.
+        outputs = ["*.json", "*.md", "*.jsonl", "*.log", "report/", "fetched/", "shard*/", "result*/"]
+        (self.repo / ".git" / "info" / "exclude").write_text("\n".join(outputs) + "\n", encoding="utf-8")
         self.main = self.commit("base", [])
 
     def git(self, *args: str) -> str:
