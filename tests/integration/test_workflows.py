@@ -383,6 +383,13 @@ def test_jobs_with_roles_have_exact_grants() -> None:
         assert roles == ["${{ vars.BUCKETSHARE_APPLY_ROLE_ARN }}"]
     drift = load_workflow(WORKFLOWS / "drift.yml")["jobs"]["drift"]
     assert drift["permissions"] == {"id-token": "write", "contents": "read", "issues": "write"}
+    apply = load_workflow(WORKFLOWS / "apply.yml")["jobs"]["apply"]
+    assert apply["permissions"] == {
+        "id-token": "write",
+        "contents": "read",
+        "deployments": "write",
+        "pull-requests": "read",
+    }
     dispatch = load_workflow(WORKFLOWS / "apply.yml")["on"]["workflow_dispatch"]
     assert "approve_digest" in dispatch["inputs"]
     # The review script already compares digests; reconciler checks again right before writing.
@@ -391,6 +398,31 @@ def test_jobs_with_roles_have_exact_grants() -> None:
     assert '--expect-digest "$EXPECT_DIGEST"' in apply_run
     [drift_run] = [s["run"] for s in drift["steps"] if "reconciler apply" in s.get("run", "")]
     assert "--scheduled" in drift_run
+
+
+HASHED_INSTALL = [
+    "python -m pip install --require-hashes -r requirements/apply.txt",
+    "python -m pip install --no-deps .",
+]
+
+
+@pytest.mark.parametrize("name", ["plan.yml", "apply.yml", "drift.yml"])
+def test_the_apply_role_runs_only_hash_checked_code_and_no_job_writes_more_than_it_needs(name: str) -> None:
+    for job_id, job in load_workflow(WORKFLOWS / name)["jobs"].items():
+        permissions = job["permissions"]
+        roles = [s["with"]["role-to-assume"] for s in job["steps"] if "role-to-assume" in s.get("with", {})]
+        installs = [s["run"].split() for s in job["steps"] if "pip install" in s.get("run", "")]
+        if "BUCKETSHARE_APPLY_ROLE_ARN" in " ".join(roles):
+            assert installs == [" ".join(HASHED_INSTALL).split()], job_id
+        # Commit comments need contents: write: only in jobs that never get AWS credentials.
+        if permissions.get("contents") == "write":
+            assert "id-token" not in permissions and roles == [], job_id
+        if permissions.get("deployments") == "write":
+            assert any("apply_record.py record" in s.get("run", "") for s in job["steps"]), job_id
+    for job_id, step in all_steps(load_workflow(WORKFLOWS / name)):
+        upload = str(step.get("uses", "")).startswith("actions/upload-artifact@")
+        if upload and "journal" in step["with"]["name"]:
+            assert step["with"].get("overwrite") is True, f"{job_id}: a re-run would lose the journal"
 
 
 @pytest.mark.parametrize(
