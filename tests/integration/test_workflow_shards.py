@@ -87,6 +87,10 @@ def test_matrix_mode_plans_shards_merges_one_comment_and_applies_every_shard(h: 
     assert "apply: applied" in done["body"]
     for bucket in buckets.values():
         assert bucket in done["body"]
+    # Recorded once every shard succeeded: the next run plans from this commit.
+    assert applied["apply-record"].result == "success", applied["apply-record"].output
+    assert [(d["sha"], d["task"]) for d in h.gh.deployments()] == [(h.main, "bucketshare-apply")]
+    assert applied["apply-record"].aws_logins == [] and applied["apply-report"].aws_logins == []
 
 
 def test_a_live_change_in_one_shard_after_review_applies_nothing_in_any_shard(h: Harness) -> None:
@@ -105,6 +109,9 @@ def test_a_live_change_in_one_shard_after_review_applies_nothing_in_any_shard(h:
     # The merged plan changed (the live policy moved), so nothing is applied anywhere.
     assert applied["apply-review"].result == "failure"
     assert applied["apply-shard"].result == "skipped"
+    [refused] = h.gh.bot_comments(8, "<!-- bucketshare-apply-refused -->")
+    assert broken in refused["body"]
+    assert applied["apply-record"].result == "skipped" and h.gh.deployments() == []
     for account, bucket in buckets.items():
         text = h.moto.policy_text(account, bucket) or ""
         assert "BucketShare" not in text
@@ -136,6 +143,7 @@ def test_a_shard_whose_writes_fail_fails_the_run_and_the_other_shards_apply(h: H
     # Every shard's journal is kept for rollback, the failed one's too.
     results = [a for a in h.gh.load()["artifacts"] if a["name"].startswith("bucketshare-apply-result-shard-")]
     assert len(results) == SHARDS
+    assert applied["apply-record"].result == "skipped" and h.gh.deployments() == []
 
 
 def test_apply_and_drift_runs_are_one_writer_at_a_time() -> None:
