@@ -13,8 +13,10 @@ where a pull request's plan cannot rewrite it, and the next run plans from there
 GitHub also creates a deployment by itself for every job naming an environment (drift's
 too); those say that a job ran, not what was applied. Ours are told apart by their task,
 their creator (the workflows' bot) and a status `success` written only after the apply; the
-others are never read. A record that is not an ancestor of this commit (main was rewritten)
-is passed over.
+others are never read. Any same-repository pull request's job can write a deployment as the
+bot too, so a record counts only when the run it names is GitHub's record of an apply.yml
+run on main, for that commit, that succeeded. A record that is not an ancestor of this
+commit (main was rewritten) is passed over.
 """
 
 from __future__ import annotations
@@ -45,6 +47,21 @@ def _succeeded(repo: str, deployment: dict[str, Any]) -> bool:
     return any(status.get("state") == "success" for status in statuses)
 
 
+WORKFLOW = ".github/workflows/apply.yml"
+
+
+def _from_an_apply_run(repo: str, deployment: dict[str, Any]) -> str | None:
+    """Why the record is not an apply run's own, or None when it is."""
+    run_id = str((deployment.get("payload") or {}).get("run_id", ""))
+    if not run_id.isdigit():
+        return "it names no run"
+    run = ghapi.get(f"repos/{repo}/actions/runs/{run_id}")
+    facts = (run.get("path"), run.get("head_branch"), run.get("head_sha"), run.get("conclusion"))
+    if facts != (WORKFLOW, "main", deployment.get("sha"), "success"):
+        return f"run {run_id} is not a successful {WORKFLOW} run on main for {deployment.get('sha')}"
+    return None
+
+
 def records(repo: str) -> list[dict[str, Any]]:
     """Our deployments, newest first: this task, written by the workflows' bot."""
     found = ghapi.get(f"repos/{repo}/deployments?environment={ENVIRONMENT}&task={TASK}&per_page={LOOKED_AT}")
@@ -55,6 +72,9 @@ def last_applied(repo: str, head: str) -> str | None:
     for deployment in records(repo):
         sha = str(deployment["sha"])
         if not _succeeded(repo, deployment):
+            continue
+        if (why := _from_an_apply_run(repo, deployment)) is not None:
+            print(f"::warning::deployment {deployment['id']} is not a record of an apply: {why}")
             continue
         if sha != head and _is_ancestor(head, sha):
             # A re-run of an older run: planning it would undo what a later merge applied.

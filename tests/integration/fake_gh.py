@@ -15,7 +15,8 @@ read_only (writes answer HTTP 403, as a fork's pull_request token does), artifac
 with id, name, run_id and the folder `dir` holding its files: listed per run and served as
 a zip, as the REST API serves them after its redirect), pulls (number -> the pull request,
 with head.sha), deployments (each with its statuses; listed newest first and filtered by
-sha, ref, task and environment, as `GET /repos/{repo}/deployments` does).
+sha, ref, task and environment, as `GET /repos/{repo}/deployments` does), runs (id ->
+the workflow run: path, head_branch, head_sha, event, status, conclusion).
 """
 
 from __future__ import annotations
@@ -139,6 +140,11 @@ def route(store: Store, method: str, path: str, query: dict[str, str], body: dic
         per_page, page = min(int(query.get("per_page", 30)), 100), int(query.get("page", 1))
         listed = [{"id": a["id"], "name": a["name"]} for a in _page(found, per_page, page)]
         return {"total_count": len(found), "artifacts": listed}
+    if (match := re.fullmatch(r"actions/runs/(\d+)", rest)) and method == "GET":
+        run = store.get("runs", {}).get(match.group(1))
+        if run is None:
+            raise HttpError(404, "Not Found")
+        return run
     if (match := re.fullmatch(r"actions/artifacts/(\d+)/zip", rest)) and method == "GET":
         for artifact in store.get("artifacts", []):
             if artifact["id"] == int(match.group(1)):

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from .faultproxy import access_denied
-from .test_workflows import APPLY_MARKER, BOT, REFUSED_MARKER, Harness, grant, h, sha
+from .test_workflows import APPLY_MARKER, BOT, REFUSED_MARKER, Harness, grant, h, pr_event, sha
 
 __all__ = ["h"]  # the fixture, used by name below
 
@@ -143,8 +143,12 @@ def test_the_first_run_plans_everything_and_reads_only_its_own_records(h: Harnes
     h.gh.open_pr(7)
     assert h.plan_pr(7, sha("h7")).result == "success"
     merged = h.merge(7, sha("h7"))
-    # GitHub's own record of a job naming the environment (drift's), and one by somebody
-    # else: neither says what was applied, so neither may pass for a record.
+    # GitHub's own record of a job naming the environment (drift's), one by somebody else,
+    # and one a pull request's job wrote as the bot, naming its own run: none says what was
+    # applied, so none may pass for a record.
+    pr_run = h.run("plan.yml", "pull_request", pr_event(7, sha("h7")), sha("merge-ref"), ["validate"])
+    assert pr_run["validate"].result == "success"
+    h.git("update-ref", "--no-deref", "HEAD", h.main)
     data = h.gh.load()
     success = [{"id": 1, "state": "success", "creator": {"login": BOT}}]
     data["deployments"] = [
@@ -152,12 +156,15 @@ def test_the_first_run_plans_everything_and_reads_only_its_own_records(h: Harnes
          "creator": {"login": BOT}, "payload": {}, "statuses": success},
         {"id": 12, "sha": merged, "ref": merged, "task": TASK, "environment": "production",
          "creator": {"login": "mallory"}, "payload": {}, "statuses": success},
+        {"id": 13, "sha": merged, "ref": merged, "task": TASK, "environment": "production",
+         "creator": {"login": BOT}, "payload": {"run_id": h.runs + 4200}, "statuses": success},
     ]  # fmt: skip
     h.gh.save(data)
 
     job = h.push()
     assert job.result == "success", job.output
     assert job.step("since").outputs == {"sha": ""}
+    assert "deployment 13 is not a record of an apply" in job.step("since").stdout
     assert json.loads((h.repo / "plan.json").read_text(encoding="utf-8"))["partial_since"] is None
     assert granted(h, bucket)
     [record] = records(h)[-1:]

@@ -252,7 +252,20 @@ class Harness:
             run_id=str(4200 + self.runs),
         )
         run.on_upload = lambda name, path: self.upload(run.run_id, name, path)
-        return run_workflow(WORKFLOWS / workflow, run, only)
+        # GitHub's record of the run, as `GET actions/runs/{id}` answers while it runs and after.
+        branch = "feature" if event_name == "pull_request" else run.ref.removeprefix("refs/heads/")
+        record = {"id": int(run.run_id), "path": f".github/workflows/{workflow}", "head_branch": branch}
+        record.update(head_sha=head, event=event_name, status="in_progress", conclusion=None)
+        self._record_run(record)
+        jobs = run_workflow(WORKFLOWS / workflow, run, only)
+        failed = any(job.result == "failure" for job in jobs.values())
+        self._record_run({**record, "status": "completed", "conclusion": "failure" if failed else "success"})
+        return jobs
+
+    def _record_run(self, record: dict[str, Any]) -> None:
+        data = self.gh.load()
+        data.setdefault("runs", {})[str(record["id"])] = record
+        self.gh.save(data)
 
     def upload(self, run_id: str, name: str, path: Path) -> None:
         """What actions/upload-artifact keeps: a copy, listed for this run by the fake gh."""
@@ -386,6 +399,7 @@ def test_jobs_with_roles_have_exact_grants() -> None:
     apply = load_workflow(WORKFLOWS / "apply.yml")["jobs"]["apply"]
     assert apply["permissions"] == {
         "id-token": "write",
+        "actions": "read",
         "contents": "read",
         "deployments": "write",
         "pull-requests": "read",
