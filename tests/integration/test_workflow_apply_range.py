@@ -114,6 +114,7 @@ def test_a_rebase_merge_of_three_commits_applies_once_and_fully(h: Harness) -> N
     assert [d["sha"] for d in records(h)] == [start["sha"], landed[-1]]
 
 
+@pytest.mark.slow
 def test_a_hand_edit_of_one_bucket_refuses_the_whole_range(h: Harness) -> None:
     assert h.push().result == "success"  # the record to start from
     x, y = h.bucket(), h.bucket()

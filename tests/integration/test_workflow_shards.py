@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from reconciler.report.markdown import MARKER, parse_review
 from reconciler.shards import shard_of
 
@@ -164,3 +166,47 @@ def test_apply_and_drift_runs_are_one_writer_at_a_time() -> None:
         if str(s.get("uses", "")).startswith("actions/upload-artifact")
     ]
     assert [s["with"].get("overwrite") for s in uploads] == [True]  # a re-run keeps its journal
+
+
+def declare_in(h: Harness, account: str, bucket: str, *grants: str) -> None:
+    text = f'version: 1\nbucket: {bucket}\naccount: "{account}"\nowner: ml-platform\ngrants:\n'
+    (h.repo / "shares" / f"{bucket}.yaml").write_text(text + "".join(grants), encoding="utf-8")
+
+
+def plan_matrix(h: Harness, number: int) -> None:
+    h.gh.set_head(number, sha(f"h{number}"))
+    jobs = h.run("plan.yml", "pull_request", pr_event(number, sha(f"h{number}")), sha("merge-ref"))
+    assert jobs["plan-merge"].result == "success", jobs["plan-merge"].output
+
+
+@pytest.mark.slow
+def test_matrix_mode_applies_every_merge_since_the_last_record(h: Harness) -> None:
+    buckets = owners(h)
+    h.gh.open_pr(10)
+    plan_matrix(h, 10)
+    first = h.merge(10, sha("h10"))
+    h.push()
+    assert h.last["apply-record"].result == "success", h.last["apply-record"].output
+    (a, bucket_a), (b, bucket_b) = sorted(buckets.items())[:2]
+    # Two pull requests planned side by side, each changing one shard's bucket.
+    for number, account, bucket in ((11, a, bucket_a), (12, b, bucket_b)):
+        declare_in(h, account, bucket, grant("222222222222"), grant("333333333333"))
+        h.gh.open_pr(number)
+        plan_matrix(h, number)
+        declare_in(h, account, bucket, grant("222222222222"))
+    declare_in(h, a, bucket_a, grant("222222222222"), grant("333333333333"))
+    h.merge(11, sha("h11"))  # its run never starts: the next merge's run replaced it
+    declare_in(h, b, bucket_b, grant("222222222222"), grant("333333333333"))
+    last = h.merge(12, sha("h12"))
+    h.push()
+
+    applied = h.last
+    assert applied["apply-shards"].outputs["since"] == first
+    assert applied["apply-review"].result == "success", applied["apply-review"].output
+    assert applied["apply-review"].outputs["prs"] == "11 12"
+    for account, bucket in ((a, bucket_a), (b, bucket_b)):
+        assert "333333333333" in (h.moto.policy_text(account, bucket) or "")
+    for number in (11, 12):
+        [done] = h.gh.bot_comments(number, APPLY_MARKER)
+        assert "apply: applied" in done["body"]
+    assert [d["sha"] for d in h.gh.deployments()] == [first, last]
