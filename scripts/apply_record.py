@@ -35,6 +35,10 @@ LOOKED_AT = 30
 """Records read, newest first: only successful applies write one, so the first usually does."""
 
 
+class OlderThanApplied(Exception):
+    """This run's commit is behind the last one applied."""
+
+
 def _is_ancestor(older: str, newer: str) -> bool:
     done = subprocess.run(
         ["git", "merge-base", "--is-ancestor", older, newer], capture_output=True, text=True, check=False
@@ -78,9 +82,9 @@ def last_applied(repo: str, head: str) -> str | None:
             continue
         if sha != head and _is_ancestor(head, sha):
             # A re-run of an older run: planning it would undo what a later merge applied.
-            raise SystemExit(
-                f"::error::commit {head} is older than {sha}, which was applied already; "
-                "re-run the newest apply run instead"
+            raise OlderThanApplied(
+                f"commit {head} is older than {sha}, which was applied already; "
+                "nothing to do here (re-run the newest apply run instead)"
             )
         if _is_ancestor(sha, head):
             return sha
@@ -122,7 +126,11 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     repo, head = ghapi.repository(), os.environ["GITHUB_SHA"]
     if args.command == "last":
-        sha = last_applied(repo, head)
+        try:
+            sha = last_applied(repo, head)
+        except OlderThanApplied as exc:
+            print(f"::error::{exc}")
+            return 1
         ghapi.set_output("sha", sha or "")
         print(f"last applied: {sha}" if sha else "no apply recorded yet: a full plan")
         return 0

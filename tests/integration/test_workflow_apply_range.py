@@ -83,6 +83,13 @@ def test_three_quick_merges_whose_middle_run_never_started_are_all_applied(h: Ha
     assert {n: len(h.gh.comments(n)) for n in (1, 2, 3)} == comments
     assert [d["sha"] for d in records(h)] == [first, last]
 
+    # A re-run of the first run, behind what was applied since, stops before any plan.
+    older = h.push(first)
+    assert older.result == "failure"
+    assert f"::error::commit {first} is older than {last}" in older.output
+    assert older.aws_logins == [] and sorted(puts(h)) == sorted([x, y, z])
+    assert {n: len(h.gh.comments(n)) for n in (1, 2, 3)} == comments
+
 
 @pytest.mark.slow
 def test_a_rebase_merge_of_three_commits_applies_once_and_fully(h: Harness) -> None:

@@ -292,11 +292,13 @@ class Harness:
         self.gh.merge(number, head, self.main)
         return self.main
 
-    def push(self) -> JobResult:
-        """The apply run of a push of main's head (again: a re-run); its apply job."""
-        self.git("update-ref", "--no-deref", "HEAD", self.main)
-        event = {"ref": "refs/heads/main", "after": self.main, "repository": {"full_name": REPO}}
-        self.last = self.run("apply.yml", "push", event, self.main)
+    def push(self, commit: str | None = None) -> JobResult:
+        """The apply run of a push of main's head, or of an older commit of main (a re-run of
+        its run); its apply job."""
+        commit = commit or self.main
+        self.git("update-ref", "--no-deref", "HEAD", commit)
+        event = {"ref": "refs/heads/main", "after": commit, "repository": {"full_name": REPO}}
+        self.last = self.run("apply.yml", "push", event, commit)
         return self.last["apply"]
 
     def dispatch(self, digest: str) -> JobResult:
