@@ -56,9 +56,9 @@ def outdated_line(commit: str | None, head: str) -> str:
 
 def duplicate_line(found: ghapi.Marked) -> str:
     return (
-        f"{DUPLICATE} {found.others_text()}. Only a job of a pull request can have posted them, so "
-        "apply trusts no plan of this pull request while they exist: delete them and re-run the "
-        "plan, or a maintainer applies the plan by hand with `approve_digest`."
+        f"{DUPLICATE} {found.others_text()}. Any job of a pull request can post as the bot, so "
+        "apply trusts no plan comment of this pull request while they exist: delete them and re-run "
+        "the plan, or a maintainer applies the plan by hand with `approve_digest`."
     )
 
 
