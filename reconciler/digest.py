@@ -57,6 +57,10 @@ def check_digest_text(text: str) -> str | None:
     return f"{text!r} is not a plan digest; copy the sha256:... value shown in the plan"
 
 
+Reviewed = dict[str, tuple[str, str, str]]
+"""bucket -> (action, live hash, new hash) of one reviewed plan, as the comment records it."""
+
+
 _SHORT = 16
 """Hex digits of each policy hash kept in the reviewed-bucket list: enough to tell two
 policies apart for an explanation; the digest itself stays the full-length check."""
@@ -80,7 +84,7 @@ def encode_reviewed(plan: Plan) -> str | None:
     return text if len(text) <= MAX_REVIEWED_CHARS else None
 
 
-def decode_reviewed(text: str) -> dict[str, tuple[str, str, str]] | None:
+def decode_reviewed(text: str) -> Reviewed | None:
     """bucket -> (action, live hash, new hash) as reviewed; None when text is not ours."""
     try:
         # A bounded inflate: the comment is untrusted, and must not become a zip bomb.
@@ -97,26 +101,52 @@ def decode_reviewed(text: str) -> dict[str, tuple[str, str, str]] | None:
     return {row[0]: (row[2], row[3], row[4]) for row in rows}
 
 
-def changes_since_review(reviewed: dict[str, tuple[str, str, str]], plan: Plan) -> list[str]:
-    """Sentences saying how this plan differs, bucket by bucket, from the one reviewed."""
-    now = {
+def _short_changes(plan: Plan) -> Reviewed:
+    return {
         bucket: (action, live, new)
         for bucket, _, action, live, new in (_short(line).split("\t") for line in digest_lines(plan))
     }
+
+
+def _moved(bucket: str, before: tuple[str, str, str] | None, after: tuple[str, str, str] | None) -> str:
+    if after is None:
+        return f"{bucket}: no longer changes (another merge or a hand edit already did it)"
+    if before is None:
+        return f"{bucket}: changes now ({after[0]}) but did not in the reviewed plan"
+    if before[0] != after[0]:
+        # e.g. a bucket to create that someone created meanwhile: now a put-policy.
+        return f"{bucket}: was {before[0]} in the reviewed plan, is {after[0]} now"
+    if before[1] != after[1]:
+        return f"{bucket}: its live policy changed since review (a hand edit or another merge)"
+    return f"{bucket}: the planned policy differs from the reviewed one ({after[0]})"
+
+
+def changes_since_review(reviewed: Reviewed, plan: Plan) -> list[str]:
+    """Sentences saying how this plan differs, bucket by bucket, from the one reviewed."""
+    now = _short_changes(plan)
+    return [
+        _moved(bucket, reviewed.get(bucket), now.get(bucket))
+        for bucket in sorted(reviewed.keys() | now.keys())
+        if reviewed.get(bucket) != now.get(bucket)
+    ]
+
+
+def unreviewed_changes(reviews: list[Reviewed], plan: Plan) -> list[str]:
+    """One sentence per change of plan that no review showed exactly; empty: all were reviewed.
+
+    Review is per bucket: every change (its action, the live policy it starts from and what
+    it writes) must be one that some reviewed plan showed, so several pull requests merged
+    between two applies are applied together, each bucket as its own reviewers saw it. A
+    bucket that no longer changes needs no review: nothing is written to it.
+    """
     found = []
-    for bucket in sorted(reviewed.keys() | now.keys()):
-        before, after = reviewed.get(bucket), now.get(bucket)
-        if before == after:
+    for bucket, change in sorted(_short_changes(plan).items()):
+        shown = [review[bucket] for review in reviews if bucket in review]
+        if change in shown:
             continue
-        if after is None:
-            found.append(f"{bucket}: no longer changes (another merge or a hand edit already did it)")
-        elif before is None:
-            found.append(f"{bucket}: changes now ({after[0]}) but did not in the reviewed plan")
-        elif before[0] != after[0]:
-            # e.g. a bucket to create that someone created meanwhile: now a put-policy.
-            found.append(f"{bucket}: was {before[0]} in the reviewed plan, is {after[0]} now")
-        elif before[1] != after[1]:
-            found.append(f"{bucket}: its live policy changed since review (a hand edit or another merge)")
+        if not shown:
+            found.append(f"{bucket}: changes ({change[0]}) but no reviewed plan showed it")
         else:
-            found.append(f"{bucket}: the planned policy differs from the reviewed one ({after[0]})")
+            # The last review that showed the bucket says best what moved since.
+            found.append(_moved(bucket, shown[-1], change))
     return found

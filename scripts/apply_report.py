@@ -1,10 +1,14 @@
-"""Report an apply: the job summary, and a comment on the merged PR (or on the commit).
+"""Report an apply: the job summary, and a comment on each merged PR (or on the commit).
 
-    python scripts/apply_report.py --log apply.log --exitcode N [--pr N] [--digest D]
+    python scripts/apply_report.py result --log apply.log --exitcode N [--prs "N M"] [--digest D]
+    python scripts/apply_report.py refused --body refused.md [--prs "N M"]
 
 apply.log is what `reconciler apply` printed: `BUCKET: ok: ...` / `BUCKET: FAILED: reason`
-lines, then `N bucket(s) applied, M failed`. Exits with --exitcode, so a failed apply fails
-the job after the comment is written.
+lines, then `N bucket(s) applied, M failed`. `result` exits with --exitcode, so a failed
+apply fails the job after the comments are written. --prs are the pull requests merged
+since the last apply (apply_review.py's output): every one of them gets the comment, as one
+run applies them together; with none (a push without a pull request) the commit gets it.
+This runs in a job without AWS credentials: the only one that may write commit comments.
 """
 
 from __future__ import annotations
@@ -50,21 +54,34 @@ def report_body(log: str, exitcode: int, digest: str, sha: str) -> str:
     return ghapi.fit("\n".join(parts), note)
 
 
+def post(body: str, prs: str) -> None:
+    repo, sha = ghapi.repository(), os.environ["GITHUB_SHA"]
+    numbers = [int(number) for number in prs.split()]
+    for number in numbers:
+        ghapi.send("POST", f"repos/{repo}/issues/{number}/comments", {"body": body})
+    if not numbers:
+        ghapi.send("POST", f"repos/{repo}/commits/{sha}/comments", {"body": body})
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--log", type=Path, required=True)
-    parser.add_argument("--exitcode", type=int, required=True)
-    parser.add_argument("--pr", default="")
-    parser.add_argument("--digest", default="")
+    sub = parser.add_subparsers(dest="command", required=True)
+    result = sub.add_parser("result")
+    result.add_argument("--log", type=Path, required=True)
+    result.add_argument("--exitcode", type=int, required=True)
+    result.add_argument("--digest", default="")
+    refused = sub.add_parser("refused")
+    refused.add_argument("--body", type=Path, required=True)
+    for command in (result, refused):
+        command.add_argument("--prs", default="")
     args = parser.parse_args()
-    repo, sha = ghapi.repository(), os.environ["GITHUB_SHA"]
+    if args.command == "refused":
+        post(args.body.read_text(encoding="utf-8"), args.prs)
+        return 0
     log = args.log.read_text(encoding="utf-8") if args.log.exists() else ""
-    body = report_body(log, args.exitcode, args.digest, sha)
+    body = report_body(log, args.exitcode, args.digest, os.environ["GITHUB_SHA"])
     ghapi.write_summary(body)
-    if args.pr:
-        ghapi.send("POST", f"repos/{repo}/issues/{int(args.pr)}/comments", {"body": body})
-    else:
-        ghapi.send("POST", f"repos/{repo}/commits/{sha}/comments", {"body": body})
+    post(body, args.prs)
     return int(args.exitcode)
 
 

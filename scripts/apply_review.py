@@ -1,25 +1,31 @@
-"""Decide whether apply may run: only the plan a reviewer saw, or the digest a maintainer approved.
+"""Decide whether apply may run: only changes reviewed on a merged PR, or a digest approved by hand.
 
-    python scripts/apply_review.py --plan plan.json --markdown plan.md
+    python scripts/apply_review.py --plan plan.json --markdown plan.md --since SHA --refused-out FILE
 
-Reads GITHUB_REPOSITORY, GITHUB_SHA and APPROVE_DIGEST (workflow_dispatch input, may be
-empty). Finds the pull request that merged GITHUB_SHA, reads the plan comment the bot
-wrote on it, and compares its digest with the plan just made of the merge commit. Writes
-the step outputs `pr` and, when apply may go ahead, `expect_digest`. Otherwise posts the
-new plan (on the PR, or on the commit for a push without one) and exits 1.
+The plan covers everything changed since --since, the last commit applied (empty: no record
+yet, a full plan). The pull requests merged in since..GITHUB_SHA are found from the commits
+on main's first-parent line (`commits/{sha}/pulls`); each one's plan comment (the one rule
+in ghapi.marked_comment, made for the PR's last head) says which bucket changes its
+reviewers saw. Apply may go ahead when every change of the plan is one of those (or the
+plan's digest is one reviewed whole, or APPROVE_DIGEST, the workflow_dispatch input).
+
+Writes the step outputs `prs` (the merged pull requests, space-separated) and, when apply
+may go ahead, `expect_digest`. Otherwise writes the refused comment to --refused-out, sets
+`refused=true` and exits 1; the report job posts it (it alone may comment on a commit).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import ghapi
 
-from reconciler.digest import changes_since_review, check_digest_text, plan_digest
+from reconciler.digest import Reviewed, check_digest_text, plan_digest, unreviewed_changes
 from reconciler.plan import Plan
 from reconciler.report.jsonplan import loads
 from reconciler.report.markdown import MARKER, escape, parse_review, parse_reviewed
@@ -27,54 +33,89 @@ from reconciler.report.markdown import MARKER, escape, parse_review, parse_revie
 REFUSED_MARKER = "<!-- bucketshare-apply-refused -->"
 
 
-def merged_pr(repo: str, sha: str) -> dict[str, Any] | None:
-    pulls = ghapi.get(f"repos/{repo}/commits/{sha}/pulls")
-    for pr in pulls:
-        if pr.get("merge_commit_sha") == sha and pr.get("merged_at"):
-            return dict(pr)
-    return None
+class Review(NamedTuple):
+    pr: int
+    digest: str | None
+    """None: this PR's comment is not trusted (why says so)."""
+    why: str
+    buckets: Reviewed | None = None
 
 
-Reviewed = dict[str, tuple[str, str, str]]
+def first_parent_commits(since: str, sha: str) -> list[str]:
+    """The commits main gained since `since` (just `sha` without a record), oldest first."""
+    if not since:
+        return [sha]
+    done = subprocess.run(
+        ["git", "rev-list", "--first-parent", "--reverse", f"{since}..{sha}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"::error::git rev-list {since}..{sha}: {done.stderr.strip()}")
+    return done.stdout.split()
 
 
-def reviewed_digest(repo: str, pr: dict[str, Any]) -> tuple[str | None, str, Reviewed | None]:
-    """(digest, why, reviewed buckets) of the last bot plan comment for the PR's last head."""
-    comments = ghapi.get_all(f"repos/{repo}/issues/{pr['number']}/comments")
-    bodies = [c["body"] for c in ghapi.bot_items_marked(comments, MARKER) if parse_review(c["body"])]
-    if not bodies:
-        return None, f"pull request #{pr['number']} has no plan comment by {ghapi.BOT_LOGIN}", None
-    review = parse_review(bodies[-1])
-    assert review is not None
+def merged_prs(repo: str, commits: list[str]) -> list[dict[str, Any]]:
+    """The pull requests whose merge landed one of these commits, in merge order."""
+    landed = set(commits)
+    found: dict[int, dict[str, Any]] = {}
+    for commit in commits:
+        for pr in ghapi.get(f"repos/{repo}/commits/{commit}/pulls"):
+            # A rebase merge lands several commits; its merge_commit_sha is the last of them.
+            if pr.get("merged_at") and pr.get("merge_commit_sha") in landed:
+                found.setdefault(int(pr["number"]), dict(pr))
+    return list(found.values())
+
+
+def review_of(repo: str, pr: dict[str, Any]) -> Review:
+    """What the PR's reviewers saw: THE plan comment, if it was made for the PR's last head."""
+    number = int(pr["number"])
+    comments = ghapi.get_all(f"repos/{repo}/issues/{number}/comments")
+    found = ghapi.marked_comment(comments, MARKER)
+    if found.others:
+        return Review(number, None, f"pull request #{number}: {found.others_text()}; none is trusted")
+    review = None if found.comment is None else parse_review(str(found.comment["body"]))
+    if found.comment is None or review is None:
+        return Review(number, None, f"pull request #{number} has no plan comment by {ghapi.BOT_LOGIN}")
     digest, commit = review
     head = str(pr["head"]["sha"])
     if commit != head:
-        why = f"the last plan comment was made for commit {commit}, not the head commit {head}"
-        return None, why, None
-    return digest, f"reviewed on pull request #{pr['number']} at commit {head}", parse_reviewed(bodies[-1])
+        why = f"pull request #{number}: its plan comment was made for commit {commit}, not the head {head}"
+        return Review(number, None, why)
+    buckets = parse_reviewed(str(found.comment["body"]))
+    return Review(number, digest, f"reviewed on pull request #{number} at commit {head}", buckets)
 
 
-def moved_since_review(reviewed: Reviewed | None, plan: Plan) -> str:
-    """Bucket by bucket, what differs from the reviewed plan (when the comment listed it)."""
-    if reviewed is None:
-        return ""
-    lines = [f"- {escape(line)}" for line in changes_since_review(reviewed, plan)]
-    return "What changed since review:\n\n" + "\n".join(lines) + "\n\n" if lines else ""
+def decide(plan: Plan, reviews: list[Review], approved: str) -> tuple[bool, list[str]]:
+    """(apply?, what no review showed, bucket by bucket)."""
+    new = plan_digest(plan)
+    if approved:
+        return approved == new, []
+    trusted = [r for r in reviews if r.digest is not None]
+    if any(r.digest == new for r in trusted):
+        return True, []
+    problems = unreviewed_changes([r.buckets for r in trusted if r.buckets is not None], plan)
+    return not problems, problems
 
 
-def refused_body(sha: str, seen: str, new: str, markdown: str, moved: str) -> str:
+def refused_body(sha: str, seen: list[str], new: str, markdown: str, problems: list[str]) -> str:
+    moved = ""
+    if problems:
+        moved = "What no review showed:\n\n" + "\n".join(f"- {escape(p)}" for p in problems) + "\n\n"
     head = f"""{REFUSED_MARKER}
 ## bucketshare apply: nothing applied
 
-The plan of commit `{sha}` is not the plan that was approved, so nothing was written.
+The plan of commit `{sha}` holds changes that were not reviewed, so nothing was written.
 
-{seen}
+{chr(10).join(seen)}
 - new digest: `{new}`
 
-Something changed since the review: another pull request merged first, a bucket policy was
-edited by hand, the branch moved after its last plan, or this commit was pushed without a
-pull request. The new plan is below. If it is right, a maintainer can apply exactly this plan
-by running the **apply** workflow by hand (Run workflow) with `approve_digest` = `{new}`.
+Something changed since the review: a bucket policy was edited by hand, pull requests merged
+in another order than they were planned, a branch moved after its last plan, or a commit was
+pushed without a pull request. The new plan is below. If it is right, a maintainer can apply
+exactly this plan by running the **apply** workflow by hand (Run workflow) with
+`approve_digest` = `{new}`.
 
 {moved}"""
     note = "_The plan was trimmed to fit a comment; the full plan is in the workflow run._"
@@ -85,39 +126,37 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--plan", type=Path, required=True)
     parser.add_argument("--markdown", type=Path, required=True)
+    parser.add_argument("--since", default="")
+    parser.add_argument("--refused-out", type=Path, required=True)
     args = parser.parse_args()
     repo, sha = ghapi.repository(), os.environ["GITHUB_SHA"]
     plan = loads(args.plan.read_text(encoding="utf-8"), str(args.plan))
     new = plan_digest(plan)
-    pr = merged_pr(repo, sha)
-    ghapi.set_output("pr", str(pr["number"]) if pr else "")
+    prs = merged_prs(repo, first_parent_commits(args.since, sha))
+    ghapi.set_output("prs", " ".join(str(pr["number"]) for pr in prs))
     approved = os.environ.get("APPROVE_DIGEST", "").strip()
-    moved = ""
+    if approved and (problem := check_digest_text(approved)):
+        print(f"::error::{problem}")
+        return 1
+    reviews = [review_of(repo, pr) for pr in prs]
+    ok, problems = decide(plan, reviews, approved)
     if approved:
-        problem = check_digest_text(approved)
-        if problem:
-            print(f"::error::{problem}")
-            return 1
-        reviewed, why = approved, "given as approve_digest"
-        seen = f"- approved digest (the approve_digest input): `{approved}`"
-    elif pr is None:
-        reviewed, why = None, f"no pull request merged commit {sha}"
-        seen = f"- no review: {why}"
+        seen = [f"- approved digest (the approve_digest input): `{approved}`"]
+    elif not reviews:
+        span = f"since {args.since}" if args.since else f"commit {sha}"
+        seen = [f"- no review: no pull request merged the commits {span}"]
     else:
-        reviewed, why, buckets = reviewed_digest(repo, pr)
-        moved = moved_since_review(buckets, plan)
-        seen = f"- reviewed digest: `{reviewed}` ({why})" if reviewed else f"- no review: {why}"
-    if reviewed == new:
-        print(f"apply {new}: {why}")
+        seen = [f"- `{r.digest}`: {r.why}" if r.digest else f"- no review: {r.why}" for r in reviews]
+    if ok:
+        print(f"apply {new}: " + "; ".join(line.removeprefix("- ") for line in seen))
         ghapi.set_output("expect_digest", new)
         return 0
-    body = refused_body(sha, seen, new, args.markdown.read_text(encoding="utf-8"), moved)
-    if pr is not None:
-        ghapi.send("POST", f"repos/{repo}/issues/{pr['number']}/comments", {"body": body})
-    else:
-        ghapi.send("POST", f"repos/{repo}/commits/{sha}/comments", {"body": body})
+    body = refused_body(sha, seen, new, args.markdown.read_text(encoding="utf-8"), problems)
+    args.refused_out.parent.mkdir(parents=True, exist_ok=True)
+    args.refused_out.write_text(body, encoding="utf-8")
+    ghapi.set_output("refused", "true")
     ghapi.write_summary(body)
-    print(f"::error::nothing applied: the new plan {new} was not reviewed ({why})")
+    print(f"::error::nothing applied: the new plan {new} holds changes that were not reviewed")
     return 1
 
 

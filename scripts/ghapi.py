@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from typing import Any
+from typing import Any, NamedTuple
 
 BOT_LOGIN = "github-actions[bot]"
 """The author of every comment and issue the workflows write with GITHUB_TOKEN. Only its
@@ -82,9 +82,36 @@ def by_bot(item: dict[str, Any]) -> bool:
     return bool(user.get("login") == BOT_LOGIN)
 
 
+def by_creator_bot(item: dict[str, Any]) -> bool:
+    """A deployment (which names its author `creator`) written by the workflows."""
+    creator = item.get("creator") or {}
+    return bool(creator.get("login") == BOT_LOGIN)
+
+
 def bot_items_marked(items: list[dict[str, Any]], marker: str) -> list[dict[str, Any]]:
     """Comments or issues written by the workflows whose first line is `marker`, oldest first."""
     return [i for i in items if by_bot(i) and first_line(i.get("body")) == marker]
+
+
+class Marked(NamedTuple):
+    """THE bot comment of a kind on a pull request, and any others carrying the same marker."""
+
+    comment: dict[str, Any] | None
+    """The oldest: the one the plan job created and edits ever since."""
+    others: list[dict[str, Any]]
+    """Any job of a same-repository pull request can post as the bot, so a second marked
+    comment may be forged: while one exists, no comment of the kind is trusted."""
+
+    def others_text(self) -> str:
+        ids = ", ".join(str(item["id"]) for item in self.others)
+        return f"{len(self.others)} more comment(s) by {BOT_LOGIN} carry the same marker (ids {ids})"
+
+
+def marked_comment(comments: list[dict[str, Any]], marker: str) -> Marked:
+    """The one rule for which bot comment is THE comment of a kind: pr_comment.py edits it and
+    apply_review.py trusts it, and both see the same others."""
+    mine = sorted(bot_items_marked(comments, marker), key=lambda item: int(item["id"]))
+    return Marked(mine[0] if mine else None, mine[1:])
 
 
 def fit(body: str, note: str) -> str:
@@ -95,12 +122,22 @@ def fit(body: str, note: str) -> str:
     return body[:cut] + "\n\n" + note + "\n"
 
 
-def strip_head(markdown: str, marker_prefix: str = "<!-- bucketshare-") -> str:
-    """The plan Markdown without its hidden head lines, for quoting under another head."""
+HEAD_PREFIX = "<!-- bucketshare-"
+"""Hidden head lines (the marker and the review record) start with this."""
+
+
+def split_head(markdown: str) -> tuple[list[str], list[str]]:
+    """(hidden head lines, the visible rest) of a comment body."""
     lines = markdown.split("\n")
-    while lines and lines[0].startswith(marker_prefix):
-        lines.pop(0)
-    return "\n".join(lines)
+    head = 0
+    while head < len(lines) and lines[head].startswith(HEAD_PREFIX):
+        head += 1
+    return lines[:head], lines[head:]
+
+
+def strip_head(markdown: str) -> str:
+    """The plan Markdown without its hidden head lines, for quoting under another head."""
+    return "\n".join(split_head(markdown)[1])
 
 
 def write_summary(text: str) -> None:

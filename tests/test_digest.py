@@ -6,7 +6,13 @@ import base64
 import dataclasses
 import zlib
 
-from reconciler.digest import changes_since_review, check_digest_text, digest_lines, plan_digest
+from reconciler.digest import (
+    changes_since_review,
+    check_digest_text,
+    digest_lines,
+    plan_digest,
+    unreviewed_changes,
+)
 from reconciler.plan import BucketAction, BucketPlan, Plan, policy_hash
 from reconciler.report.markdown import parse_reviewed, render_markdown
 
@@ -104,3 +110,23 @@ def test_a_forged_or_oversized_reviewed_line_is_ignored() -> None:
         assert parse_reviewed("\n".join([*head[:2], third, *head[3:]])) is None
     # Only the head counts: the same line further down is plan content.
     assert parse_reviewed("\n".join([head[0], head[1], "## title", head[2]])) is None
+
+
+def test_review_is_per_bucket_across_several_reviewed_plans() -> None:
+    a, b = bucket("acme-a"), bucket("acme-b", live="{}")
+    c = bucket("acme-c", BucketAction.DELETE, live="{}")
+    first = parse_reviewed(render_markdown(Plan((a,), "BucketShare", "aws")))
+    second = parse_reviewed(render_markdown(Plan((b, c), "BucketShare", "aws")))
+    assert first is not None and second is not None
+    # Two pull requests merged between two applies: each bucket as its own reviewers saw it.
+    assert unreviewed_changes([first, second], Plan((a, b, c), "BucketShare", "aws")) == []
+    # A bucket already written by hand needs no review: nothing is written to it.
+    assert unreviewed_changes([first, second], Plan((b,), "BucketShare", "aws")) == []
+    edited = dataclasses.replace(b, live_hash=policy_hash('{"hand": "edit"}'))
+    assert unreviewed_changes([first, second], Plan((a, edited, bucket("acme-d")), "BucketShare", "aws")) == [
+        "acme-b: its live policy changed since review (a hand edit or another merge)",
+        "acme-d: changes (put-policy) but no reviewed plan showed it",
+    ]
+    assert unreviewed_changes([], Plan((a,), "BucketShare", "aws")) == [
+        "acme-a: changes (put-policy) but no reviewed plan showed it"
+    ]

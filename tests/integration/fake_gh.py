@@ -13,7 +13,10 @@ small documented set fails its test instead of passing against a guess.
 Store keys the test may set: repository, token_user (who writes: github-actions[bot]),
 read_only (writes answer HTTP 403, as a fork's pull_request token does), artifacts (each
 with id, name, run_id and the folder `dir` holding its files: listed per run and served as
-a zip, as the REST API serves them after its redirect).
+a zip, as the REST API serves them after its redirect), pulls (number -> the pull request,
+with head.sha), deployments (each with its statuses; listed newest first and filtered by
+sha, ref, task and environment, as `GET /repos/{repo}/deployments` does), runs (id ->
+the workflow run: path, head_branch, head_sha, event, status, conclusion).
 """
 
 from __future__ import annotations
@@ -137,11 +140,23 @@ def route(store: Store, method: str, path: str, query: dict[str, str], body: dic
         per_page, page = min(int(query.get("per_page", 30)), 100), int(query.get("page", 1))
         listed = [{"id": a["id"], "name": a["name"]} for a in _page(found, per_page, page)]
         return {"total_count": len(found), "artifacts": listed}
+    if (match := re.fullmatch(r"actions/runs/(\d+)", rest)) and method == "GET":
+        run = store.get("runs", {}).get(match.group(1))
+        if run is None:
+            raise HttpError(404, "Not Found")
+        return run
     if (match := re.fullmatch(r"actions/artifacts/(\d+)/zip", rest)) and method == "GET":
         for artifact in store.get("artifacts", []):
             if artifact["id"] == int(match.group(1)):
                 return _zipped(Path(artifact["dir"]))
         raise HttpError(404, "Not Found")
+    if (match := re.fullmatch(r"pulls/(\d+)", rest)) and method == "GET":
+        pull = store.get("pulls", {}).get(match.group(1))
+        if pull is None:
+            raise HttpError(404, "Not Found")
+        return pull
+    if rest.startswith("deployments"):
+        return _deployments(store, method, rest, query, body)
     if (match := re.fullmatch(r"commits/([0-9a-f]{40})/pulls", rest)) and method == "GET":
         return store.get("commit_pulls", {}).get(match.group(1), [])
     if match := re.fullmatch(r"commits/([0-9a-f]{40})/comments", rest):
@@ -152,6 +167,54 @@ def route(store: Store, method: str, path: str, query: dict[str, str], body: dic
             created = _comment(store, _body_text(body, "body"))
             found.append(created)
             return created
+    raise HttpError(404, "Not Found")
+
+
+DEPLOYMENT_STATES = {"error", "failure", "inactive", "in_progress", "queued", "pending", "success"}
+
+
+def _deployments(store: Store, method: str, rest: str, query: dict[str, str], body: dict[str, Any]) -> Any:
+    """Deployments and their statuses, as the REST API keeps them: newest first."""
+    deployments: list[dict[str, Any]] = store.setdefault("deployments", [])
+    if rest == "deployments" and method == "GET":
+        keys = ("sha", "ref", "task", "environment")
+        return [d for d in reversed(deployments) if all(query.get(k, d[k]) == d[k] for k in keys)]
+    if rest == "deployments" and method == "POST":
+        ref = _body_text(body, "ref")
+        if not re.fullmatch(r"[0-9a-f]{40}", ref):
+            raise HttpError(422, "Invalid request: only a commit SHA is stood in as ref")
+        for key, kind in (("auto_merge", bool), ("required_contexts", list), ("payload", dict)):
+            if key in body and not isinstance(body[key], kind):
+                raise HttpError(422, f"Invalid request: {key} is not a {kind.__name__}")
+        created = {
+            "id": _next_id(store),
+            "sha": ref,
+            "ref": ref,
+            "task": body.get("task", "deploy"),
+            "environment": body.get("environment", "production"),
+            "payload": body.get("payload", {}),
+            "description": body.get("description"),
+            "creator": _user(store),
+            "created_at": _now(store),
+            "statuses": [],
+        }
+        deployments.append(created)
+        return {k: v for k, v in created.items() if k != "statuses"}
+    match = re.fullmatch(r"deployments/(\d+)/statuses", rest)
+    found = [d for d in deployments if match and d["id"] == int(match.group(1))]
+    if not found:
+        raise HttpError(404, "Not Found")
+    statuses: list[dict[str, Any]] = found[0]["statuses"]
+    if method == "GET":
+        return list(reversed(statuses))
+    if method == "POST":
+        state = _body_text(body, "state")
+        if state not in DEPLOYMENT_STATES:
+            raise HttpError(422, f"Invalid request: state {state!r}")
+        status = {"id": _next_id(store), "state": state, "creator": _user(store), "created_at": _now(store)}
+        status.update({k: body[k] for k in ("description", "log_url", "environment_url") if k in body})
+        statuses.append(status)
+        return status
     raise HttpError(404, "Not Found")
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from reconciler.report.markdown import MARKER, parse_review
 from reconciler.shards import shard_of
 
@@ -65,10 +67,9 @@ def test_matrix_mode_plans_shards_merges_one_comment_and_applies_every_shard(h: 
     shard_plans = [a for a in h.gh.load()["artifacts"] if a["name"].startswith("bucketshare-plan-shard-")]
     assert len(shard_plans) == SHARDS
 
-    h.gh.merge(7, sha("h1"), sha("m1"))
-    h.merge_to_main(sha("m1"))
-    event = {"ref": "refs/heads/main", "after": sha("m1"), "repository": {"full_name": "acme/bucketshare"}}
-    applied = h.run("apply.yml", "push", event, sha("m1"))
+    h.merge(7, sha("h1"))
+    h.push()
+    applied = h.last
     assert applied["apply"].result == "skipped"
     review_job = applied["apply-review"]
     assert review_job.result == "success", review_job.output
@@ -88,6 +89,10 @@ def test_matrix_mode_plans_shards_merges_one_comment_and_applies_every_shard(h: 
     assert "apply: applied" in done["body"]
     for bucket in buckets.values():
         assert bucket in done["body"]
+    # Recorded once every shard succeeded: the next run plans from this commit.
+    assert applied["apply-record"].result == "success", applied["apply-record"].output
+    assert [(d["sha"], d["task"]) for d in h.gh.deployments()] == [(h.main, "bucketshare-apply")]
+    assert applied["apply-record"].aws_logins == [] and applied["apply-report"].aws_logins == []
 
 
 def test_a_live_change_in_one_shard_after_review_applies_nothing_in_any_shard(h: Harness) -> None:
@@ -100,13 +105,15 @@ def test_a_live_change_in_one_shard_after_review_applies_nothing_in_any_shard(h:
     # Someone edits one bucket's policy between the plan and the apply: that shard refuses it.
     h.moto.put_policy(broken_account, broken, {"Version": "2012-10-17", "Statement": []})
 
-    h.gh.merge(8, sha("h2"), sha("m2"))
-    h.merge_to_main(sha("m2"))
-    event = {"ref": "refs/heads/main", "after": sha("m2"), "repository": {"full_name": "acme/bucketshare"}}
-    applied = h.run("apply.yml", "push", event, sha("m2"))
+    h.merge(8, sha("h2"))
+    h.push()
+    applied = h.last
     # The merged plan changed (the live policy moved), so nothing is applied anywhere.
     assert applied["apply-review"].result == "failure"
     assert applied["apply-shard"].result == "skipped"
+    [refused] = h.gh.bot_comments(8, "<!-- bucketshare-apply-refused -->")
+    assert broken in refused["body"]
+    assert applied["apply-record"].result == "skipped" and h.gh.deployments() == []
     for account, bucket in buckets.items():
         text = h.moto.policy_text(account, bucket) or ""
         assert "BucketShare" not in text
@@ -120,10 +127,9 @@ def test_a_shard_whose_writes_fail_fails_the_run_and_the_other_shards_apply(h: H
     broken_account = sorted(buckets)[1]
     h.proxy.fail(buckets[broken_account], access_denied({"PUT"}))
 
-    h.gh.merge(9, sha("h3"), sha("m3"))
-    h.merge_to_main(sha("m3"))
-    event = {"ref": "refs/heads/main", "after": sha("m3"), "repository": {"full_name": "acme/bucketshare"}}
-    applied = h.run("apply.yml", "push", event, sha("m3"))
+    h.merge(9, sha("h3"))
+    h.push()
+    applied = h.last
     assert applied["apply-review"].result == "success", applied["apply-review"].output
     broken_shard = shard_of(broken_account, SHARDS)
     for index in range(SHARDS):
@@ -139,6 +145,7 @@ def test_a_shard_whose_writes_fail_fails_the_run_and_the_other_shards_apply(h: H
     # Every shard's journal is kept for rollback, the failed one's too.
     results = [a for a in h.gh.load()["artifacts"] if a["name"].startswith("bucketshare-apply-result-shard-")]
     assert len(results) == SHARDS
+    assert applied["apply-record"].result == "skipped" and h.gh.deployments() == []
 
 
 def test_apply_and_drift_runs_are_one_writer_at_a_time() -> None:
@@ -159,3 +166,47 @@ def test_apply_and_drift_runs_are_one_writer_at_a_time() -> None:
         if str(s.get("uses", "")).startswith("actions/upload-artifact")
     ]
     assert [s["with"].get("overwrite") for s in uploads] == [True]  # a re-run keeps its journal
+
+
+def declare_in(h: Harness, account: str, bucket: str, *grants: str) -> None:
+    text = f'version: 1\nbucket: {bucket}\naccount: "{account}"\nowner: ml-platform\ngrants:\n'
+    (h.repo / "shares" / f"{bucket}.yaml").write_text(text + "".join(grants), encoding="utf-8")
+
+
+def plan_matrix(h: Harness, number: int) -> None:
+    h.gh.set_head(number, sha(f"h{number}"))
+    jobs = h.run("plan.yml", "pull_request", pr_event(number, sha(f"h{number}")), sha("merge-ref"))
+    assert jobs["plan-merge"].result == "success", jobs["plan-merge"].output
+
+
+@pytest.mark.slow
+def test_matrix_mode_applies_every_merge_since_the_last_record(h: Harness) -> None:
+    buckets = owners(h)
+    h.gh.open_pr(10)
+    plan_matrix(h, 10)
+    first = h.merge(10, sha("h10"))
+    h.push()
+    assert h.last["apply-record"].result == "success", h.last["apply-record"].output
+    (a, bucket_a), (b, bucket_b) = sorted(buckets.items())[:2]
+    # Two pull requests planned side by side, each changing one shard's bucket.
+    for number, account, bucket in ((11, a, bucket_a), (12, b, bucket_b)):
+        declare_in(h, account, bucket, grant("222222222222"), grant("333333333333"))
+        h.gh.open_pr(number)
+        plan_matrix(h, number)
+        declare_in(h, account, bucket, grant("222222222222"))
+    declare_in(h, a, bucket_a, grant("222222222222"), grant("333333333333"))
+    h.merge(11, sha("h11"))  # its run never starts: the next merge's run replaced it
+    declare_in(h, b, bucket_b, grant("222222222222"), grant("333333333333"))
+    last = h.merge(12, sha("h12"))
+    h.push()
+
+    applied = h.last
+    assert applied["apply-shards"].outputs["since"] == first
+    assert applied["apply-review"].result == "success", applied["apply-review"].output
+    assert applied["apply-review"].outputs["prs"] == "11 12"
+    for account, bucket in ((a, bucket_a), (b, bucket_b)):
+        assert "333333333333" in (h.moto.policy_text(account, bucket) or "")
+    for number in (11, 12):
+        [done] = h.gh.bot_comments(number, APPLY_MARKER)
+        assert "apply: applied" in done["body"]
+    assert [d["sha"] for d in h.gh.deployments()] == [first, last]

@@ -96,24 +96,31 @@ class GitHub:
         self.save(data)
         return int(made["id"])
 
-    def merge(self, number: int, head: str, merge_sha: str) -> None:
+    def merge(self, number: int, head: str, merge_sha: str, commits: list[str] | None = None) -> None:
+        """Pull request `number` (last head `head`) merged as merge_sha; a rebase merge lands
+        several commits, the last of them its merge_commit_sha."""
         data = self.load()
-        data["commit_pulls"][merge_sha] = [
-            # A PR that merely contains the commit is not the one that merged it.
-            {
-                "number": number + 1000,
-                "merge_commit_sha": sha("other"),
-                "merged_at": None,
-                "head": {"sha": head},
-            },
-            {
-                "number": number,
-                "merge_commit_sha": merge_sha,
-                "merged_at": "2026-01-02T00:00:00Z",
-                "head": {"sha": head},
-            },
-        ]
+        merged = {
+            "number": number,
+            "merge_commit_sha": merge_sha,
+            "merged_at": "2026-01-02T00:00:00Z",
+            "head": {"sha": head},
+        }
+        # A PR that merely contains the commit is not the one that merged it.
+        unmerged = {**merged, "number": number + 1000, "merge_commit_sha": sha("o"), "merged_at": None}
+        for commit in commits or [merge_sha]:
+            data["commit_pulls"][commit] = [unmerged, merged]
+        data.setdefault("pulls", {})[str(number)] = {"number": number, "head": {"sha": head}}
         self.save(data)
+
+    def set_head(self, number: int, head: str) -> None:
+        data = self.load()
+        data.setdefault("pulls", {})[str(number)] = {"number": number, "head": {"sha": head}}
+        self.save(data)
+
+    def deployments(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self.load().get("deployments", [])
+        return found
 
     def comments(self, number: int) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = self.load()["comments"].get(str(number), [])
@@ -176,10 +183,15 @@ class Harness:
             "BUCKETSHARE_APPLY_ROLE_ARN": f"arn:aws:iam::{self.account}:role/bucketshare-apply",
         }
         self.runs = 0
+        self.last: dict[str, JobResult] = {}
+        """The jobs of the last apply run."""
         self.artifacts = tmp / "artifacts"
         # Real git history, as the runner's checkout has it: plans run with --changed-since
         # HEAD^1, the PR's base (plan.yml) or the merge's first parent (apply.yml).
         self.git("init", "-q", "-b", "main")
+        # What the jobs write into the checkout is never part of a commit.
+        outputs = ["*.json", "*.md", "*.jsonl", "*.log", "report/", "fetched/", "shard*/", "result*/"]
+        (self.repo / ".git" / "info" / "exclude").write_text("\n".join(outputs) + "\n", encoding="utf-8")
         self.main = self.commit("base", [])
 
     def git(self, *args: str) -> str:
@@ -225,8 +237,9 @@ class Harness:
             self.commit("refs/pull/N/merge", [self.main])  # GitHub's test merge onto the base
         self.runs += 1
         # Every job of GitHub's starts on a fresh runner: no folder an earlier run fetched into.
-        for folder in ("shards", "shard", "results", "result"):
+        for folder in ("shards", "shard", "results", "result", "report", "fetched"):
             shutil.rmtree(self.repo / folder, ignore_errors=True)
+        (self.repo / "journal.jsonl").unlink(missing_ok=True)
         run = Run(
             self.repo,
             event_name,
@@ -239,7 +252,20 @@ class Harness:
             run_id=str(4200 + self.runs),
         )
         run.on_upload = lambda name, path: self.upload(run.run_id, name, path)
-        return run_workflow(WORKFLOWS / workflow, run, only)
+        # GitHub's record of the run, as `GET actions/runs/{id}` answers while it runs and after.
+        branch = "feature" if event_name == "pull_request" else run.ref.removeprefix("refs/heads/")
+        record = {"id": int(run.run_id), "path": f".github/workflows/{workflow}", "head_branch": branch}
+        record.update(head_sha=head, event=event_name, status="in_progress", conclusion=None)
+        self._record_run(record)
+        jobs = run_workflow(WORKFLOWS / workflow, run, only)
+        failed = any(job.result == "failure" for job in jobs.values())
+        self._record_run({**record, "status": "completed", "conclusion": "failure" if failed else "success"})
+        return jobs
+
+    def _record_run(self, record: dict[str, Any]) -> None:
+        data = self.gh.load()
+        data.setdefault("runs", {})[str(record["id"])] = record
+        self.gh.save(data)
 
     def upload(self, run_id: str, name: str, path: Path) -> None:
         """What actions/upload-artifact keeps: a copy, listed for this run by the fake gh."""
@@ -255,27 +281,31 @@ class Harness:
         self.gh.save(data)
 
     def plan_pr(self, number: int, head: str) -> JobResult:
+        self.gh.set_head(number, head)
         return self.run("plan.yml", "pull_request", pr_event(number, head), sha("merge-ref"), ["plan"])[
             "plan"
         ]
 
-    def push(self, commit: str) -> JobResult:
-        if self._tree_differs():
-            self.merge_to_main(commit)
-        else:
-            self.git("update-ref", "--no-deref", "HEAD", self.main)
+    def merge(self, number: int, head: str) -> str:
+        """The working tree lands on main as pull request `number`'s squash merge."""
+        self.merge_to_main(f"merge #{number}")
+        self.gh.merge(number, head, self.main)
+        return self.main
+
+    def push(self, commit: str | None = None) -> JobResult:
+        """The apply run of a push of main's head, or of an older commit of main (a re-run of
+        its run); its apply job."""
+        commit = commit or self.main
+        self.git("update-ref", "--no-deref", "HEAD", commit)
         event = {"ref": "refs/heads/main", "after": commit, "repository": {"full_name": REPO}}
-        return self.run("apply.yml", "push", event, commit)["apply"]
+        self.last = self.run("apply.yml", "push", event, commit)
+        return self.last["apply"]
 
-    def _tree_differs(self) -> bool:
-        """Whether shares/ or reconciler.yaml differ from main: a merge to make, or a re-run."""
-        self.git("add", "-A")
-        return bool(self.git("diff", "--cached", "--name-only", self.main, "--", "shares", "reconciler.yaml"))
-
-    def dispatch(self, commit: str, digest: str) -> JobResult:
+    def dispatch(self, digest: str) -> JobResult:
         self.git("update-ref", "--no-deref", "HEAD", self.main)
         event = {"ref": "refs/heads/main", "inputs": {"approve_digest": digest}}
-        return self.run("apply.yml", "workflow_dispatch", event, commit)["apply"]
+        self.last = self.run("apply.yml", "workflow_dispatch", event, self.main)
+        return self.last["apply"]
 
     def drift(self, event_name: str = "schedule") -> JobResult:
         event = {"schedule": "17 6 * * *"} if event_name == "schedule" else {"inputs": {}}
@@ -368,6 +398,14 @@ def test_jobs_with_roles_have_exact_grants() -> None:
         assert roles == ["${{ vars.BUCKETSHARE_APPLY_ROLE_ARN }}"]
     drift = load_workflow(WORKFLOWS / "drift.yml")["jobs"]["drift"]
     assert drift["permissions"] == {"id-token": "write", "contents": "read", "issues": "write"}
+    apply = load_workflow(WORKFLOWS / "apply.yml")["jobs"]["apply"]
+    assert apply["permissions"] == {
+        "id-token": "write",
+        "actions": "read",
+        "contents": "read",
+        "deployments": "write",
+        "pull-requests": "read",
+    }
     dispatch = load_workflow(WORKFLOWS / "apply.yml")["on"]["workflow_dispatch"]
     assert "approve_digest" in dispatch["inputs"]
     # The review script already compares digests; reconciler checks again right before writing.
@@ -376,6 +414,31 @@ def test_jobs_with_roles_have_exact_grants() -> None:
     assert '--expect-digest "$EXPECT_DIGEST"' in apply_run
     [drift_run] = [s["run"] for s in drift["steps"] if "reconciler apply" in s.get("run", "")]
     assert "--scheduled" in drift_run
+
+
+HASHED_INSTALL = [
+    "python -m pip install --require-hashes -r requirements/apply.txt",
+    "python -m pip install --no-deps .",
+]
+
+
+@pytest.mark.parametrize("name", ["plan.yml", "apply.yml", "drift.yml"])
+def test_the_apply_role_runs_only_hash_checked_code_and_no_job_writes_more_than_it_needs(name: str) -> None:
+    for job_id, job in load_workflow(WORKFLOWS / name)["jobs"].items():
+        permissions = job["permissions"]
+        roles = [s["with"]["role-to-assume"] for s in job["steps"] if "role-to-assume" in s.get("with", {})]
+        installs = [s["run"].split() for s in job["steps"] if "pip install" in s.get("run", "")]
+        if "BUCKETSHARE_APPLY_ROLE_ARN" in " ".join(roles):
+            assert installs == [" ".join(HASHED_INSTALL).split()], job_id
+        # Commit comments need contents: write: only in jobs that never get AWS credentials.
+        if permissions.get("contents") == "write":
+            assert "id-token" not in permissions and roles == [], job_id
+        if permissions.get("deployments") == "write":
+            assert any("apply_record.py record" in s.get("run", "") for s in job["steps"]), job_id
+    for job_id, step in all_steps(load_workflow(WORKFLOWS / name)):
+        upload = str(step.get("uses", "")).startswith("actions/upload-artifact@")
+        if upload and "journal" in step["with"]["name"]:
+            assert step["with"].get("overwrite") is True, f"{job_id}: a re-run would lose the journal"
 
 
 @pytest.mark.parametrize(
@@ -464,8 +527,8 @@ def test_pr_plan_and_apply_read_only_the_buckets_the_pr_changes(h: Harness) -> N
     untouched, edited = h.bucket(), h.bucket()
     h.declare(untouched, grant("222222222222"))
     h.declare(edited, grant("222222222222"))
-    reviewed_and_merged(h, 3, sha("h3"), sha("m3"))
-    assert h.push(sha("m3")).result == "success"
+    reviewed_and_merged(h, 3, sha("h3"))
+    assert h.push().result == "success"
 
     h.declare(edited, grant("222222222222"), grant("333333333333"))
     h.proxy.requests.clear()
@@ -479,8 +542,8 @@ def test_pr_plan_and_apply_read_only_the_buckets_the_pr_changes(h: Harness) -> N
         comment["body"].replace("\\", "").replace("&#58;", ":")
     )
     reviewed = h.digest()
-    h.gh.merge(4, sha("h4"), sha("m4"))
-    job = h.push(sha("m4"))
+    h.merge(4, sha("h4"))
+    job = h.push()
     assert job.result == "success", job.output
     assert job.step("review").outputs["expect_digest"] == reviewed
     assert h.proxy.seen(untouched) == []
@@ -533,40 +596,41 @@ def test_fork_pr_is_validated_without_credentials(h: Harness, read_only: bool) -
 # ---- apply.yml --------------------------------------------------------------------------
 
 
-def reviewed_and_merged(h: Harness, number: int, head: str, merge: str) -> str:
+def reviewed_and_merged(h: Harness, number: int, head: str) -> str:
     h.gh.open_pr(number, others=2)
     plan = h.plan_pr(number, head)
     assert plan.result == "success", plan.output
-    h.gh.merge(number, head, merge)
+    h.merge(number, head)
     return h.digest()
 
 
 def test_apply_runs_the_reviewed_plan_then_has_nothing_to_do(h: Harness) -> None:
     bucket = h.bucket()
     h.declare(bucket, grant("222222222222"))
-    reviewed = reviewed_and_merged(h, 7, sha("h1"), sha("m1"))
+    reviewed = reviewed_and_merged(h, 7, sha("h1"))
 
-    job = h.push(sha("m1"))
+    job = h.push()
     assert job.result == "success", job.output
     assert job.aws_logins == [h.vars["BUCKETSHARE_APPLY_ROLE_ARN"]]
-    assert job.step("review").outputs == {"pr": "7", "expect_digest": reviewed}
+    assert job.step("review").outputs == {"prs": "7", "expect_digest": reviewed}
     assert "arn:aws:iam::222222222222:root" in (h.policy_text(bucket) or "")
     [report] = h.gh.bot_comments(7, APPLY_MARKER)
     assert "apply: applied" in report["body"] and bucket in report["body"]
     assert {"name": "bucketshare-journal", "path": "journal.jsonl", "exists": True} in job.uploads
-    assert "apply: applied" in job.summary
+    assert "apply: applied" in h.last["report"].summary
+    assert h.last["report"].aws_logins == []
 
-    again = h.push(sha("m1"))
+    again = h.push()
     assert again.result == "success"
     assert again.step("plan").outputs["exitcode"] == "0"
-    assert again.step("Compare with the reviewed plan").outcome == "skipped"
+    assert again.step("Compare with the reviewed plans").outcome == "skipped"
     assert len(h.gh.bot_comments(7, APPLY_MARKER)) == 1
 
 
 def test_hand_edit_after_review_applies_nothing_until_its_digest_is_approved(h: Harness) -> None:
     bucket = h.bucket()
     h.declare(bucket, grant("222222222222"))
-    reviewed = reviewed_and_merged(h, 7, sha("h1"), sha("m1"))
+    reviewed = reviewed_and_merged(h, 7, sha("h1"))
     edited = h.moto.put_policy(
         h.account,
         bucket,
@@ -584,7 +648,7 @@ def test_hand_edit_after_review_applies_nothing_until_its_digest_is_approved(h: 
         },
     )
 
-    job = h.push(sha("m1"))
+    job = h.push()
     assert job.result == "failure"
     assert job.step("Apply").outcome == "skipped"
     assert h.policy_text(bucket) == edited
@@ -596,13 +660,14 @@ def test_hand_edit_after_review_applies_nothing_until_its_digest_is_approved(h: 
     moved = refused["body"].replace("\\", "").replace("&#58;", ":")
     assert f"- {bucket}: its live policy changed since review (a hand edit or another merge)" in moved
     assert review_of(refused["body"]) is None  # never mistaken for a review
-    assert [u for u in job.uploads if u["exists"]] == []
+    assert [u["name"] for u in job.uploads if u["exists"]] == ["bucketshare-apply-report"]
+    assert h.gh.deployments() == []  # nothing applied, nothing recorded
 
-    wrong = h.dispatch(sha("m1"), reviewed)
+    wrong = h.dispatch(reviewed)
     assert wrong.result == "failure"
     assert h.policy_text(bucket) == edited
 
-    approved = h.dispatch(sha("m1"), new)
+    approved = h.dispatch(new)
     assert approved.result == "success", approved.output
     live = json.loads(h.policy_text(bucket) or "{}")
     assert {s["Sid"] for s in live["Statement"]} > {"HandMade"}
@@ -618,14 +683,14 @@ def test_second_pr_merged_first_makes_the_first_review_stale(h: Harness) -> None
     h.gh.open_pr(12)
     assert h.plan_pr(12, sha("b1")).result == "success"
 
-    h.gh.merge(12, sha("b1"), sha("mb"))
-    assert h.push(sha("mb")).result == "success"
+    h.merge(12, sha("b1"))
+    assert h.push().result == "success"
     after_b = h.policy_text(bucket)
     assert after_b is not None and "333333333333" in after_b
 
     h.declare(bucket, grant("222222222222"), grant("333333333333"))
-    h.gh.merge(11, sha("a1"), sha("ma"))
-    job = h.push(sha("ma"))
+    h.merge(11, sha("a1"))
+    job = h.push()
     assert job.result == "failure"
     assert h.policy_text(bucket) == after_b
     [refused] = h.gh.bot_comments(11, REFUSED_MARKER)
@@ -638,18 +703,20 @@ def test_review_of_an_older_head_or_a_push_without_pr_applies_nothing(h: Harness
     h.declare(bucket, grant("222222222222"))
     h.gh.open_pr(5)
     assert h.plan_pr(5, sha("old")).result == "success"
-    h.gh.merge(5, sha("new"), sha("m5"))  # the branch moved after its last plan
+    h.merge(5, sha("new"))  # the branch moved after its last plan
     # Anybody can write a comment that looks like a review of the new head: never trusted.
     h.gh.add_comment(
         5, "mallory", f"{MARKER}\n<!-- bucketshare-review digest={h.digest()} commit={sha('new')} -->"
     )
-    job = h.push(sha("m5"))
+    job = h.push()
     assert job.result == "failure"
-    assert "not the head commit" in h.gh.bot_comments(5, REFUSED_MARKER)[0]["body"]
+    assert "not the head" in h.gh.bot_comments(5, REFUSED_MARKER)[0]["body"]
 
-    job = h.push(sha("direct"))
+    h.declare(bucket, grant("333333333333"))
+    h.merge_to_main("a push without a pull request")
+    job = h.push()
     assert job.result == "failure"
-    [on_commit] = h.gh.load()["commit_comments"][sha("direct")]
+    [on_commit] = h.gh.load()["commit_comments"][h.main]
     assert on_commit["body"].startswith(REFUSED_MARKER) and "no pull request merged" in on_commit["body"]
     assert h.policy_text(bucket) is None
 
@@ -657,9 +724,9 @@ def test_review_of_an_older_head_or_a_push_without_pr_applies_nothing(h: Harness
 def test_failed_bucket_fails_the_job_and_says_how_to_rerun(h: Harness) -> None:
     bucket = h.bucket()
     h.declare(bucket, grant("222222222222"))
-    reviewed_and_merged(h, 8, sha("h8"), sha("m8"))
+    reviewed_and_merged(h, 8, sha("h8"))
     h.proxy.fail(bucket, access_denied({"PUT"}))
-    job = h.push(sha("m8"))
+    job = h.push()
     assert job.result == "failure"
     assert job.step("apply").outputs["exitcode"] == "1"
     [report] = h.gh.bot_comments(8, APPLY_MARKER)

@@ -13,8 +13,10 @@ depends on them:
 - checkout and setup-python: recorded only (the working directory is already the
   checkout; bash finds the test venv's python first on PATH).
 
-The one `run:` stood in for is the install line `python -m pip install .`: the test venv
-already has bucketshare installed, and building it again would take most of a minute.
+The one `run:` stood in for is the install step, `python -m pip install .` or the
+hash-checked pair (`pip install --require-hashes -r requirements/apply.txt`, then
+`pip install --no-deps .`): the test venv already has bucketshare and its dependencies
+installed, and building it again would take most of a minute.
 
 A job with `strategy.matrix` (one dimension) runs once per value, in order; its `outputs:`
 are evaluated after its steps and reach later jobs through `needs.<job>.outputs`.
@@ -39,7 +41,11 @@ from typing import Any
 
 import yaml
 
-INSTALL_LINES = {"python -m pip install .", "pip install ."}
+INSTALL_SCRIPTS = {
+    "python -m pip install .",
+    "pip install .",
+    "python -m pip install --require-hashes -r requirements/apply.txt\npython -m pip install --no-deps .",
+}
 STATUS_FUNCTIONS = {"always", "success", "failure", "cancelled"}
 CONTEXTS = {"github", "env", "vars", "inputs", "steps", "needs", "job", "runner", "matrix", "strategy"}
 _TOKEN = re.compile(
@@ -496,7 +502,7 @@ class JobRunner:
             raise UnsupportedWorkflow(f"expression inside run: of step {name!r}: pass it through env:")
         if step.get("shell", "bash") != "bash":
             raise UnsupportedWorkflow(f"shell {step.get('shell')!r} is not stood in")
-        if script.strip() in INSTALL_LINES:
+        if "\n".join(line.strip() for line in script.strip().splitlines()) in INSTALL_SCRIPTS:
             return StepResult(name, step.get("id"), "install", "success")
         output_file = self.temp / f"output-{index}"
         env_file = self.temp / f"env-{index}"
