@@ -44,7 +44,8 @@ import yaml
 INSTALL_SCRIPTS = {
     "python -m pip install .",
     "pip install .",
-    "python -m pip install --require-hashes -r requirements/apply.txt\npython -m pip install --no-deps .",
+    "python -m pip install --require-hashes -r requirements/apply.txt\n"
+    "python -m pip install --no-deps --no-build-isolation .",
 }
 STATUS_FUNCTIONS = {"always", "success", "failure", "cancelled"}
 CONTEXTS = {"github", "env", "vars", "inputs", "steps", "needs", "job", "runner", "matrix", "strategy"}
