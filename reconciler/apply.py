@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from reconciler.aws import BucketAccessError, CredentialsRejected, S3Edge
 from reconciler.errors import BucketshareError
-from reconciler.journal import CREATED, ROLLBACK, ApplyRun, Journal, JournalEntry, now
+from reconciler.journal import CREATED, RESTORED_PUBLIC, ROLLBACK, ApplyRun, Journal, JournalEntry, now
 from reconciler.normalize import equivalent_policies
 from reconciler.plan import (
     BucketAction,
@@ -43,9 +43,6 @@ NOTHING_TO_UNDO = "nothing to undo"
 ALREADY_ROLLED_BACK = "already rolled back; nothing to do"
 WRITTEN_BUT = "written, but "
 """How a failure after a write that took effect begins."""
-RESTORED_PUBLIC = "restore-not-public"
-"""The journal action of putting back the policy a write replaced, because S3 said the written
-one is public (with RestrictPublicBuckets it would cut off every cross-account grant)."""
 PUBLIC_RESTORED = (
     "written, but S3 reports the bucket policy as public (GetBucketPolicyStatus IsPublic: true), "
     "which with RestrictPublicBuckets blocks every cross-account grant on it; the previous policy "
@@ -54,6 +51,12 @@ PUBLIC_RESTORED = (
 PUBLIC_UNKNOWN = (
     "written, but S3 did not say whether the bucket policy is public (GetBucketPolicyStatus "
     "failed); check it with `aws s3api get-bucket-policy-status` before relying on the grants"
+)
+ROLL_BACK_FIRST = "not restored: apply run {run} wrote it since; roll that run back first (--run {run})"
+RESTORE_WAS_PUBLIC = (
+    "not restored: an earlier rollback wrote the previous policy, S3 reported it as public, so "
+    "the policy it replaced was put back; find the public statement in the journal's previous "
+    "policy and restore by hand"
 )
 CREATED_KEPT = (
     "created bucket {bucket} is kept (rollback never deletes a bucket); delete it by hand if unwanted"
@@ -590,11 +593,24 @@ def rollback_target(
             f"{NOTHING_TO_UNDO}: the last write (journalled {last.outcome}) never took effect; "
             "the bucket still holds the policy it had before"
         )
-    for record in records:
-        written = record.outcome == "applied" and policy_hash(live_text) == record.written_hash
-        if written or _holds(live_text, record.new_policy, partition):
-            return first, ""
+    if _wrote(records, live_text, partition):
+        return first, ""
     return None, STALE_SINCE_APPLY
+
+
+def _also_wrote(later: ApplyRun, target: JournalEntry | None, live_text: str | None, partition: str) -> bool:
+    """Whether a later run may have written the live policy this run wrote (after a hand edit
+    put the old one back, it writes the very same text): undoing this run would undo it too."""
+    return target is not None and _wrote(later.writes[target.bucket], live_text, partition)
+
+
+def _wrote(records: Sequence[JournalEntry], live_text: str | None, partition: str) -> bool:
+    """Whether the live policy is one of these write records put there (or may have)."""
+    return any(
+        (r.outcome == "applied" and policy_hash(live_text) == r.written_hash)
+        or _holds(live_text, r.new_policy, partition)
+        for r in records
+    )
 
 
 def _restore_refusal(entry: JournalEntry) -> str | None:
@@ -616,7 +632,7 @@ class RollbackChoice:
     (and was not rolled back for it): that one must be undone first."""
 
     run: ApplyRun
-    later: dict[str, str]
+    later: dict[str, ApplyRun]
 
 
 def choose_run(runs: Sequence[ApplyRun], run_id: str | None, bucket: str | None) -> RollbackChoice:
@@ -636,7 +652,7 @@ def choose_run(runs: Sequence[ApplyRun], run_id: str | None, bucket: str | None)
             raise BucketshareError("no applied write to roll back" + (f" for {bucket}" if bucket else ""))
         chosen = candidates[-1]
     later = {
-        name: run.id
+        name: run
         for run in runs[runs.index(chosen) + 1 :]
         for name in run.writes
         if not run.rolled_back(name)
@@ -683,6 +699,8 @@ def rollback(
             return BucketOutcome(name, True, NOTHING_TO_UNDO)
         if undone.rolled_back(name):
             return BucketOutcome(name, True, ALREADY_ROLLED_BACK)
+        if undone.restore_was_public(name):
+            return BucketOutcome(name, False, RESTORE_WAS_PUBLIC)
         policy = PolicyTarget(edge, name, records[0].account, PolicyKind(records[0].kind))
         live = policy.read()
         if live.error is not None:
@@ -692,9 +710,10 @@ def rollback(
             # A rollback killed (or failing its read-back) after its write took effect.
             return BucketOutcome(name, True, ALREADY_ROLLED_BACK)
         target, why = rollback_target(records, live.text, partition)
-        if target is None and why == STALE_SINCE_APPLY and name in choice.later:
-            later = choice.later[name]
-            why = f"not restored: apply run {later} wrote it since; roll that run back first (--run {later})"
+        later = choice.later.get(name)
+        stale = why == STALE_SINCE_APPLY
+        if later is not None and (stale or _also_wrote(later, target, live.text, partition)):
+            return BucketOutcome(name, False, ROLL_BACK_FIRST.format(run=later.id))
         if target is None:
             return BucketOutcome(name, why.startswith(NOTHING_TO_UNDO), why)
         refusal = _restore_refusal(target)

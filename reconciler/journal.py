@@ -76,6 +76,13 @@ class ApplyRun:
         restores = last.action == ROLLBACK and last.new_policy == writes[0].previous_policy
         return last if restores else None
 
+    def restore_was_public(self, bucket: str) -> bool:
+        """Whether the last thing a rollback of this run did to bucket was to put back what it
+        had replaced, because S3 called the restored policy public: trying again would only
+        make the bucket public for a moment once more."""
+        records = self.rollbacks.get(bucket)
+        return records is not None and records[-1].action == RESTORED_PUBLIC
+
     def rolled_back(self, bucket: str) -> bool:
         """Whether a rollback of this run restored bucket, and that is the last it did to it."""
         last = self.last_restore(bucket)
@@ -90,6 +97,9 @@ CREATED = "create-bucket"
 """The action of a creation record: BucketAction.CREATE's word."""
 ROLLBACK = "rollback"
 """The action of a record of rollback's own write."""
+RESTORED_PUBLIC = "restore-not-public"
+"""The action of putting back the policy a write replaced, because S3 said the written one is
+public (with RestrictPublicBuckets it would cut off every cross-account grant)."""
 
 _TEXT_FIELDS = ("run", "time", "bucket", "account", "action", "outcome", "message", "kind")
 KINDS = ("bucket-policy", "key-policy")
@@ -199,38 +209,6 @@ class Journal:
                 except (UnicodeDecodeError, json.JSONDecodeError, TypeError, ValueError) as exc:
                     self.skipped.append(f"{self.path}:{number}:1: skipped, not a journal entry ({exc})")
         return entries
-
-    def attempts(self) -> dict[str, list[JournalEntry]]:
-        """Per bucket, each write attempt (one run's records for it) as its last record, oldest
-        first. A crash leaves an attempt at `pending`: its write may or may not have happened."""
-        last: dict[tuple[str, str], JournalEntry] = {}
-        for entry in self.entries():
-            if entry.action == CREATED:
-                continue  # not a policy write: see created()
-            last.pop((entry.run, entry.bucket), None)  # re-insert: order by the latest record
-            last[(entry.run, entry.bucket)] = entry
-        per_bucket: dict[str, list[JournalEntry]] = {}
-        for entry in last.values():
-            per_bucket.setdefault(entry.bucket, []).append(entry)
-        return per_bucket
-
-    def created(self) -> dict[str, JournalEntry]:
-        """Per bucket, the last record of a creation that took effect (`applied`) or may have
-        (`pending`: the run died during or after CreateBucket). A `failed` one created nothing."""
-        last: dict[tuple[str, str], JournalEntry] = {}
-        for entry in self.entries():
-            if entry.action == CREATED:
-                last.pop((entry.run, entry.bucket), None)  # re-insert: order by the latest record
-                last[(entry.run, entry.bucket)] = entry
-        return {entry.bucket: entry for entry in last.values() if entry.outcome != "failed"}
-
-    def last_applied(self) -> dict[str, JournalEntry]:
-        """Per bucket, the most recent write that took effect."""
-        latest: dict[str, JournalEntry] = {}
-        for entry in self.entries():
-            if entry.outcome == "applied":
-                latest[entry.bucket] = entry
-        return latest
 
     def runs(self) -> list[ApplyRun]:
         """Every apply run, oldest first, with the rollbacks of each. A rollback record of the

@@ -123,7 +123,8 @@ def test_a_default_that_fails_stops_there_and_says_what_the_bucket_lacks(tmp_pat
         "that default by hand, then plan and apply again"
     )
     assert edge.calls[-1] == "encrypt_by_default" and edge.policy is None
-    (created,) = journal.created().values()
+    [run] = journal.runs()
+    (created,) = run.created.values()
     assert (created.action, created.outcome) == (CREATED, "applied")
     assert created.message.startswith("created, but setting default encryption failed")
 
@@ -134,7 +135,7 @@ def test_a_failed_create_records_nothing_created(tmp_path: Path) -> None:
     (outcome,) = apply_plan(plan(), edge, journal)
     assert (outcome.ok, outcome.message) == (False, "create_bucket failed with AccessDenied")
     assert [e.outcome for e in journal.entries()] == ["pending", "failed"]
-    assert journal.created() == {}
+    assert [run.created for run in journal.runs()] == [{}]
 
 
 def test_credentials_that_cannot_be_told_never_create(tmp_path: Path) -> None:
@@ -161,8 +162,9 @@ def test_rollback_of_a_creation_alone_keeps_the_bucket(tmp_path: Path, outcome: 
     assert edge.calls == []
 
 
-def test_journal_attempts_leave_creations_out(tmp_path: Path) -> None:
+def test_journal_runs_keep_creations_apart_from_policy_writes(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.jsonl")
     journal.append(JournalEntry("run0", "t", BUCKET, OWNER, CREATED, None, None, "applied"))
-    assert journal.attempts() == {}
-    assert list(journal.created()) == [BUCKET]
+    [run] = journal.runs()
+    assert run.writes == {}
+    assert list(run.created) == [BUCKET]

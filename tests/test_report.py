@@ -726,7 +726,7 @@ def test_journal_append_and_entries_round_trip(tmp_path: Path) -> None:
     assert json.loads(lines[1])["written_hash"] == "sha256:ab"
 
 
-def test_journal_last_applied_per_bucket(tmp_path: Path) -> None:
+def test_journal_runs_hold_each_runs_writes_per_bucket(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "journal.jsonl")
     first = entry("acme-a", "applied", "run1", '{"v":1}')
     second = entry("acme-a", "applied", "run2", '{"v":2}')
@@ -740,7 +740,12 @@ def test_journal_last_applied_per_bucket(tmp_path: Path) -> None:
         entry("acme-a", "failed", "run3"),
     ):
         journal.append(item)
-    assert journal.last_applied() == {"acme-a": second}
+    runs = {run.id: run for run in journal.runs()}
+    assert list(runs) == ["run1", "run2", "run3"]
+    assert runs["run1"].writes["acme-a"] == [entry("acme-a", "pending"), first]
+    assert [e.outcome for e in runs["run1"].writes["acme-b"]] == ["pending", "failed"]
+    assert runs["run2"].writes["acme-a"] == [entry("acme-a", "pending", "run2"), second]
+    assert [e.outcome for e in runs["run3"].writes["acme-a"]] == ["failed"]
 
 
 def test_journal_skips_blank_lines(tmp_path: Path) -> None:

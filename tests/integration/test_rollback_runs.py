@@ -8,8 +8,14 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from reconciler.apply import RESTORE_WAS_PUBLIC, rollback
+from reconciler.aws import S3Edge
+from reconciler.journal import Journal
 
 from .conftest import Result, Workspace, read_grant, statement
 
@@ -243,3 +249,61 @@ def test_a_long_journal_lists_the_last_ten_runs_and_the_one_chosen(ws: Workspace
         "  run run03  2026-01-03T03:00:00+00:00  1 bucket",
     ]
     assert "  run run12  2026-01-12T03:00:00+00:00  1 bucket\nrolling back run run01\n" in result.out
+
+
+def test_rollback_of_an_earlier_run_refuses_a_bucket_a_later_run_wrote_the_same_again(ws: Workspace) -> None:
+    # Run 1 grants; a person puts the old policy back by hand; run 2 grants again, writing
+    # the very text run 1 wrote. Undoing run 1 would silently undo run 2 as well.
+    bucket, before = held_policy(ws, "samelater")
+    journal = ws.root / "journal.jsonl"
+    ws.declare(bucket, read_grant("222222222222"))
+    assert ws.apply("--journal", journal).rc == 0
+    granted = ws.policy_text(bucket)
+    ws.put_policy(bucket, before)
+    assert ws.apply("--journal", journal).rc == 0
+    assert ws.policy_text(bucket) == granted
+    first_run, second_run = dict.fromkeys(r["run"] for r in records(journal))
+
+    result = ws.run("rollback", journal, "--run", first_run)
+
+    assert result.rc == 1
+    assert (
+        f"{bucket}: FAILED: not restored: apply run {second_run} wrote it since; roll that run back first "
+        f"(--run {second_run})"
+    ) in result.out
+    assert ws.policy_text(bucket) == granted
+
+
+class CallsRestoredPublic(S3Edge):
+    """S3's own view of "public" can differ from bucketshare's check: here it calls every
+    written policy public, and counts the writes."""
+
+    def __init__(self) -> None:
+        super().__init__(4)
+        self.writes = 0
+
+    def policy_is_public(self, bucket: str, account: str) -> bool | None:
+        return True
+
+    def put_policy(
+        self, bucket: str, account: str, text: str, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self.writes += 1
+        super().put_policy(bucket, account, text, sleep)
+
+
+def test_a_restore_s3_called_public_is_not_tried_again(ws: Workspace) -> None:
+    bucket, _ = held_policy(ws, "publicrestore")
+    journal = ws.root / "journal.jsonl"
+    ws.declare(bucket, read_grant("222222222222"))
+    assert ws.apply("--journal", journal).rc == 0
+    granted = ws.policy_text(bucket)
+    edge = CallsRestoredPublic()
+
+    [first] = rollback(Journal(journal), edge, None, "aws")
+    assert not first.ok
+    assert (edge.writes, ws.policy_text(bucket)) == (2, granted)  # restored, then put back
+
+    [again] = rollback(Journal(journal), edge, None, "aws")
+    assert (again.ok, again.message) == (False, RESTORE_WAS_PUBLIC)
+    assert (edge.writes, ws.policy_text(bucket)) == (2, granted)
