@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,9 +33,17 @@ SLOW_TESTS = frozenset(
         "test_aws_replay_of_random_grants_plans_as_noop",
         "test_schema_agrees_with_loader_on_generated_documents",
         "test_a_saved_create_plan_applies_only_in_its_region",
-        "test_every_recorded_aws_operation_is_allowed_and_every_permission_is_used",
     }
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Started in the background of a non-interactive shell (`.ci/run &`, nohup), this process
+    inherits SIGINT ignored, and so would every reconciler the tests start: Python installs no
+    KeyboardInterrupt handler then, and the Ctrl-C tests would see a Ctrl-C nobody can press.
+    Handled again here, children start with it at its default, as from a terminal."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.hookimpl(tryfirst=True)
