@@ -322,3 +322,28 @@ def test_the_hourly_run_refuses_what_no_merged_pull_request_showed_and_says_so_o
     [refused] = h.gh.load()["commit_comments"][h.main]
     assert refused["body"].startswith(REFUSED_MARKER) and "no pull request merged" in refused["body"]
     assert len(records(h)) == 1
+
+
+@pytest.mark.slow
+def test_a_comment_too_large_to_list_its_buckets_is_named_when_a_range_is_refused(h: Harness) -> None:
+    assert h.push().result == "success"
+    x, y = h.bucket(), h.bucket()
+    for number, bucket in ((1, x), (2, y)):
+        plan_alone(h, number, bucket)
+    # Pull request 1 changed more buckets than its comment can list: no reviewed-buckets line.
+    data = h.gh.load()
+    [mine] = [c for c in data["comments"]["1"] if c["user"]["login"] == BOT]
+    mine["body"] = "\n".join(line for line in mine["body"].split("\n") if "reviewed-buckets" not in line)
+    h.gh.save(data)
+    h.declare(x, grant("222222222222"))
+    h.merge(1, sha("h1"))
+    h.declare(y, grant("222222222222"))
+    h.merge(2, sha("h2"))
+
+    job = h.push()
+    assert job.result == "failure" and not granted(h, x) and not granted(h, y)
+    [refused] = h.gh.bot_comments(1, REFUSED_MARKER)
+    text = " ".join(refused["body"].replace("\\", "").replace("&#58;", ":").split())
+    assert "reviewed on pull request #1" in text
+    assert "its comment lists no buckets, too many changed to keep: only its whole digest can match" in text
+    assert f"- {x}: changes (put-policy) but no reviewed plan showed it" in text
