@@ -62,7 +62,7 @@ def check_tip(repo: str, head: str) -> None:
     if tip != head:
         raise NotApplicable(
             f"main has moved to {tip} since this run's commit {head}; nothing applied here: "
-            f"the run of {tip} applies everything up to it, this commit included"
+            f"the run of {tip} (or the hourly catch-up run) applies everything up to it, this commit included"
         )
 
 
@@ -161,7 +161,7 @@ def main(argv: list[str]) -> int:
         try:
             check_tip(repo, head)
             sha = last_applied(repo, head)
-        except NotApplicable as exc:
+        except (NotApplicable, ghapi.GhError) as exc:
             print(f"::error::{exc}")
             return 1
         ghapi.set_output("sha", sha or "")
