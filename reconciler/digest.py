@@ -61,25 +61,19 @@ Reviewed = dict[str, tuple[str, str, str]]
 """bucket -> (action, live hash, new hash) of one reviewed plan, as the comment records it."""
 
 
-_SHORT = 16
-"""Hex digits of each policy hash kept in the reviewed-bucket list: enough to tell two
-policies apart for an explanation; the digest itself stays the full-length check."""
+OLD_SHORT = 16
+"""Hex digits of each hash that reviewed-bucket lists of earlier versions kept: still read
+(a prefix match, until the pull request's next plan rewrites its comment), never written.
+A list now keeps full hashes, as the digest does: the list approves changes bucket by
+bucket, so a truncated hash would be a weaker check than the digest it stands beside."""
 MAX_REVIEWED_CHARS = 16_000
-"""Above this the list is left out of the comment (the digest alone still decides)."""
-
-
-def _short(line: str) -> str:
-    bucket, account, action, live, new = line.split("\t")
-    return "\t".join((bucket, account, action, _short_hash(live), _short_hash(new)))
-
-
-def _short_hash(value: str) -> str:
-    return value.removeprefix("sha256:")[:_SHORT]
+"""Above this (about 150 changing buckets) the list is left out of the comment: the digest
+alone decides, and a refusal names the pull request whose list was too long to keep."""
 
 
 def encode_reviewed(plan: Plan) -> str | None:
-    """The changing buckets, compact and comment-safe, so a later run can say what moved."""
-    body = "\n".join(_short(line) for line in digest_lines(plan)).encode("utf-8")
+    """The changing buckets, compact and comment-safe: what a later run checks, bucket by bucket."""
+    body = "\n".join(digest_lines(plan)).encode("utf-8")
     text = base64.b64encode(zlib.compress(body, 9)).decode("ascii")
     return text if len(text) <= MAX_REVIEWED_CHARS else None
 
@@ -101,11 +95,23 @@ def decode_reviewed(text: str) -> Reviewed | None:
     return {row[0]: (row[2], row[3], row[4]) for row in rows}
 
 
-def _short_changes(plan: Plan) -> Reviewed:
+def _changes(plan: Plan) -> Reviewed:
     return {
         bucket: (action, live, new)
-        for bucket, _, action, live, new in (_short(line).split("\t") for line in digest_lines(plan))
+        for bucket, _, action, live, new in (line.split("\t") for line in digest_lines(plan))
     }
+
+
+def _same_hash(reviewed: str, now: str) -> bool:
+    if len(reviewed) == OLD_SHORT and not reviewed.startswith("sha256:"):
+        return now.removeprefix("sha256:")[:OLD_SHORT] == reviewed
+    return reviewed == now
+
+
+def _same(reviewed: tuple[str, str, str] | None, now: tuple[str, str, str] | None) -> bool:
+    if reviewed is None or now is None:
+        return reviewed is now
+    return reviewed[0] == now[0] and _same_hash(reviewed[1], now[1]) and _same_hash(reviewed[2], now[2])
 
 
 def _moved(bucket: str, before: tuple[str, str, str] | None, after: tuple[str, str, str] | None) -> str:
@@ -116,18 +122,18 @@ def _moved(bucket: str, before: tuple[str, str, str] | None, after: tuple[str, s
     if before[0] != after[0]:
         # e.g. a bucket to create that someone created meanwhile: now a put-policy.
         return f"{bucket}: was {before[0]} in the reviewed plan, is {after[0]} now"
-    if before[1] != after[1]:
+    if not _same_hash(before[1], after[1]):
         return f"{bucket}: its live policy changed since review (a hand edit or another merge)"
     return f"{bucket}: the planned policy differs from the reviewed one ({after[0]})"
 
 
 def changes_since_review(reviewed: Reviewed, plan: Plan) -> list[str]:
     """Sentences saying how this plan differs, bucket by bucket, from the one reviewed."""
-    now = _short_changes(plan)
+    now = _changes(plan)
     return [
         _moved(bucket, reviewed.get(bucket), now.get(bucket))
         for bucket in sorted(reviewed.keys() | now.keys())
-        if reviewed.get(bucket) != now.get(bucket)
+        if not _same(reviewed.get(bucket), now.get(bucket))
     ]
 
 
@@ -140,9 +146,9 @@ def unreviewed_changes(reviews: list[Reviewed], plan: Plan) -> list[str]:
     bucket that no longer changes needs no review: nothing is written to it.
     """
     found = []
-    for bucket, change in sorted(_short_changes(plan).items()):
+    for bucket, change in sorted(_changes(plan).items()):
         shown = [review[bucket] for review in reviews if bucket in review]
-        if change in shown:
+        if any(_same(seen, change) for seen in shown):
             continue
         if not shown:
             found.append(f"{bucket}: changes ({change[0]}) but no reviewed plan showed it")

@@ -1,7 +1,8 @@
 """The record of what apply applied: a GitHub Deployment of `production` per successful apply.
 
     python scripts/apply_record.py last
-        writes the step output `sha`: the last commit applied in full, or empty (no record yet)
+        refuses (exit 1) unless GITHUB_SHA is main's tip; then writes the step output `sha`:
+        the last commit applied in full, or empty (no record yet)
     python scripts/apply_record.py record --since SHA --digest DIGEST
         records GITHUB_SHA as applied (a deployment with a `success` status)
 
@@ -15,8 +16,15 @@ too); those say that a job ran, not what was applied. Ours are told apart by the
 their creator (the workflows' bot) and a status `success` written only after the apply; the
 others are never read. Any same-repository pull request's job can write a deployment as the
 bot too, so a record counts only when the run it names is GitHub's record of an apply.yml
-run on main, for that commit, that succeeded. A record that is not an ancestor of this
-commit (main was rewritten) is passed over.
+run of this repository's main (a push, a dispatch or the schedule; not a fork's branch
+named main), for that commit, whose record job succeeded. The job, not the whole run: a
+report job that failed after the record makes the run red, and passing over its record
+would plan from an older commit again. A record that is not an ancestor of this commit
+(main was rewritten) is passed over.
+
+Only main's tip is applied. Each run applies everything up to its own commit, so a run of
+an older commit (a re-run of an earlier run) has nothing to add and could only put back
+what a later merge took away: it stops before any AWS call, and the tip's run applies.
 """
 
 from __future__ import annotations
@@ -35,8 +43,27 @@ LOOKED_AT = 30
 """Records read, newest first: only successful applies write one, so the first usually does."""
 
 
-class OlderThanApplied(Exception):
-    """This run's commit is behind the last one applied."""
+RECORD_JOB = "record the commit as applied"
+"""The `name:` of the job that writes the record, in both modes of apply.yml."""
+EVENTS = {"push", "workflow_dispatch", "schedule"}
+"""The events an apply run of main starts from (a pull request's run never records)."""
+
+
+class NotApplicable(Exception):
+    """This run must not apply: its commit is not main's tip, or is behind the last applied."""
+
+
+def main_tip(repo: str) -> str:
+    return str(ghapi.get(f"repos/{repo}/branches/main")["commit"]["sha"])
+
+
+def check_tip(repo: str, head: str) -> None:
+    tip = main_tip(repo)
+    if tip != head:
+        raise NotApplicable(
+            f"main has moved to {tip} since this run's commit {head}; nothing applied here: "
+            f"the run of {tip} (or the hourly catch-up run) applies everything up to it, this commit included"
+        )
 
 
 def _is_ancestor(older: str, newer: str) -> bool:
@@ -60,9 +87,14 @@ def _from_an_apply_run(repo: str, deployment: dict[str, Any]) -> str | None:
     if not run_id.isdigit():
         return "it names no run"
     run = ghapi.get(f"repos/{repo}/actions/runs/{run_id}")
-    facts = (run.get("path"), run.get("head_branch"), run.get("head_sha"), run.get("conclusion"))
-    if facts != (WORKFLOW, "main", deployment.get("sha"), "success"):
-        return f"run {run_id} is not a successful {WORKFLOW} run on main for {deployment.get('sha')}"
+    head_repo = (run.get("head_repository") or {}).get("full_name")
+    facts = (run.get("path"), run.get("head_branch"), run.get("head_sha"), head_repo)
+    if facts != (WORKFLOW, "main", deployment.get("sha"), repo) or run.get("event") not in EVENTS:
+        return f"run {run_id} is not a {WORKFLOW} run of {repo}'s main for {deployment.get('sha')}"
+    # Every attempt's jobs: a record written by a first attempt stays true after a re-run.
+    jobs = ghapi.get(f"repos/{repo}/actions/runs/{run_id}/jobs?filter=all&per_page=100")["jobs"]
+    if not any(job.get("name") == RECORD_JOB and job.get("conclusion") == "success" for job in jobs):
+        return f"run {run_id} has no successful job {RECORD_JOB!r}"
     return None
 
 
@@ -82,7 +114,7 @@ def last_applied(repo: str, head: str) -> str | None:
             continue
         if sha != head and _is_ancestor(head, sha):
             # A re-run of an older run: planning it would undo what a later merge applied.
-            raise OlderThanApplied(
+            raise NotApplicable(
                 f"commit {head} is older than {sha}, which was applied already; "
                 "nothing to do here (re-run the newest apply run instead)"
             )
@@ -127,8 +159,9 @@ def main(argv: list[str]) -> int:
     repo, head = ghapi.repository(), os.environ["GITHUB_SHA"]
     if args.command == "last":
         try:
+            check_tip(repo, head)
             sha = last_applied(repo, head)
-        except OlderThanApplied as exc:
+        except (NotApplicable, ghapi.GhError) as exc:
             print(f"::error::{exc}")
             return 1
         ghapi.set_output("sha", sha or "")

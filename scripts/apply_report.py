@@ -8,6 +8,8 @@ lines, then `N bucket(s) applied, M failed`. `result` exits with --exitcode, so 
 apply fails the job after the comments are written. --prs are the pull requests merged
 since the last apply (apply_review.py's output): every one of them gets the comment, as one
 run applies them together; with none (a push without a pull request) the commit gets it.
+A refused plan is not posted again where the bot's last refused comment says the same: the
+hourly catch-up run refuses the same range until somebody acts, and must not repeat itself.
 This runs in a job without AWS credentials: the only one that may write commit comments.
 """
 
@@ -54,13 +56,21 @@ def report_body(log: str, exitcode: int, digest: str, sha: str) -> str:
     return ghapi.fit("\n".join(parts), note)
 
 
-def post(body: str, prs: str) -> None:
+def _said_already(path: str, body: str) -> bool:
+    """Whether the bot's last comment of body's kind at path is body itself."""
+    mine = ghapi.bot_items_marked(ghapi.get_all(path), ghapi.first_line(body))
+    return bool(mine) and mine[-1].get("body") == body
+
+
+def post(body: str, prs: str, once: bool = False) -> None:
     repo, sha = ghapi.repository(), os.environ["GITHUB_SHA"]
     numbers = [int(number) for number in prs.split()]
-    for number in numbers:
-        ghapi.send("POST", f"repos/{repo}/issues/{number}/comments", {"body": body})
-    if not numbers:
-        ghapi.send("POST", f"repos/{repo}/commits/{sha}/comments", {"body": body})
+    paths = [f"repos/{repo}/issues/{number}/comments" for number in numbers]
+    for path in paths or [f"repos/{repo}/commits/{sha}/comments"]:
+        if once and _said_already(path, body):
+            print(f"{path}: this refusal was posted already")
+            continue
+        ghapi.send("POST", path, {"body": body})
 
 
 def main() -> int:
@@ -76,7 +86,7 @@ def main() -> int:
         command.add_argument("--prs", default="")
     args = parser.parse_args()
     if args.command == "refused":
-        post(args.body.read_text(encoding="utf-8"), args.prs)
+        post(args.body.read_text(encoding="utf-8"), args.prs, once=True)
         return 0
     log = args.log.read_text(encoding="utf-8") if args.log.exists() else ""
     body = report_body(log, args.exitcode, args.digest, os.environ["GITHUB_SHA"])

@@ -84,7 +84,11 @@ def review_of(repo: str, pr: dict[str, Any]) -> Review:
         why = f"pull request #{number}: its plan comment was made for commit {commit}, not the head {head}"
         return Review(number, None, why)
     buckets = parse_reviewed(str(found.comment["body"]))
-    return Review(number, digest, f"reviewed on pull request #{number} at commit {head}", buckets)
+    why = f"reviewed on pull request #{number} at commit {head}"
+    if buckets is None:
+        # More buckets changed than the comment can list: bucket by bucket, nothing matches.
+        why += " (its comment lists no buckets, too many changed to keep: only its whole digest can match)"
+    return Review(number, digest, why, buckets)
 
 
 def decide(plan: Plan, reviews: list[Review], approved: str) -> tuple[bool, list[str]]:

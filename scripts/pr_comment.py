@@ -6,12 +6,15 @@ authored by the workflow's bot; which one is THE comment is `ghapi.marked_commen
 rule apply_review.py trusts by too. A comment anybody else wrote with the same marker is
 never edited; a second one by the bot is named in a visible warning on the first.
 
-    python scripts/pr_comment.py --pr N --body-file plan.md [--changes-itself true|false]
+    python scripts/pr_comment.py --pr N --body-file plan.md [--itself-since REV]
     python scripts/pr_comment.py --pr N --fork-notice --soft-fail
     python scripts/pr_comment.py --pr N --mark-outdated
 
---changes-itself true (the pull request changes files besides shares/ and reconciler.yaml)
-makes the first visible line say the plan was produced by the changed code.
+--itself-since REV (the base: HEAD^1 of GitHub's test merge): when the pull request changes
+files besides shares/ and reconciler.yaml since REV, the first visible line says the plan
+was produced by the changed code. That line is advisory: it is written by the code under
+review (a pull request that edits this script or plan.yml can leave it out); the control is
+code-owner review of those paths (`reconciler codeowners`).
 --mark-outdated is for a run whose plan job was skipped or failed: when the plan comment
 was made for another commit than the pull request's head now, its first visible line says
 it is outdated.
@@ -20,6 +23,7 @@ it is outdated.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -44,6 +48,24 @@ OUTDATED = "**Outdated:**"
 DUPLICATE = "**Warning:**"
 NOTICES = (ITSELF, OUTDATED, DUPLICATE)
 """How each line this script puts above the visible plan starts, so a later edit replaces it."""
+
+
+DECLARATIONS = ("shares/", "reconciler.yaml")
+"""What a pull request may change while the plan still runs main's bucketshare code."""
+
+
+def changes_itself(base: str) -> bool:
+    """Whether the checkout changes anything but declarations since base."""
+    excluded = [f":(exclude){path}" for path in DECLARATIONS]
+    done = subprocess.run(
+        ["git", "diff", "--name-only", base, "HEAD", "--", ".", *excluded],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"::error::git diff {base} HEAD: {done.stderr.strip()}")
+    return bool(done.stdout.strip())
 
 
 def outdated_line(commit: str | None, head: str) -> str:
@@ -127,7 +149,7 @@ def main() -> int:
     source.add_argument("--body-file", type=Path)
     source.add_argument("--fork-notice", action="store_true")
     source.add_argument("--mark-outdated", action="store_true")
-    parser.add_argument("--changes-itself", choices=("true", "false"), default="false")
+    parser.add_argument("--itself-since", metavar="REV", default="")
     parser.add_argument(
         "--soft-fail",
         action="store_true",
@@ -141,7 +163,8 @@ def main() -> int:
             return 0
         if args.body_file is not None:
             body = args.body_file.read_text(encoding="utf-8")
-        print(upsert(args.pr, body, [ITSELF] if args.changes_itself == "true" else []))
+        itself = bool(args.itself_since) and changes_itself(args.itself_since)
+        print(upsert(args.pr, body, [ITSELF] if itself else []))
     except ghapi.GhError as exc:
         if not (args.soft_fail and exc.forbidden):
             print(exc, file=sys.stderr)

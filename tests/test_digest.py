@@ -9,6 +9,7 @@ import zlib
 from reconciler.digest import (
     changes_since_review,
     check_digest_text,
+    decode_reviewed,
     digest_lines,
     plan_digest,
     unreviewed_changes,
@@ -129,4 +130,31 @@ def test_review_is_per_bucket_across_several_reviewed_plans() -> None:
     ]
     assert unreviewed_changes([], Plan((a,), "BucketShare", "aws")) == [
         "acme-a: changes (put-policy) but no reviewed plan showed it"
+    ]
+
+
+def test_the_reviewed_list_keeps_full_hashes_so_a_prefix_match_approves_nothing() -> None:
+    a = bucket("acme-a", live="{}")
+    reviewed = parse_reviewed(render_markdown(Plan((a,), "BucketShare", "aws")))
+    full = policy_hash('{"Version":"2012-10-17","Statement":[{"Sid":"BucketShareX","Effect":"Allow"}]}')
+    assert reviewed == {"acme-a": ("put-policy", policy_hash("{}"), full)}
+    # A change whose hash agrees with the reviewed one in its first 16 hex digits only.
+    near = full[: len("sha256:") + 16] + ("0" if full[-1] != "0" else "1") * 48
+    assert unreviewed_changes(
+        [{"acme-a": ("put-policy", policy_hash("{}"), near)}], Plan((a,), "BucketShare", "aws")
+    ) == ["acme-a: the planned policy differs from the reviewed one (put-policy)"]
+
+
+def test_a_comment_written_before_full_hashes_is_still_read() -> None:
+    a, b = bucket("acme-a"), bucket("acme-b", live="{}")
+    short = [line.split("\t") for line in digest_lines(Plan((a, b), "BucketShare", "aws"))]
+    body = "\n".join(
+        "\t".join([*row[:3], *(h.removeprefix("sha256:")[:16] for h in row[3:])]) for row in short
+    )
+    old = decode_reviewed(base64.b64encode(zlib.compress(body.encode())).decode())
+    assert old is not None and old["acme-a"][1] == "none" and len(old["acme-b"][2]) == 16
+    assert unreviewed_changes([old], Plan((a, b), "BucketShare", "aws")) == []
+    edited = dataclasses.replace(b, live_hash=policy_hash('{"hand": "edit"}'))
+    assert changes_since_review(old, Plan((a, edited), "BucketShare", "aws")) == [
+        "acme-b: its live policy changed since review (a hand edit or another merge)"
     ]

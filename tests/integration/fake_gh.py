@@ -16,7 +16,11 @@ with id, name, run_id and the folder `dir` holding its files: listed per run and
 a zip, as the REST API serves them after its redirect), pulls (number -> the pull request,
 with head.sha), deployments (each with its statuses; listed newest first and filtered by
 sha, ref, task and environment, as `GET /repos/{repo}/deployments` does), runs (id ->
-the workflow run: path, head_branch, head_sha, event, status, conclusion).
+the workflow run: path, head_branch, head_sha, head_repository, event, status, conclusion,
+run_attempt, and its jobs of every attempt, each with name, conclusion and run_attempt:
+`GET .../jobs` lists the latest attempt's, or every attempt's with filter=all), branches
+(name -> the commit sha at its tip), failing (paths whose writes answer HTTP 502, as
+GitHub's API now and then does).
 """
 
 from __future__ import annotations
@@ -140,11 +144,21 @@ def route(store: Store, method: str, path: str, query: dict[str, str], body: dic
         per_page, page = min(int(query.get("per_page", 30)), 100), int(query.get("page", 1))
         listed = [{"id": a["id"], "name": a["name"]} for a in _page(found, per_page, page)]
         return {"total_count": len(found), "artifacts": listed}
-    if (match := re.fullmatch(r"actions/runs/(\d+)", rest)) and method == "GET":
+    if (match := re.fullmatch(r"actions/runs/(\d+)(/jobs)?", rest)) and method == "GET":
         run = store.get("runs", {}).get(match.group(1))
         if run is None:
             raise HttpError(404, "Not Found")
-        return run
+        if match.group(2) is None:
+            return {k: v for k, v in run.items() if k != "jobs"}
+        jobs = run.get("jobs", [])
+        if query.get("filter", "latest") == "latest":
+            jobs = [j for j in jobs if j["run_attempt"] == run["run_attempt"]]
+        return {"total_count": len(jobs), "jobs": jobs}
+    if (match := re.fullmatch(r"branches/([^/]+)", rest)) and method == "GET":
+        tip = store.get("branches", {}).get(match.group(1))
+        if tip is None:
+            raise HttpError(404, "Branch not found")
+        return {"name": match.group(1), "commit": {"sha": tip}}
     if (match := re.fullmatch(r"actions/artifacts/(\d+)/zip", rest)) and method == "GET":
         for artifact in store.get("artifacts", []):
             if artifact["id"] == int(match.group(1)):
@@ -269,6 +283,8 @@ def api(store: Store, argv: list[str], stdin: str) -> str | bytes:
         store.setdefault("writes", []).append({"method": method, "path": parts.path, "body": body})
         if store.get("read_only"):
             raise HttpError(403, "Resource not accessible by integration")
+        if any(re.search(pattern, parts.path) for pattern in store.get("failing", [])):
+            raise HttpError(502, "Server Error")
     result = route(store, method, parts.path, query, body)
     if isinstance(result, bytes):
         return result

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from .faultproxy import access_denied
-from .test_workflows import APPLY_MARKER, BOT, REFUSED_MARKER, Harness, grant, h, pr_event, sha
+from .test_workflows import APPLY_MARKER, BOT, REFUSED_MARKER, REPO, Harness, grant, h, pr_event, sha
 
 __all__ = ["h"]  # the fixture, used by name below
 
@@ -56,6 +56,7 @@ def test_three_quick_merges_whose_middle_run_never_started_are_all_applied(h: Ha
     h.declare(x, grant("222222222222"))
     first = h.merge(1, sha("h1"))
     assert h.push().result == "success"
+    first_run = h.last_run
     h.declare(y, grant("222222222222"))
     h.merge(2, sha("h2"))
     # Its run was pending when the third merge's run queued: GitHub cancelled it unstarted.
@@ -74,21 +75,23 @@ def test_three_quick_merges_whose_middle_run_never_started_are_all_applied(h: Ha
     assert [d["sha"] for d in records(h)] == [first, last]
     assert sorted(puts(h)) == sorted([x, y, z])
 
-    # A re-run of the finished run writes nothing: not a policy, a comment or a record.
+    # A re-run of the finished run (its second attempt) writes nothing: not a policy, a
+    # comment or a record.
     comments = {n: len(h.gh.comments(n)) for n in (1, 2, 3)}
-    again = h.push()
+    again = h.rerun()
     assert again.result == "success", again.output
     assert again.step("plan").outputs["exitcode"] == "0"
     assert sorted(puts(h)) == sorted([x, y, z])
     assert {n: len(h.gh.comments(n)) for n in (1, 2, 3)} == comments
     assert [d["sha"] for d in records(h)] == [first, last]
 
-    # A re-run of the first run, behind what was applied since, stops before any plan.
-    older = h.push(first)
+    # A re-run of the first run, behind main's tip, stops before AWS credentials or a plan.
+    older = h.rerun(first_run)
     assert older.result == "failure"
-    assert f"::error::commit {first} is older than {last}" in older.output
+    assert f"::error::main has moved to {last} since this run's commit {first}" in older.output
     assert older.aws_logins == [] and sorted(puts(h)) == sorted([x, y, z])
     assert {n: len(h.gh.comments(n)) for n in (1, 2, 3)} == comments
+    assert h.last["record"].result == "skipped"
 
 
 @pytest.mark.slow
@@ -167,12 +170,28 @@ def test_the_first_run_plans_everything_and_reads_only_its_own_records(h: Harnes
         {"id": 13, "sha": merged, "ref": merged, "task": TASK, "environment": "production",
          "creator": {"login": BOT}, "payload": {"run_id": h.runs + 4200}, "statuses": success},
     ]  # fmt: skip
+    # Runs of apply.yml on a branch named main for that commit, each with a successful record
+    # job: one started by a pull request, one from a fork's main, one whose record job failed
+    # (the run went green on a re-run of another job). None applied this repository's main.
+    record_job = {"name": "record the commit as applied", "conclusion": "success", "run_attempt": 1}
+    apply_run = {"path": ".github/workflows/apply.yml", "head_branch": "main", "head_sha": merged,
+                 "event": "push", "head_repository": {"full_name": REPO}, "status": "completed",
+                 "conclusion": "success", "run_attempt": 1, "jobs": [record_job]}  # fmt: skip
+    for run_id, facts in (
+        ("9001", {"event": "pull_request"}),
+        ("9002", {"head_repository": {"full_name": "mallory/bucketshare"}}),
+        ("9003", {"jobs": [{**record_job, "conclusion": "failure"}]}),
+    ):
+        data["runs"][run_id] = {**apply_run, "id": int(run_id), **facts}
+        forged = {**data["deployments"][2], "id": int(run_id), "payload": {"run_id": run_id}}
+        data["deployments"].append(forged)
     h.gh.save(data)
 
     job = h.push()
     assert job.result == "success", job.output
     assert job.step("since").outputs == {"sha": ""}
-    assert "deployment 13 is not a record of an apply" in job.step("since").stdout
+    for deployment in (13, 9001, 9002, 9003):
+        assert f"deployment {deployment} is not a record of an apply" in job.step("since").stdout
     assert json.loads((h.repo / "plan.json").read_text(encoding="utf-8"))["partial_since"] is None
     assert granted(h, bucket)
     [record] = records(h)[-1:]
@@ -208,3 +227,123 @@ def test_a_failed_bucket_leaves_no_record_so_the_next_run_plans_it_again(h: Harn
     assert granted(h, y)
     assert puts(h).count(x) == 1
     assert len(records(h)) == 2
+
+
+@pytest.mark.slow
+def test_a_rerun_of_an_older_run_cannot_put_back_what_a_newer_merge_revoked(h: Harness) -> None:
+    assert h.push().result == "success"
+    [start] = records(h)
+    x, y, z = h.bucket(), h.bucket(), h.bucket()
+    # Pull request 1 grants on x; its merge's run fails before the grant is written.
+    h.declare(x, grant("222222222222"))
+    h.gh.open_pr(1)
+    assert h.plan_pr(1, sha("h1")).result == "success"
+    c = h.merge(1, sha("h1"))
+    h.proxy.fail(x, access_denied({"PUT"}), times=1)
+    assert h.push().result == "failure"
+    c_run = h.last_run
+    assert not granted(h, x) and records(h) == [start]
+    # Pull request 2 (an incident) revokes x and grants y. Its run applies and records, then
+    # its report job fails on GitHub's side: the run ends red.
+    (h.repo / "shares" / f"{x}.yaml").unlink()
+    h.declare(y, grant("222222222222"))
+    h.gh.open_pr(2)
+    assert h.plan_pr(2, sha("h2")).result == "success"
+    d = h.merge(2, sha("h2"))
+    h.gh.update(failing=[r"/issues/\d+/comments$"])
+    assert h.push().result == "success"
+    assert h.last["record"].result == "success" and h.last["report"].result == "failure"
+    assert h.gh.load()["runs"][h.last_run]["conclusion"] == "failure"
+    h.gh.update(failing=[])
+    assert [r["sha"] for r in records(h)] == [start["sha"], d]
+
+    # Somebody re-runs C's red run: main has moved on, so it stops before AWS.
+    writes = len(h.gh.writes())
+    again = h.rerun(c_run)
+    assert again.result == "failure"
+    assert f"::error::main has moved to {d} since this run's commit {c}" in again.output
+    assert again.aws_logins == [] and not granted(h, x)
+    assert h.gh.writes()[writes:] == [] and [r["sha"] for r in records(h)] == [start["sha"], d]
+
+    # D's record counts although D's run is red: its record job succeeded. The next merge
+    # plans from D, not again from the start.
+    h.declare(z, grant("222222222222"))
+    h.gh.open_pr(3)
+    assert h.plan_pr(3, sha("h3")).result == "success"
+    e = h.merge(3, sha("h3"))
+    job = h.push()
+    assert job.result == "success", job.output
+    assert job.step("since").outputs == {"sha": d}
+    assert job.step("review").outputs["prs"] == "3"
+    assert granted(h, z) and not granted(h, x)
+    assert [r["sha"] for r in records(h)] == [start["sha"], d, e]
+
+
+@pytest.mark.slow
+def test_the_hourly_run_applies_a_merge_whose_pending_run_a_drift_run_cancelled(h: Harness) -> None:
+    assert h.push().result == "success"
+    x = h.bucket()
+    h.declare(x, grant("222222222222"))
+    h.gh.open_pr(1)
+    assert h.plan_pr(1, sha("h1")).result == "success"
+    merged = h.merge(1, sha("h1"))
+    # The merge's run was pending behind a running apply when a drift run queued in the same
+    # concurrency group: GitHub cancelled the pending apply run, which never runs here.
+    assert h.drift().result == "success"
+    assert not granted(h, x)
+
+    job = h.schedule()
+    assert job.result == "success", job.output
+    assert job.step("review").outputs["prs"] == "1"
+    assert granted(h, x)
+    [report] = h.gh.bot_comments(1, APPLY_MARKER)
+    assert "apply: applied" in report["body"] and x in report["body"]
+    assert records(h)[-1]["sha"] == merged
+
+    # The next hour has nothing to do and says nothing.
+    writes = len(h.gh.writes())
+    quiet = h.schedule()
+    assert quiet.result == "success", quiet.output
+    assert quiet.step("plan").outputs["exitcode"] == "0"
+    assert h.gh.writes()[writes:] == [] and puts(h) == [x]
+
+
+@pytest.mark.slow
+def test_the_hourly_run_refuses_what_no_merged_pull_request_showed_and_says_so_once(h: Harness) -> None:
+    assert h.push().result == "success"
+    x = h.bucket()
+    h.declare(x, grant("222222222222"))
+    h.merge_to_main("a push without a pull request")  # its own run never ran
+
+    for _ in range(2):
+        job = h.schedule()
+        assert job.result == "failure"
+        assert job.step("Apply").outcome == "skipped" and not granted(h, x)
+    [refused] = h.gh.load()["commit_comments"][h.main]
+    assert refused["body"].startswith(REFUSED_MARKER) and "no pull request merged" in refused["body"]
+    assert len(records(h)) == 1
+
+
+@pytest.mark.slow
+def test_a_comment_too_large_to_list_its_buckets_is_named_when_a_range_is_refused(h: Harness) -> None:
+    assert h.push().result == "success"
+    x, y = h.bucket(), h.bucket()
+    for number, bucket in ((1, x), (2, y)):
+        plan_alone(h, number, bucket)
+    # Pull request 1 changed more buckets than its comment can list: no reviewed-buckets line.
+    data = h.gh.load()
+    [mine] = [c for c in data["comments"]["1"] if c["user"]["login"] == BOT]
+    mine["body"] = "\n".join(line for line in mine["body"].split("\n") if "reviewed-buckets" not in line)
+    h.gh.save(data)
+    h.declare(x, grant("222222222222"))
+    h.merge(1, sha("h1"))
+    h.declare(y, grant("222222222222"))
+    h.merge(2, sha("h2"))
+
+    job = h.push()
+    assert job.result == "failure" and not granted(h, x) and not granted(h, y)
+    [refused] = h.gh.bot_comments(1, REFUSED_MARKER)
+    text = " ".join(refused["body"].replace("\\", "").replace("&#58;", ":").split())
+    assert "reviewed on pull request #1" in text
+    assert "its comment lists no buckets, too many changed to keep: only its whole digest can match" in text
+    assert f"- {x}: changes (put-policy) but no reviewed plan showed it" in text

@@ -183,8 +183,12 @@ class Harness:
             "BUCKETSHARE_APPLY_ROLE_ARN": f"arn:aws:iam::{self.account}:role/bucketshare-apply",
         }
         self.runs = 0
+        self.started: dict[str, tuple[str, str, dict[str, Any], str]] = {}
+        """run id -> (workflow, event name, event, commit): what a re-run runs again."""
         self.last: dict[str, JobResult] = {}
         """The jobs of the last apply run."""
+        self.last_run = ""
+        """The id of the last apply run."""
         self.artifacts = tmp / "artifacts"
         # Real git history, as the runner's checkout has it: plans run with --changed-since
         # HEAD^1, the PR's base (plan.yml) or the merge's first parent (apply.yml).
@@ -231,15 +235,37 @@ class Harness:
         (self.repo / "shares" / f"{bucket}.yaml").write_text(text + "".join(grants), encoding="utf-8")
 
     def run(
-        self, workflow: str, event_name: str, event: dict[str, Any], head: str, only: list[str] | None = None
+        self,
+        workflow: str,
+        event_name: str,
+        event: dict[str, Any],
+        head: str,
+        only: list[str] | None = None,
+        rerun_of: str | None = None,
     ) -> dict[str, JobResult]:
+        """One run of the workflow; with rerun_of, that run's next attempt (same id and event)."""
         if workflow == "plan.yml":
             self.commit("refs/pull/N/merge", [self.main])  # GitHub's test merge onto the base
-        self.runs += 1
         # Every job of GitHub's starts on a fresh runner: no folder an earlier run fetched into.
         for folder in ("shards", "shard", "results", "result", "report", "fetched"):
             shutil.rmtree(self.repo / folder, ignore_errors=True)
         (self.repo / "journal.jsonl").unlink(missing_ok=True)
+        data = self.gh.load()
+        data["branches"] = {"main": self.main}  # what `GET branches/main` answers
+        if rerun_of is None:
+            self.runs += 1
+            run_id, attempt = str(4200 + self.runs), 1
+            branch = "feature" if event_name == "pull_request" else "main"
+            record: dict[str, Any] = {"id": int(run_id), "path": f".github/workflows/{workflow}"}
+            record.update(head_branch=branch, head_sha=head, event=event_name, jobs=[])
+            record["head_repository"] = {"full_name": REPO}
+        else:
+            run_id, record = rerun_of, data["runs"][rerun_of]
+            attempt = int(record["run_attempt"]) + 1
+        # GitHub's record of the run, as `GET actions/runs/{id}` answers: no conclusion while it runs.
+        data.setdefault("runs", {})[run_id] = {**record, "run_attempt": attempt, "status": "in_progress"}
+        data["runs"][run_id]["conclusion"] = None
+        self.gh.save(data)
         run = Run(
             self.repo,
             event_name,
@@ -249,22 +275,27 @@ class Harness:
             dict(self.vars),
             dict(self.base_env),
             self.aws_login,
-            run_id=str(4200 + self.runs),
+            run_id=run_id,
+            run_attempt=str(attempt),
         )
         run.on_upload = lambda name, path: self.upload(run.run_id, name, path)
-        # GitHub's record of the run, as `GET actions/runs/{id}` answers while it runs and after.
-        branch = "feature" if event_name == "pull_request" else run.ref.removeprefix("refs/heads/")
-        record = {"id": int(run.run_id), "path": f".github/workflows/{workflow}", "head_branch": branch}
-        record.update(head_sha=head, event=event_name, status="in_progress", conclusion=None)
-        self._record_run(record)
+        self.started[run_id] = (workflow, event_name, event, head)
         jobs = run_workflow(WORKFLOWS / workflow, run, only)
-        failed = any(job.result == "failure" for job in jobs.values())
-        self._record_run({**record, "status": "completed", "conclusion": "failure" if failed else "success"})
+        self._finish_run(workflow, run_id, attempt, jobs)
         return jobs
 
-    def _record_run(self, record: dict[str, Any]) -> None:
+    def _finish_run(self, workflow: str, run_id: str, attempt: int, jobs: dict[str, JobResult]) -> None:
+        jobs_of = load_workflow(WORKFLOWS / workflow)["jobs"]
+        names = {job_id: job.get("name", job_id) for job_id, job in jobs_of.items()}
         data = self.gh.load()
-        data.setdefault("runs", {})[str(record["id"])] = record
+        record = data["runs"][run_id]
+        record["jobs"] += [
+            {"name": names[job_id], "conclusion": job.result, "run_attempt": attempt}
+            for job_id, job in jobs.items()
+            if job_id in names
+        ]
+        failed = any(job.result == "failure" for job in jobs.values())
+        record.update(status="completed", conclusion="failure" if failed else "success")
         self.gh.save(data)
 
     def upload(self, run_id: str, name: str, path: Path) -> None:
@@ -292,17 +323,38 @@ class Harness:
         self.gh.merge(number, head, self.main)
         return self.main
 
-    def push(self, commit: str | None = None) -> JobResult:
-        """The apply run of a push of main's head, or of an older commit of main (a re-run of
-        its run); its apply job."""
-        commit = commit or self.main
+    def checkout(self, commit: str) -> None:
+        """The runner's checkout of commit: its tree in the working folder, HEAD on it."""
+        self.git("read-tree", "-u", "--reset", commit)
         self.git("update-ref", "--no-deref", "HEAD", commit)
-        event = {"ref": "refs/heads/main", "after": commit, "repository": {"full_name": REPO}}
-        self.last = self.run("apply.yml", "push", event, commit)
+
+    def push(self) -> JobResult:
+        """The apply run of a push of main's head; its apply job."""
+        self.checkout(self.main)
+        event = {"ref": "refs/heads/main", "after": self.main, "repository": {"full_name": REPO}}
+        self.last = self.run("apply.yml", "push", event, self.main)
+        self.last_run = str(4200 + self.runs)
+        return self.last["apply"]
+
+    def schedule(self) -> JobResult:
+        """The hourly apply run: main's head at the time it fires; its apply job."""
+        self.checkout(self.main)
+        self.last = self.run("apply.yml", "schedule", {"schedule": "37 * * * *"}, self.main)
+        self.last_run = str(4200 + self.runs)
+        return self.last["apply"]
+
+    def rerun(self, run_id: str | None = None) -> JobResult:
+        """Re-run all jobs of an apply run (the last one by default): the same run id and
+        commit, its next attempt; main's tree is left as it is."""
+        run_id = run_id or self.last_run
+        workflow, event_name, event, head = self.started[run_id]
+        self.checkout(head)
+        self.last = self.run(workflow, event_name, event, head, rerun_of=run_id)
+        self.checkout(self.main)
         return self.last["apply"]
 
     def dispatch(self, digest: str) -> JobResult:
-        self.git("update-ref", "--no-deref", "HEAD", self.main)
+        self.checkout(self.main)
         event = {"ref": "refs/heads/main", "inputs": {"approve_digest": digest}}
         self.last = self.run("apply.yml", "workflow_dispatch", event, self.main)
         return self.last["apply"]
@@ -403,7 +455,7 @@ def test_jobs_with_roles_have_exact_grants() -> None:
         "id-token": "write",
         "actions": "read",
         "contents": "read",
-        "deployments": "write",
+        "deployments": "read",
         "pull-requests": "read",
     }
     dispatch = load_workflow(WORKFLOWS / "apply.yml")["on"]["workflow_dispatch"]
@@ -422,18 +474,37 @@ HASHED_INSTALL = [
 ]
 
 
+SCRIPTS_USING_BUCKETSHARE = (
+    "apply_report.py",
+    "apply_review.py",
+    "drift_issue.py",
+    "pr_comment.py",
+    "shards.py",
+)
+
+
 @pytest.mark.parametrize("name", ["plan.yml", "apply.yml", "drift.yml"])
-def test_the_apply_role_runs_only_hash_checked_code_and_no_job_writes_more_than_it_needs(name: str) -> None:
+def test_jobs_holding_a_write_token_run_only_hash_checked_code_and_write_no_more_than_they_need(
+    name: str,
+) -> None:
     for job_id, job in load_workflow(WORKFLOWS / name)["jobs"].items():
         permissions = job["permissions"]
         roles = [s["with"]["role-to-assume"] for s in job["steps"] if "role-to-assume" in s.get("with", {})]
         installs = [s["run"].split() for s in job["steps"] if "pip install" in s.get("run", "")]
-        if "BUCKETSHARE_APPLY_ROLE_ARN" in " ".join(roles):
-            assert installs == [" ".join(HASHED_INSTALL).split()], job_id
+        runs = " ".join(s.get("run", "") for s in job["steps"])
+        # The scripts import bucketshare: a job running one without installing it would crash.
+        if any(f"scripts/{script}" in runs for script in SCRIPTS_USING_BUCKETSHARE):
+            assert installs, f"{job_id} runs a script that imports bucketshare without installing it"
+        # A token that writes (the apply or plan role's OIDC, comments, records) runs no
+        # dependency that is not exact and hash-checked.
+        if "write" in permissions.values():
+            assert installs in ([], [" ".join(HASHED_INSTALL).split()]), job_id
         # Commit comments need contents: write: only in jobs that never get AWS credentials.
         if permissions.get("contents") == "write":
             assert "id-token" not in permissions and roles == [], job_id
+        # The token that writes the apply record never sits beside the apply role.
         if permissions.get("deployments") == "write":
+            assert "id-token" not in permissions and job["name"] == "record the commit as applied", job_id
             assert any("apply_record.py record" in s.get("run", "") for s in job["steps"]), job_id
     for job_id, step in all_steps(load_workflow(WORKFLOWS / name)):
         upload = str(step.get("uses", "")).startswith("actions/upload-artifact@")

@@ -325,6 +325,8 @@ class Run:
     ref: str = "refs/heads/main"
     step_timeout: float = 120.0
     run_id: str = "4242"
+    run_attempt: str = "1"
+    """2 and on for a re-run: the same run id, as GitHub re-runs a run."""
     on_upload: Callable[[str, Path], None] | None = None
     """Given an uploaded artifact's name and path: where later jobs can fetch it from."""
 
@@ -377,7 +379,8 @@ class JobRunner:
         self.needs = needs
         self.matrix = matrix or {}
         label = "-".join(to_text(v) for v in self.matrix.values())
-        self.temp = run.workdir.parent / f"runner-{run.run_id}-{job_id}{'-' + label if label else ''}"
+        suffix = f"-{label}" if label else ""
+        self.temp = run.workdir.parent / f"runner-{run.run_id}-{run.run_attempt}-{job_id}{suffix}"
         self.temp.mkdir(exist_ok=True)
         self.summary = self.temp / "summary.md"
         self.summary.write_text("", encoding="utf-8")
@@ -399,6 +402,7 @@ class JobRunner:
             "workflow": self.workflow.get("name", ""),
             "server_url": "https://github.com",
             "run_id": run.run_id,
+            "run_attempt": run.run_attempt,
         }
         inputs = run.event.get("inputs") or {} if run.event_name == "workflow_dispatch" else {}
         return {
@@ -431,6 +435,7 @@ class JobRunner:
             "GITHUB_WORKSPACE": str(run.workdir),
             "GITHUB_SERVER_URL": "https://github.com",
             "GITHUB_RUN_ID": run.run_id,
+            "GITHUB_RUN_ATTEMPT": run.run_attempt,
             "GITHUB_STEP_SUMMARY": str(self.summary),
             "RUNNER_TEMP": str(self.temp),
         }
