@@ -86,8 +86,7 @@ def test_hostile_file_names_and_values_cannot_start_a_workflow_command(
         "one bucket has one owner",
         "::error file=shares/b.yaml,line=4,col=1::unknown key 'x%2525::error::y,z' in a share document; "
         "expected one of: version, bucket, account, owner, grants, adopt, kms, create, versioning",
-        "::error file=shares/c?%3A%3Aerror%3A%3Ad.yaml,line=1,col=10::unsupported version 7; "
-        "use version: 1",
+        "::error file=shares/c?%3A%3Aerror%3A%3Ad.yaml,line=1,col=10::unsupported version 7; use version: 1",
     ]
 
 
@@ -164,8 +163,10 @@ def test_file_names_with_terminal_escapes_reach_no_terminal_raw(
 
 def test_render_sources_with_terminal_escapes_are_inert(run_cli: RunCli, write_shares: WriteShares) -> None:
     write_shares(
-        {f"b{ESCAPES}.yaml": SHARE.format(bucket="b-bucket", account="111111111111")
-         + 'grants:\n  - to: "222222222222"\n    access: read\n'}
+        {
+            f"b{ESCAPES}.yaml": SHARE.format(bucket="b-bucket", account="111111111111")
+            + 'grants:\n  - to: "222222222222"\n    access: read\n'
+        }
     )
     rc, out, err = run_cli("render")
     assert rc == 0, err

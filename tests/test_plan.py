@@ -317,9 +317,7 @@ def test_reviewer_sentence_per_kind_of_grantee(to: str, access: str, expected: s
 
 def test_grant_removed_says_who_loses_what() -> None:
     result = plan(desired(FRAUD_READER), policy(*rendered(FRAUD_READER, SECOND_FRAUD_READER)))
-    assert sentences(result) == [
-        "account 333333333333 loses read on models/fraud/ (not declared in shares/)"
-    ]
+    assert sentences(result) == ["account 333333333333 loses read on models/fraud/ (not declared in shares/)"]
 
 
 def test_bucket_no_longer_declared_says_so() -> None:

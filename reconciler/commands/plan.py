@@ -128,8 +128,7 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
         "--commit",
         default=None,
         metavar="SHA",
-        help="the commit planned on, recorded in a markdown plan (default: none), "
-        "e.g. --commit \"$HEAD_SHA\"",
+        help='the commit planned on, recorded in a markdown plan (default: none), e.g. --commit "$HEAD_SHA"',
     )
     parser.add_argument(
         "--digest-only",

@@ -164,6 +164,7 @@ class _Fields:
 
     def whole(self) -> dict[str, Any]:
         return dict(self.data)
+
     def objects_one(self, key: str) -> _Fields:
         return _Fields(self._get(key, dict, "an object"), f"{self.where}.{key}")
 
@@ -201,8 +202,6 @@ def loads(text: str, origin: str) -> Plan:
         )
     except ValueError as exc:
         raise BucketshareError(f"{origin}: malformed plan: {exc}; run plan again") from exc
-
-
 
 
 def _policy_from_dict(data: _Fields, kind: PolicyKind) -> BucketPlan:

@@ -112,8 +112,6 @@ def parse_review(body: str) -> tuple[str, str | None] | None:
     return match.group(1), None if commit == "none" else commit
 
 
-
-
 PULL_REQUEST = "in this pull request"
 """How a partial plan's comparison revision reads in a comment on the pull request."""
 

@@ -168,9 +168,7 @@ def _bucket_lines(plan: BucketPlan, partition: str, width: int | None) -> Iterat
     owners = f" [{', '.join(plan.owners)}]" if plan.owners else ""
     size = f"  [{plan.new_size:,}/{plan.size_limit:,} bytes]" if plan.new_policy is not None else ""
     yield Line("")
-    header = inert(
-        f"{summary.policy_name(plan)} (account {plan.account}){owners}: {plan.action.value}{size}"
-    )
+    header = inert(f"{summary.policy_name(plan)} (account {plan.account}){owners}: {plan.action.value}{size}")
     yield Line(header, _STYLE[plan.action])
     if plan.kind is PolicyKind.BUCKET:
         yield Line(inert(f"  {summary.locators(plan.bucket, partition)}"))
