@@ -158,7 +158,7 @@ def _interrupted() -> int:
     """Ctrl-C: one line, exit 130, within moments.
 
     Commands that write (apply, rollback) catch Ctrl-C themselves, finish the writes in
-    flight and report (reconciler.apply.ApplyInterrupted); what reaches here has nothing left
+    flight and report (reconciler.execute.outcome.ApplyInterrupted); what reaches here has nothing left
     worth waiting for. The read pools at the AWS edge stop waiting for their workers, but a
     worker blocked on a silent endpoint keeps its socket until the read timeout (30 s, five
     attempts), and concurrent.futures joins every worker thread at interpreter exit (its

@@ -8,15 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.access import Access
-from reconciler.apply import apply_plan, rollback
-from reconciler.aws import BucketAccessError
-from reconciler.config import Config
-from reconciler.declarations import BucketShare, Grant, parse_grantee
+from reconciler.declare.config import Config
+from reconciler.declare.model import BucketShare, Grant
+from reconciler.declare.share_file import parse_grantee
+from reconciler.edge.aws_errors import BucketAccessError
 from reconciler.errors import Location
-from reconciler.journal import CREATED, Journal, JournalEntry
-from reconciler.plan import LivePolicy, Plan, ReadError, build_plan
-from reconciler.render import render_bucket
+from reconciler.execute.apply import apply_plan
+from reconciler.execute.journal import CREATED, Journal, JournalEntry
+from reconciler.execute.rollback import rollback
+from reconciler.live.policy import LivePolicy, ReadError
+from reconciler.plan.bucket import build_plan
+from reconciler.plan.model import Plan
+from reconciler.policy.access import Access
+from reconciler.policy.render import render_bucket
 
 BUCKET = "acme-new"
 OWNER = "111111111111"

@@ -19,10 +19,11 @@ from botocore.exceptions import (
 )
 from moto import mock_aws
 
-from reconciler.aws import TOTAL_ATTEMPTS, BucketAccessError, S3Edge, describe_client_error
+from reconciler.edge.aws_errors import TOTAL_ATTEMPTS, BucketAccessError, describe_client_error
+from reconciler.edge.s3 import S3Edge
 from reconciler.errors import BucketshareError
-from reconciler.facts import BucketFacts, Encryption, FactNeeds, Ownership
-from reconciler.plan import LivePolicy, ReadError
+from reconciler.live.facts import BucketFacts, Encryption, FactNeeds, Ownership
+from reconciler.live.policy import LivePolicy, ReadError
 
 OWNER = "111111111111"
 MOTO_ACCOUNT = "123456789012"

@@ -23,10 +23,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from reconciler.cli import main
-from reconciler.config import Config
-from reconciler.declarations import GranteeKind, load_text
+from reconciler.declare.config import Config
+from reconciler.declare.identifiers import check_account, check_bucket_name
+from reconciler.declare.model import GranteeKind
+from reconciler.declare.share_file import load_text
 from reconciler.errors import Problem
-from reconciler.identifiers import check_account, check_bucket_name
 
 EXAMPLES = int(os.environ.get("BUCKETSHARE_FUZZ_EXAMPLES", "2000"))
 FUZZ = settings(

@@ -127,7 +127,7 @@ def test_plan_out_that_is_a_directory_is_one_line(
     run_cli: RunCli, write_shares: WriteShares, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from reconciler.commands import plan as plan_command
-    from reconciler.plan import Plan
+    from reconciler.plan.model import Plan
 
     write_shares({"a.yaml": SHARE})
     monkeypatch.setattr(plan_command, "make_plan", lambda *a: Plan((), "BucketShare", "aws"))

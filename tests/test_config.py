@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from conftest import RunCli, WriteShares
 
-from reconciler.config import Config, Guardrails, load_config
+from reconciler.declare.config import Config, Guardrails, load_config
 
 SHARE = """\
 version: 1

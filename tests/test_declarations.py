@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 from conftest import RunCli, WriteShares
 
-from reconciler.config import Config, load_config
-from reconciler.declarations import GranteeKind, load_shares, load_text
+from reconciler.declare.config import Config, load_config
+from reconciler.declare.model import GranteeKind
+from reconciler.declare.share_file import load_text
+from reconciler.declare.tree import load_shares
+from reconciler.declare.yaml_source import MAX_FILE_BYTES, read_text
 from reconciler.errors import Severity, errors_only
-from reconciler.render import render_declarations
-from reconciler.yamlsource import MAX_FILE_BYTES, read_text
+from reconciler.policy.render import render_declarations
 
 REPO = Path(__file__).resolve().parents[1]
 TODAY = dt.date(2026, 1, 15)

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from conftest import RunCli, WriteShares
 
-from reconciler.config import Config
-from reconciler.declarations import load_shares
+from reconciler.declare.config import Config
+from reconciler.declare.tree import load_shares
 
 TODAY = dt.date(2026, 1, 15)
 HEAD = 'version: 1\nbucket: acme-data\naccount: "111111111111"\n'

@@ -11,10 +11,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.config import Config, Guardrails
-from reconciler.declarations import check_guardrails, load_shares, load_text
+from reconciler.declare.config import Config, Guardrails
+from reconciler.declare.guardrails import check_guardrails
+from reconciler.declare.share_file import load_text
+from reconciler.declare.tree import load_shares
 from reconciler.errors import Problem
-from reconciler.render import render_declarations
+from reconciler.policy.render import render_declarations
 
 FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -6,15 +6,16 @@ import base64
 import dataclasses
 import zlib
 
-from reconciler.digest import (
+from reconciler.plan.digest import (
     changes_since_review,
     check_digest_text,
     digest_lines,
     plan_digest,
     unreviewed_changes,
 )
-from reconciler.plan import BucketAction, BucketPlan, Plan, policy_hash
-from reconciler.report.markdown import parse_reviewed, render_markdown
+from reconciler.plan.model import BucketAction, BucketPlan, Plan, policy_hash
+from reconciler.report.markdown import render_markdown
+from reconciler.report.review_marks import parse_reviewed
 
 POLICY = {"Version": "2012-10-17", "Statement": [{"Sid": "BucketShareX", "Effect": "Allow"}]}
 

@@ -15,13 +15,17 @@ from typing import Any
 import pytest
 from conftest import RunCli, WriteShares
 
-from reconciler.access import Access
-from reconciler.config import Config
-from reconciler.declarations import BucketShare, Declarations, Grant, parse_grantee
+from reconciler.declare.config import Config
+from reconciler.declare.expiry import ExpiringGrant, expiring_grants, utc_today
+from reconciler.declare.model import BucketShare, Declarations, Grant
+from reconciler.declare.share_file import parse_grantee
 from reconciler.errors import Location
-from reconciler.expiry import ExpiringGrant, expiring_grants, utc_today
-from reconciler.plan import BucketAction, LivePolicy, Plan, plan_bucket, select_scheduled
-from reconciler.render import render_bucket
+from reconciler.live.policy import LivePolicy
+from reconciler.plan.bucket import plan_bucket
+from reconciler.plan.model import BucketAction, Plan
+from reconciler.plan.scheduled import select_scheduled
+from reconciler.policy.access import Access
+from reconciler.policy.render import render_bucket
 from reconciler.report import summary
 
 TODAY = dt.date(2026, 12, 1)

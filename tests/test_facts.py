@@ -8,15 +8,18 @@ from typing import Any
 
 import pytest
 
-from reconciler.access import Access
-from reconciler.config import Config
-from reconciler.declarations import BucketShare, Grant, parse_grantee
+from reconciler.declare.config import Config
+from reconciler.declare.model import BucketShare, Grant
+from reconciler.declare.share_file import parse_grantee
 from reconciler.errors import Location
-from reconciler.facts import BucketFacts, Encryption, KeyKind, Ownership, key_kind
-from reconciler.keypolicy import render_key_statements
-from reconciler.plan import BucketAction, BucketPlan, ChangeKind, LivePolicy, plan_bucket
-from reconciler.policy import is_public_statement
-from reconciler.render import DesiredBucket, render_bucket
+from reconciler.live.facts import BucketFacts, Encryption, KeyKind, Ownership, key_kind
+from reconciler.live.policy import LivePolicy
+from reconciler.plan.bucket import plan_bucket
+from reconciler.plan.model import BucketAction, BucketPlan, ChangeKind
+from reconciler.policy.access import Access
+from reconciler.policy.documents import is_public_statement
+from reconciler.policy.key import render_key_statements
+from reconciler.policy.render import DesiredBucket, render_bucket
 
 TODAY = dt.date(2026, 1, 15)
 BUCKET = "acme-model-artifacts"
@@ -237,8 +240,9 @@ def test_plan_shows_the_identity_policy_of_each_grantee_that_gains() -> None:
 
 
 def test_facts_round_trip_through_the_json_plan() -> None:
-    from reconciler.plan import Plan
-    from reconciler.report.jsonplan import dumps, loads
+    from reconciler.plan.file_read import loads
+    from reconciler.plan.file_write import dumps
+    from reconciler.plan.model import Plan
 
     facts = BucketFacts(Ownership.PREFERRED, Encryption("aws:kms", KEY), ("x",))
     result = plan(desired(grant(WRITER, "write")), facts)

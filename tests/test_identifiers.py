@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.identifiers import (
+from reconciler.declare.identifiers import (
     MAX_PREFIX_BYTES,
     check_account,
     check_bucket_name,

@@ -6,17 +6,10 @@ from typing import Any
 
 import pytest
 
-from reconciler.access import Access
-from reconciler.declarations import Grantee, GranteeKind
-from reconciler.importer import (
-    Atom,
-    ImportResult,
-    covers,
-    grant_atoms,
-    import_policy,
-    statement_atoms,
-    uncovered,
-)
+from reconciler.declare.model import Grantee, GranteeKind
+from reconciler.importer.grants import ImportResult, import_policy
+from reconciler.policy.access import Access
+from reconciler.policy.atoms import Atom, covers, grant_atoms, statement_atoms, uncovered
 
 BUCKET = "acme-models"
 OWNER = "111111111111"

@@ -6,12 +6,15 @@ import json
 
 import pytest
 
-from reconciler.digest import digest_lines
 from reconciler.errors import BucketshareError
-from reconciler.merge import MergeError, ShardPlan, merge_plans
-from reconciler.plan import BucketAction, BucketPlan, LivePolicy, Plan, PolicyKind, plan_key_policy
-from reconciler.render import DesiredStatement
-from reconciler.report.jsonplan import dumps, loads
+from reconciler.live.policy import LivePolicy
+from reconciler.plan.digest import digest_lines
+from reconciler.plan.file_read import loads
+from reconciler.plan.file_write import dumps
+from reconciler.plan.key_policy import plan_key_policy
+from reconciler.plan.merge import MergeError, ShardPlan, merge_plans
+from reconciler.plan.model import BucketAction, BucketPlan, Plan, PolicyKind
+from reconciler.policy.render import DesiredStatement
 
 KEY = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 ADMIN = {
@@ -83,10 +86,10 @@ def test_key_plans_round_trip_count_in_the_digest_and_refuse_two_shards() -> Non
 
 
 def test_a_key_whose_users_are_not_all_known_is_not_planned() -> None:
-    from reconciler.declarations import BucketShare
-    from reconciler.facts import Encryption
-    from reconciler.keyplan import managed_keys, plan_keys
-    from reconciler.render import DesiredBucket
+    from reconciler.declare.model import BucketShare
+    from reconciler.live.facts import Encryption
+    from reconciler.plan.keys import managed_keys, plan_keys
+    from reconciler.policy.render import DesiredBucket
 
     def bucket(name: str) -> DesiredBucket:
         share = BucketShare(name, "111111111111", (), ())
@@ -105,7 +108,7 @@ def test_a_key_whose_users_are_not_all_known_is_not_planned() -> None:
 
 
 def test_the_scheduled_run_leaves_key_policies_for_review() -> None:
-    from reconciler.plan import select_scheduled
+    from reconciler.plan.scheduled import select_scheduled
 
     key = planned(live(ADMIN), OURS)
     plan = Plan((), "BucketShare", "aws", keys=(key,))

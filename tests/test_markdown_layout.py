@@ -14,14 +14,18 @@ from typing import Any
 import cmarkgfm
 from cmarkgfm.cmark import Options
 
-from reconciler.access import Access
-from reconciler.config import Config
-from reconciler.declarations import BucketShare, Grant, parse_grantee
+from reconciler.declare.config import Config
+from reconciler.declare.model import BucketShare, Grant
+from reconciler.declare.share_file import parse_grantee
 from reconciler.errors import Location
-from reconciler.facts import BucketFacts, Encryption, Ownership
-from reconciler.plan import LivePolicy, Plan, build_plan
-from reconciler.render import DesiredBucket, render_bucket
-from reconciler.report.markdown import code_span, render_markdown, render_unplanned
+from reconciler.live.facts import BucketFacts, Encryption, Ownership
+from reconciler.live.policy import LivePolicy
+from reconciler.plan.bucket import build_plan
+from reconciler.plan.model import Plan
+from reconciler.policy.access import Access
+from reconciler.policy.render import DesiredBucket, render_bucket
+from reconciler.report.markdown import render_markdown, render_unplanned
+from reconciler.report.markdown_text import code_span
 
 TODAY = dt.date(2026, 1, 15)
 OWNER = "111111111111"

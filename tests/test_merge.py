@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from reconciler.digest import plan_digest
-from reconciler.merge import MergeError, ShardPlan, merge_plans
-from reconciler.plan import BucketAction, BucketPlan, Plan
-from reconciler.shards import AccountScope, parse_shard, shard_of
+from reconciler.plan.digest import plan_digest
+from reconciler.plan.merge import MergeError, ShardPlan, merge_plans
+from reconciler.plan.model import BucketAction, BucketPlan, Plan
+from reconciler.plan.scopes import AccountScope, parse_shard, shard_of
 
 
 def bucket(name: str, account: str, action: BucketAction = BucketAction.PUT) -> BucketPlan:

@@ -11,20 +11,23 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.access import Access
-from reconciler.config import Config
-from reconciler.declarations import BucketShare, Grant, parse_grantee
-from reconciler.desired import load_desired
+from reconciler.declare.config import Config
+from reconciler.declare.model import BucketShare, Grant
+from reconciler.declare.share_file import parse_grantee
 from reconciler.errors import Location
-from reconciler.normalize import (
+from reconciler.live.policy import LivePolicy
+from reconciler.plan.bucket import plan_bucket
+from reconciler.plan.model import BucketAction
+from reconciler.policy.access import Access
+from reconciler.policy.desired import load_desired
+from reconciler.policy.normalize import (
     canonical,
     equivalent_policies,
     normalize_statement,
     same_statements,
     statements_of,
 )
-from reconciler.plan import BucketAction, LivePolicy, plan_bucket
-from reconciler.render import DesiredBucket, render_bucket
+from reconciler.policy.render import DesiredBucket, render_bucket
 
 REPO = Path(__file__).resolve().parent.parent
 TODAY = dt.date(2026, 1, 15)

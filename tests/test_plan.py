@@ -8,22 +8,16 @@ from typing import Any
 import aws_replay
 import pytest
 
-from reconciler.access import Access
-from reconciler.config import Config
-from reconciler.declarations import BucketShare, Grant, parse_grantee
+from reconciler.declare.config import Config
+from reconciler.declare.model import BucketShare, Grant
+from reconciler.declare.share_file import parse_grantee
 from reconciler.errors import Location
-from reconciler.plan import (
-    BucketAction,
-    BucketPlan,
-    ChangeKind,
-    LivePolicy,
-    ReadError,
-    build_plan,
-    plan_bucket,
-    policy_hash,
-)
-from reconciler.policy import is_public_statement, resource_problems
-from reconciler.render import DesiredBucket, render_bucket
+from reconciler.live.policy import LivePolicy, ReadError
+from reconciler.plan.bucket import build_plan, plan_bucket
+from reconciler.plan.model import BucketAction, BucketPlan, ChangeKind, policy_hash
+from reconciler.policy.access import Access
+from reconciler.policy.documents import is_public_statement, resource_problems
+from reconciler.policy.render import DesiredBucket, render_bucket
 
 TODAY = dt.date(2026, 1, 15)
 BUCKET = "acme-model-artifacts"

@@ -7,22 +7,19 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from reconciler.access import Access
-from reconciler.config import Config
-from reconciler.declarations import Adoption, BucketShare, Grant, load_text, parse_grantee
+from reconciler.declare.config import Config
+from reconciler.declare.model import Adoption, BucketShare, Grant
+from reconciler.declare.share_file import load_text, parse_grantee
 from reconciler.errors import Location
-from reconciler.explain import Direction
-from reconciler.plan import (
-    BucketAction,
-    BucketPlan,
-    ChangeKind,
-    LivePolicy,
-    Plan,
-    check_against_live,
-    plan_bucket,
-)
-from reconciler.render import DesiredBucket, render_bucket
-from reconciler.report.jsonplan import dumps, loads
+from reconciler.live.policy import LivePolicy
+from reconciler.plan.bucket import plan_bucket
+from reconciler.plan.explain import Direction
+from reconciler.plan.file_read import loads
+from reconciler.plan.file_write import dumps
+from reconciler.plan.model import BucketAction, BucketPlan, ChangeKind, Plan
+from reconciler.plan.verify import check_against_live
+from reconciler.policy.access import Access
+from reconciler.policy.render import DesiredBucket, render_bucket
 
 TODAY = dt.date(2026, 1, 15)
 BUCKET = "acme-models"

@@ -10,32 +10,26 @@ from io import StringIO
 
 import pytest
 
-from reconciler.access import Access
-from reconciler.config import Config
-from reconciler.declarations import BucketShare, Grant, parse_grantee
-from reconciler.digest import (
+from reconciler.declare.config import Config
+from reconciler.declare.model import BucketShare, Grant
+from reconciler.declare.share_file import parse_grantee
+from reconciler.errors import BucketshareError, Location
+from reconciler.live.policy import LivePolicy, ReadError
+from reconciler.plan.bucket import build_plan
+from reconciler.plan.digest import (
     changes_since_review,
     decode_reviewed,
     digest_lines,
     encode_reviewed,
     plan_digest,
 )
-from reconciler.errors import BucketshareError, Location
-from reconciler.plan import (
-    EXISTS_NOW,
-    NO_BUCKET_HASH,
-    BucketAction,
-    BucketPlan,
-    Creation,
-    LivePolicy,
-    Plan,
-    ReadError,
-    build_plan,
-    check_creation_against_live,
-    select_scheduled,
-)
-from reconciler.render import DesiredBucket, render_bucket
-from reconciler.report.jsonplan import dumps, loads, plan_to_dict
+from reconciler.plan.file_read import loads
+from reconciler.plan.file_write import dumps, plan_to_dict
+from reconciler.plan.model import NO_BUCKET_HASH, BucketAction, BucketPlan, Creation, Plan
+from reconciler.plan.scheduled import select_scheduled
+from reconciler.plan.verify import EXISTS_NOW, check_creation_against_live
+from reconciler.policy.access import Access
+from reconciler.policy.render import DesiredBucket, render_bucket
 from reconciler.report.markdown import render_markdown
 from reconciler.report.summary import totals
 from reconciler.report.terminal import make_console, render_terminal

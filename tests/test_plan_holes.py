@@ -14,9 +14,9 @@ import aws_replay
 import pytest
 from test_plan import BUCKET, LOG_DELIVERY, READER, desired, grant, plan, policy, rendered
 
-from reconciler.normalize import canonical, equivalent_policies
-from reconciler.plan import BucketAction, Plan
-from reconciler.report.jsonplan import dumps
+from reconciler.plan.file_write import dumps
+from reconciler.plan.model import BucketAction, Plan
+from reconciler.policy.normalize import canonical, equivalent_policies
 from reconciler.report.markdown import render_markdown
 
 ORPHAN_ROLE = "AROAEXAMPLEID1234567"

@@ -10,13 +10,15 @@ import pytest
 from conftest import RunCli, WriteShares
 from policy_evaluator import Request, is_allowed
 
-from reconciler.access import ACCESS_ACTIONS, Access
-from reconciler.config import Config
-from reconciler.declarations import BucketShare, Declarations, Grant, load_shares, parse_grantee
+from reconciler.declare.config import Config
+from reconciler.declare.identifiers import normalize_prefix
+from reconciler.declare.model import BucketShare, Declarations, Grant
+from reconciler.declare.share_file import parse_grantee
+from reconciler.declare.tree import load_shares
 from reconciler.errors import Location, Severity, errors_only
-from reconciler.identifiers import normalize_prefix
-from reconciler.policy import POLICY_SIZE_LIMIT, policy_document, policy_size
-from reconciler.render import (
+from reconciler.policy.access import ACCESS_ACTIONS, Access
+from reconciler.policy.documents import POLICY_SIZE_LIMIT, policy_document, policy_size
+from reconciler.policy.render import (
     DesiredBucket,
     DesiredStatement,
     check_rendered_size,

@@ -24,13 +24,14 @@ from hypothesis import strategies as st
 from parliament import analyze_policy_string
 from policy_evaluator import Request, UnsupportedPolicy, allowing_sids, decide, is_allowed
 
-from reconciler.access import ACCESS_ACTIONS, Access
-from reconciler.config import Config
-from reconciler.declarations import Declarations, load_shares
+from reconciler.declare.config import Config
+from reconciler.declare.identifiers import ORG_RE
+from reconciler.declare.model import Declarations
+from reconciler.declare.tree import load_shares
 from reconciler.errors import errors_only
-from reconciler.identifiers import ORG_RE
-from reconciler.policy import policy_document
-from reconciler.render import DesiredBucket, render_declarations
+from reconciler.policy.access import ACCESS_ACTIONS, Access
+from reconciler.policy.documents import policy_document
+from reconciler.policy.render import DesiredBucket, render_declarations
 
 REPO = Path(__file__).resolve().parent.parent
 TODAY = dt.date(2026, 1, 15)

@@ -12,17 +12,23 @@ from typing import Any
 import pytest
 from markdown_it import MarkdownIt
 
-from reconciler.access import Access
-from reconciler.config import Config
-from reconciler.declarations import BucketShare, Grant, parse_grantee
-from reconciler.desired import load_desired
-from reconciler.digest import plan_digest
+from reconciler.declare.config import Config
+from reconciler.declare.model import BucketShare, Grant
+from reconciler.declare.share_file import parse_grantee
 from reconciler.errors import BucketshareError, Location
-from reconciler.journal import Journal, JournalEntry
-from reconciler.plan import BucketAction, LivePolicy, Plan, build_plan, plan_bucket
-from reconciler.render import DesiredBucket, render_bucket
-from reconciler.report.jsonplan import dumps, loads, plan_to_dict
-from reconciler.report.markdown import MARKER, escape, parse_review, render_markdown
+from reconciler.execute.journal import Journal, JournalEntry
+from reconciler.live.policy import LivePolicy
+from reconciler.plan.bucket import build_plan, plan_bucket
+from reconciler.plan.digest import plan_digest
+from reconciler.plan.file_read import loads
+from reconciler.plan.file_write import dumps, plan_to_dict
+from reconciler.plan.model import BucketAction, Plan
+from reconciler.policy.access import Access
+from reconciler.policy.desired import load_desired
+from reconciler.policy.render import DesiredBucket, render_bucket
+from reconciler.report.markdown import render_markdown
+from reconciler.report.markdown_text import escape
+from reconciler.report.review_marks import MARKER, parse_review
 from reconciler.report.terminal import make_console, render_terminal
 
 TODAY = dt.date(2026, 1, 15)

@@ -9,7 +9,7 @@ import re
 import pytest
 from test_report import sample_plan
 
-from reconciler.plan import Plan
+from reconciler.plan.model import Plan
 from reconciler.report.terminal import make_console, render_terminal
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

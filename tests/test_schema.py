@@ -26,10 +26,10 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from reconciler.config import Config, load_config
-from reconciler.declarations import load_text
+from reconciler.declare.config import Config, load_config
+from reconciler.declare.identifiers import prefix_schema_rules
+from reconciler.declare.share_file import load_text
 from reconciler.errors import Problem, Severity
-from reconciler.identifiers import prefix_schema_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = ROOT / "schema"

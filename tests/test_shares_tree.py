@@ -262,7 +262,7 @@ def test_a_config_symlink_to_a_fifo_is_refused_without_hanging(
 
 
 def test_a_fifo_swapped_in_after_the_checks_is_read_without_blocking(tmp_path: Path) -> None:
-    from reconciler.yamlsource import read_text
+    from reconciler.declare.yaml_source import read_text
 
     os.mkfifo(tmp_path / "pipe")
     text, problems = read_text(tmp_path / "pipe", "pipe")

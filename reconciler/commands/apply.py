@@ -9,20 +9,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from reconciler.apply import ApplyInterrupted, BucketOutcome, apply_plan
-from reconciler.aws import S3Edge
 from reconciler.commands.plan import add_live_arguments, make_plan, scope_from_args
 from reconciler.commands.source import Source, add_source_arguments
-from reconciler.config import Config
-from reconciler.digest import check_digest_text, plan_digest
+from reconciler.declare.config import Config
+from reconciler.declare.yaml_source import NotReadable, read_regular
+from reconciler.edge.s3 import S3Edge
 from reconciler.errors import BucketshareError
-from reconciler.journal import Journal
-from reconciler.plan import BucketAction, Plan, PolicyKind, select_scheduled
-from reconciler.report.jsonplan import loads
+from reconciler.execute.apply import apply_plan
+from reconciler.execute.journal import Journal
+from reconciler.execute.outcome import ApplyInterrupted, BucketOutcome
+from reconciler.plan.digest import check_digest_text, plan_digest
+from reconciler.plan.file_read import loads
+from reconciler.plan.model import BucketAction, Plan, PolicyKind
+from reconciler.plan.scheduled import select_scheduled
+from reconciler.plan.scopes import EVERY_ACCOUNT, AccountScope
 from reconciler.report.summary import locators, plural
 from reconciler.report.terminal import make_console, render_terminal
-from reconciler.shards import EVERY_ACCOUNT, AccountScope
-from reconciler.yamlsource import NotReadable, read_regular
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 NO_TERMINAL = (

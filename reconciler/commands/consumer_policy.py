@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from typing import Self
 
 from reconciler.commands.source import Source, add_source_arguments, describe
-from reconciler.consumer import BucketAccess, GrantMatch, bucket_access, grants_of, identity_policy
-from reconciler.declarations import GranteeKind
+from reconciler.declare.identifiers import ACCOUNT_RE, IAM_ARN_RE
+from reconciler.declare.model import GranteeKind
+from reconciler.declare.roles import AccountRoles
 from reconciler.errors import BucketshareError
-from reconciler.facts import Encryption, KeyKind, key_error, key_kind
-from reconciler.identifiers import ACCOUNT_RE, IAM_ARN_RE
-from reconciler.render import DesiredBucket
-from reconciler.roles import AccountRoles
+from reconciler.live.facts import Encryption, KeyKind, key_kind
+from reconciler.plan.facts import key_error
+from reconciler.policy.consumer import BucketAccess, GrantMatch, bucket_access, grants_of, identity_policy
+from reconciler.policy.render import DesiredBucket
 
 EXIT_OK, EXIT_ERROR = 0, 1
 
@@ -145,7 +146,7 @@ def _read_keys(
     buckets: Sequence[DesiredBucket], roles: AccountRoles
 ) -> tuple[dict[str, str | None], list[str]]:
     # Imported here: only this path needs boto3 (as in plan and apply).
-    from reconciler.aws import S3Edge
+    from reconciler.edge.s3 import S3Edge
 
     found = S3Edge(roles=roles, mode="plan").read_encryptions([(b.bucket, b.account) for b in buckets])
     keys: dict[str, str | None] = {}

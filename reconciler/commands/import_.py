@@ -9,15 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
-from reconciler.aws import S3Edge
 from reconciler.commands.source import Source, add_source_arguments, describe
-from reconciler.config import Config
-from reconciler.declaration_yaml import declaration_text
-from reconciler.declarations import load_text
+from reconciler.declare.config import Config
+from reconciler.declare.identifiers import check_account, check_bucket_name
+from reconciler.declare.share_file import load_text
+from reconciler.edge.s3 import S3Edge
 from reconciler.errors import BucketshareError, errors_only
-from reconciler.identifiers import check_account, check_bucket_name
-from reconciler.importer import ImportResult, import_policy
-from reconciler.normalize import statements_of
+from reconciler.importer.grants import ImportResult, import_policy
+from reconciler.importer.writer import declaration_text
+from reconciler.policy.normalize import statements_of
 
 EXIT_OK, EXIT_ERROR = 0, 1
 

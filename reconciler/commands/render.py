@@ -9,7 +9,7 @@ from typing import Self
 
 from reconciler.commands.source import Source, add_source_arguments, describe
 from reconciler.errors import BucketshareError
-from reconciler.policy import policy_document
+from reconciler.policy.documents import policy_document
 from reconciler.report.inert import inert
 
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from reconciler.apply import ApplyInterrupted, BucketOutcome, choose_run, rollback
 from reconciler.commands.apply import (
     EXIT_ERROR,
     EXIT_OK,
@@ -27,7 +26,9 @@ from reconciler.commands.apply import (
 )
 from reconciler.commands.source import Source, add_source_arguments
 from reconciler.errors import BucketshareError
-from reconciler.journal import ApplyRun, Journal
+from reconciler.execute.journal import ApplyRun, Journal
+from reconciler.execute.outcome import ApplyInterrupted, BucketOutcome
+from reconciler.execute.rollback import choose_run, rollback
 from reconciler.report.summary import plural
 
 EXAMPLE = """\

@@ -10,15 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from reconciler.apply import apply_plan
-from reconciler.aws import S3Edge
 from reconciler.commands.apply import apply_edge, report_outcomes
 from reconciler.commands.plan import make_plan
 from reconciler.commands.source import Source, add_source_arguments, positive
-from reconciler.desired import DesiredState
-from reconciler.journal import Journal
-from reconciler.report.terminal import make_console, render_terminal
-from reconciler.sandbox import (
+from reconciler.edge.s3 import S3Edge
+from reconciler.edge.sandbox import (
     account_credentials,
     create_buckets,
     environment,
@@ -27,6 +23,10 @@ from reconciler.sandbox import (
     point_process_at,
     stopped_by_term_and_hangup,
 )
+from reconciler.execute.apply import apply_plan
+from reconciler.execute.journal import Journal
+from reconciler.policy.desired import DesiredState
+from reconciler.report.terminal import make_console, render_terminal
 
 EXIT_OK, EXIT_ERROR = 0, 1
 

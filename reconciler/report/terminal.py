@@ -17,10 +17,10 @@ from typing import IO, NamedTuple
 from rich.console import Console
 from rich.text import Text
 
-from reconciler.digest import plan_digest
-from reconciler.expiry import utc_today
-from reconciler.explain import Direction
-from reconciler.plan import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind
+from reconciler.declare.expiry import utc_today
+from reconciler.plan.digest import plan_digest
+from reconciler.plan.explain import Direction
+from reconciler.plan.model import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind
 from reconciler.report import summary
 from reconciler.report.diffs import statement_diff
 from reconciler.report.inert import inert

@@ -20,11 +20,13 @@ import time
 from collections import Counter
 from typing import Any
 
-from reconciler.apply import OVERWRITTEN, STALE_SINCE_PLAN, BucketOutcome, apply_plan
-from reconciler.aws import S3Edge
-from reconciler.journal import Journal
-from reconciler.plan import BucketAction, LivePolicy, Plan
-from reconciler.report.jsonplan import loads
+from reconciler.edge.s3 import S3Edge
+from reconciler.execute.apply import apply_plan
+from reconciler.execute.journal import Journal
+from reconciler.execute.outcome import OVERWRITTEN, STALE_SINCE_PLAN, BucketOutcome
+from reconciler.live.policy import LivePolicy
+from reconciler.plan.file_read import loads
+from reconciler.plan.model import BucketAction, Plan
 
 from .conftest import Workspace, read_grant
 from .faultproxy import FaultProxy

@@ -29,8 +29,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.normalize import equivalent_policies, statements_of
-from reconciler.report.jsonplan import loads
+from reconciler.plan.file_read import loads
+from reconciler.policy.normalize import equivalent_policies, statements_of
 
 from .conftest import Workspace, read_grant, statement
 from .faultproxy import FaultProxy

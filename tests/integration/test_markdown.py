@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from reconciler.report.markdown import parse_review
+from reconciler.report.review_marks import parse_review
 
 from .conftest import Workspace, read_grant
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.aws import S3Edge
+from reconciler.edge.s3 import S3Edge
 
 from .conftest import Workspace, bucket_plan, read_grant, sentences, statement
 from .faultproxy import FaultProxy

@@ -7,7 +7,7 @@ Run like test_workflows.py: every `run:` step with bash against moto and the fak
 
 from __future__ import annotations
 
-from reconciler.report.markdown import MARKER, parse_review
+from reconciler.report.review_marks import MARKER, parse_review
 
 from .test_workflows import BOT, REFUSED_MARKER, Harness, grant, h, pr_event, sha
 

@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from reconciler.report.markdown import MARKER, parse_review
-from reconciler.shards import shard_of
+from reconciler.plan.scopes import shard_of
+from reconciler.report.review_marks import MARKER, parse_review
 
 from .faultproxy import access_denied
 from .test_workflows import APPLY_MARKER, Harness, grant, h, pr_event, sha

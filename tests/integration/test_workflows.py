@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler.report.markdown import MARKER, parse_review
+from reconciler.report.review_marks import MARKER, parse_review
 
 from .conftest import MotoAws
 from .faultproxy import FaultProxy, access_denied
