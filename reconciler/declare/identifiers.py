@@ -14,6 +14,8 @@ ORG_RE = re.compile(r"^o-[a-z0-9]{10,32}\Z")
 OU_PATH_RE = re.compile(r"^(o-[a-z0-9]{10,32})/(r-[a-z0-9]{4,32})(/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32})+/?\Z")
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 _IAM_NAME = r"[\w+=,.@-]{1,128}"
+# A deleted role or user shows in a stored policy as its bare unique id (AWS-BEHAVIOUR.md).
+ORPHANED_ID_RE = re.compile(r"^(AROA|AIDA)[A-Z0-9]{8,}$")
 IAM_ARN_RE = re.compile(
     r"^arn:(?P<partition>[a-z-]+):iam::(?P<account>[0-9]{12}):"
     rf"(?:(?P<root>root)|(?P<kind>role|user)(?P<path>/(?:{_IAM_NAME}/)*)(?P<name>{_IAM_NAME}))\Z",

@@ -20,6 +20,16 @@ class GranteeKind(StrEnum):
     OU = "ou"
 
 
+GRANTEE_KIND_NAMES = {
+    GranteeKind.ACCOUNT: "account",
+    GranteeKind.ROLE: "role",
+    GranteeKind.USER: "user",
+    GranteeKind.ORG: "organization",
+    GranteeKind.OU: "organizational unit",
+}
+"""How plans, comments and errors name each kind of grantee."""
+
+
 @dataclass(frozen=True)
 class Grantee:
     kind: GranteeKind
@@ -29,14 +39,7 @@ class Grantee:
     org: str | None = None
 
     def describe(self) -> str:
-        names = {
-            GranteeKind.ACCOUNT: "account",
-            GranteeKind.ROLE: "role",
-            GranteeKind.USER: "user",
-            GranteeKind.ORG: "organization",
-            GranteeKind.OU: "organizational unit",
-        }
-        return f"{names[self.kind]} {self.id}"
+        return f"{GRANTEE_KIND_NAMES[self.kind]} {self.id}"
 
 
 @dataclass(frozen=True)

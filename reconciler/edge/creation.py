@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
 
 from reconciler.edge.base import EdgeBase
+from reconciler.live.facts import NEW_BUCKET_ENCRYPTION, NEW_BUCKET_OWNERSHIP
 
 
 class BucketCreation(EdgeBase):
@@ -53,7 +54,7 @@ class BucketCreation(EdgeBase):
         self._write(
             lambda: self.s3(account).put_bucket_ownership_controls(
                 Bucket=bucket,
-                OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                OwnershipControls={"Rules": [{"ObjectOwnership": NEW_BUCKET_OWNERSHIP}]},
                 ExpectedBucketOwner=account,
             ),
             bucket,
@@ -65,16 +66,16 @@ class BucketCreation(EdgeBase):
     def encrypt_by_default(
         self, bucket: str, account: str, sleep: Callable[[float], None] = time.sleep
     ) -> None:
-        """Default encryption SSE-S3 (AES256) with an S3 Bucket Key. SSE-S3, not SSE-KMS: a KMS
-        key would also need key-policy statements for every grantee, which bucketshare does
-        not manage yet."""
+        """Default encryption SSE-S3 (AES256) with an S3 Bucket Key. SSE-S3, not SSE-KMS: a
+        declaration cannot name a key; switch to SSE-KMS by hand (then `kms: manage` keeps the
+        key policy's statements for the grantees)."""
         self._write(
             lambda: self.s3(account).put_bucket_encryption(
                 Bucket=bucket,
                 ServerSideEncryptionConfiguration={
                     "Rules": [
                         {
-                            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+                            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": NEW_BUCKET_ENCRYPTION},
                             "BucketKeyEnabled": True,
                         }
                     ]

@@ -23,6 +23,7 @@ from types import FrameType
 import boto3
 
 from reconciler.errors import BucketshareError
+from reconciler.live.facts import NEW_BUCKET_OWNERSHIP
 
 INSTALL_HINT = "pip install 'bucketshare[sandbox]' (or pip install -e '.[sandbox]' in a checkout)"
 REGION = "us-east-1"
@@ -116,7 +117,7 @@ def create_buckets(endpoint: str, buckets: dict[str, list[str]], with_unmanaged:
             s3.create_bucket(Bucket=name)
             # What AWS gives every new bucket today (moto sets no ownership controls).
             s3.put_bucket_ownership_controls(
-                Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+                Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": NEW_BUCKET_OWNERSHIP}]}
             )
             if name == with_unmanaged:
                 statement = json.loads(json.dumps(DENY_INSECURE_TRANSPORT).replace("{bucket}", name))

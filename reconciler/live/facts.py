@@ -12,12 +12,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
+
+NEW_BUCKET_OWNERSHIP: Final = "BucketOwnerEnforced"
+"""Object Ownership of a bucket apply creates (and what AWS gives every new bucket today)."""
+NEW_BUCKET_ENCRYPTION: Final = "AES256"
+"""Default encryption of a bucket apply creates: SSE-S3, with an S3 Bucket Key."""
 
 
 class Ownership(StrEnum):
     """GetBucketOwnershipControls' ObjectOwnership, plus NONE for no controls set."""
 
-    ENFORCED = "BucketOwnerEnforced"
+    ENFORCED = NEW_BUCKET_OWNERSHIP
     PREFERRED = "BucketOwnerPreferred"
     WRITER = "ObjectWriter"
     NONE = "none"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
+from reconciler.declare.identifiers import ORPHANED_ID_RE
 from reconciler.policy.documents import (
     POLICY_SIZE_LIMIT,
     POLICY_VERSION,
@@ -15,8 +15,6 @@ from reconciler.policy.documents import (
     resource_problems,
 )
 from reconciler.policy.render import DesiredStatement
-
-_ORPHAN_ID = re.compile(r"^(AROA|AIDA)[A-Z0-9]{8,}$")
 
 
 def is_ours(statement: Any, sid_prefix: str) -> bool:
@@ -71,7 +69,7 @@ def _orphans(statement: Any) -> list[str]:
         principal = statement.get(field_name) if isinstance(statement, dict) else None
         names = principal.get("AWS", []) if isinstance(principal, dict) else []
         found += [n for n in (names if isinstance(names, list) else [names]) if isinstance(n, str)]
-    return [name for name in found if _ORPHAN_ID.match(name)]
+    return [name for name in found if ORPHANED_ID_RE.match(name)]
 
 
 def _sid_of(statement: Any) -> str:

@@ -13,20 +13,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from reconciler.declare.model import Grant, GranteeKind
+from reconciler.declare.model import GRANTEE_KIND_NAMES, Grant
 from reconciler.policy.access import ACCESS_ACTIONS, Access
 from reconciler.policy.normalize import normalize_statement
 from reconciler.policy.render import DesiredBucket
 
 _OBJECT_ACTIONS = {
     frozenset(a.lower() for a in actions.objects): access.value for access, actions in ACCESS_ACTIONS.items()
-}
-_KIND_NAMES = {
-    GranteeKind.ACCOUNT: "account",
-    GranteeKind.ROLE: "role",
-    GranteeKind.USER: "user",
-    GranteeKind.ORG: "organization",
-    GranteeKind.OU: "organizational unit",
 }
 
 
@@ -76,7 +69,11 @@ _Key = tuple[str, str, tuple[str, ...]]
 
 
 def _grant_key(grant: Grant) -> _Key:
-    return (f"{_KIND_NAMES[grant.grantee.kind]} {grant.grantee.id}", grant.access.value, grant.prefixes)
+    return (
+        f"{GRANTEE_KIND_NAMES[grant.grantee.kind]} {grant.grantee.id}",
+        grant.access.value,
+        grant.prefixes,
+    )
 
 
 def _texts(value: Any) -> list[str]:

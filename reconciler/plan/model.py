@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.declare.expiry import ExpiringGrant
-from reconciler.live.facts import BucketFacts
+from reconciler.live.facts import NEW_BUCKET_ENCRYPTION, NEW_BUCKET_OWNERSHIP, BucketFacts
 from reconciler.plan.explain import AccessChange
 from reconciler.policy.consumer import ConsumerPolicy
 from reconciler.policy.documents import (
@@ -58,10 +58,10 @@ class Creation:
         )
 
 
-OBJECT_OWNERSHIP = "BucketOwnerEnforced"
+OBJECT_OWNERSHIP = NEW_BUCKET_OWNERSHIP
 
 
-ENCRYPTION = "AES256"
+ENCRYPTION = NEW_BUCKET_ENCRYPTION
 
 
 class ChangeKind(StrEnum):

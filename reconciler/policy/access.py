@@ -1,4 +1,4 @@
-"""The one table from access levels to S3 actions (rendered into the README)."""
+"""The one table from access levels to S3 and KMS actions (rendered into the README)."""
 
 from __future__ import annotations
 
@@ -20,17 +20,22 @@ class Actions:
     """Bucket-level actions that honour the `s3:prefix` condition key."""
     bucket: tuple[str, ...]
     """Bucket-level actions that cannot be scoped to a prefix."""
+    key: tuple[str, ...]
+    """KMS actions on a customer managed key encrypting the bucket (its key policy). Writers
+    need kms:Decrypt too: S3 decrypts the data key to assemble a multipart upload."""
 
 
 _READ = Actions(
     objects=("s3:GetObject", "s3:GetObjectVersion"),
     listing=("s3:ListBucket",),
     bucket=("s3:GetBucketLocation",),
+    key=("kms:Decrypt",),
 )
 _WRITE = Actions(
     objects=("s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"),
     listing=(),
     bucket=("s3:ListBucketMultipartUploads",),
+    key=("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"),
 )
 
 ACCESS_ACTIONS: dict[Access, Actions] = {
@@ -40,6 +45,7 @@ ACCESS_ACTIONS: dict[Access, Actions] = {
         objects=_READ.objects + _WRITE.objects,
         listing=_READ.listing + _WRITE.listing,
         bucket=_READ.bucket + _WRITE.bucket,
+        key=_WRITE.key,
     ),
 }
 

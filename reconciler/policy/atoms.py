@@ -12,18 +12,14 @@ by what the declarations render, so adopting them never takes access away.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.declare.identifiers import IAM_ARN_RE, check_org, check_ou_path, check_prefix
+from reconciler.declare.identifiers import IAM_ARN_RE, ORPHANED_ID_RE, check_org, check_ou_path, check_prefix
 from reconciler.declare.model import Grantee, GranteeKind
 from reconciler.policy.access import ACCESS_ACTIONS, Access
 from reconciler.policy.normalize import normalize_statement
-
-_ORPHAN_ID = re.compile(r"^(AROA|AIDA)[A-Z0-9]{8,}$")
-
 
 _KNOWN_FIELDS = frozenset(("Sid", "Effect", "Principal", "Action", "Resource", "Condition"))
 
@@ -234,7 +230,7 @@ def _fixed_everyone(arns: list[str], orgs: list[str], paths: list[str], partitio
 
 
 def _named(name: str, partition: str) -> Grantee:
-    if _ORPHAN_ID.match(name):
+    if ORPHANED_ID_RE.match(name):
         raise NotModelled(f"names orphaned principal {name} (a deleted role or user); fix it by hand")
     match = IAM_ARN_RE.match(name)
     if match is None or match["partition"] != partition:

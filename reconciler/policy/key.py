@@ -18,11 +18,9 @@ from dataclasses import dataclass
 
 from reconciler.declare.model import Grant
 from reconciler.live.facts import key_region
-from reconciler.policy.access import writes
+from reconciler.policy.access import ACCESS_ACTIONS, Access, writes
 from reconciler.policy.render import DesiredStatement, Statement, principal_class, render_principal
 
-READ_KEY_ACTIONS = ("kms:Decrypt",)
-WRITE_KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*")
 _DNS_SUFFIX = {"aws": "amazonaws.com", "aws-cn": "amazonaws.com.cn", "aws-us-gov": "amazonaws.com"}
 
 
@@ -34,7 +32,7 @@ class _KeyShape:
 
 
 def key_actions(grant: Grant) -> tuple[str, ...]:
-    return WRITE_KEY_ACTIONS if writes(grant.access) else READ_KEY_ACTIONS
+    return ACCESS_ACTIONS[grant.access].key
 
 
 def s3_via_service(key_arn: str, partition: str) -> str:
@@ -64,7 +62,7 @@ def _statement(sid: str, shape: _KeyShape, grants: list[Grant], key_arn: str, pa
         "StringEquals": {"kms:ViaService": [s3_via_service(key_arn, partition)]}
     }
     principal = render_principal(shape.principal_class, [g.grantee for g in grants], partition, condition)
-    actions = WRITE_KEY_ACTIONS if shape.use == "Write" else READ_KEY_ACTIONS
+    actions = ACCESS_ACTIONS[Access.WRITE if shape.use == "Write" else Access.READ].key
     return {
         "Sid": sid,
         "Effect": "Allow",
