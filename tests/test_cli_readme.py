@@ -1,4 +1,4 @@
-"""The README's Commands table names every command and every flag the parser knows."""
+"""docs/commands.md's table names every command and every flag the parser knows."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import pytest
 
 from reconciler.cli import COMMANDS, build_parser
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parent.parent / "docs" / "commands.md"
 # Stated once under the table for all commands rather than in every row.
 COMMON = {"--shares", "--config", "--help"}
 
 
 def readme_rows() -> dict[str, str]:
     text = README.read_text(encoding="utf-8")
-    section = text.split("## Commands\n", 1)[1].split("\n## ", 1)[0]
+    section = text.split("# Commands\n", 1)[1].split("\n## ", 1)[0]
     rows = {}
     for line in section.splitlines():
         match = re.match(r"^\| `reconciler (\S+)([^`]*)`", line)

@@ -293,7 +293,7 @@ def test_access_table_is_the_spec() -> None:
 
 def _readme_access_rows() -> dict[str, list[str]]:
     text = (REPO / "README.md").read_text()
-    section = text.split("### Access levels", 1)[1].split("\n#", 1)[0]
+    section = text.split("## Access levels", 1)[1].split("\n#", 1)[0]
     rows = {}
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]

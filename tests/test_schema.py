@@ -128,8 +128,9 @@ def test_example_share_names_its_schema(path: Path) -> None:
 README_BLOCK = re.compile(r"```yaml\n(?P<body>.*?)```", re.DOTALL)
 
 
-def test_readme_examples_validate() -> None:
-    blocks = README_BLOCK.findall((ROOT / "README.md").read_text(encoding="utf-8"))
+def _validated_examples(doc: str) -> int:
+    """Validate every YAML block of doc that names its schema; how many there were."""
+    blocks = README_BLOCK.findall((ROOT / doc).read_text(encoding="utf-8"))
     checked = 0
     for body in blocks:
         match = SCHEMA_LINE.match(body.splitlines()[0])
@@ -139,7 +140,16 @@ def test_readme_examples_validate() -> None:
             errors = [e.message for e in validator[Path(match["target"]).name].iter_errors(document)]
             assert errors == [], body
             checked += 1
+    return checked
+
+
+def test_readme_examples_validate() -> None:
+    checked = _validated_examples("docs/declarations.md")
     assert checked == 2
+
+
+def test_readme_walkthrough_example_validates() -> None:
+    assert _validated_examples("README.md") == 1
 
 
 def test_prefix_constraints_are_the_loaders() -> None:

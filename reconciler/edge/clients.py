@@ -38,7 +38,7 @@ _MAX_READ_TIMEOUT = 3600.0
 
 
 STS_DEFAULT_REGION = "us-east-1"
-"""STS answers in every region; without one set, ask its us-east-1 endpoint (as the README says)."""
+"""STS answers in every region; without one set, ask its us-east-1 endpoint (as docs/commands.md says)."""
 
 
 NO_REGION = "no AWS region is set; set AWS_REGION (or AWS_DEFAULT_REGION)"
