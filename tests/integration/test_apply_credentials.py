@@ -10,7 +10,7 @@ from reconciler.live.policy import LivePolicy
 from reconciler.plan.model import BucketAction
 
 from .conftest import Workspace
-from .test_concurrent_applies import make_fleet, saved_plan
+from .helpers import make_fleet, saved_plan
 
 
 class ExpiringEdge(S3Edge):

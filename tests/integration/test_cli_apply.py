@@ -21,7 +21,7 @@ from reconciler.report.review_marks import parse_review
 
 from .conftest import Workspace, bucket_name, read_grant, statement
 from .faultproxy import FaultProxy
-from .test_kms_manage import encrypted_bucket, key_with_policy
+from .helpers import encrypted_bucket, key_with_policy
 
 LEFT = (
     "left for review, not applied: drift is reported, not fixed; set drift: fix in reconciler.yaml to fix it"

@@ -25,12 +25,11 @@ from reconciler.execute.apply import apply_plan
 from reconciler.execute.journal import Journal
 from reconciler.execute.outcome import OVERWRITTEN, STALE_SINCE_PLAN, BucketOutcome
 from reconciler.live.policy import LivePolicy
-from reconciler.plan.file_read import loads
-from reconciler.plan.model import BucketAction, Plan
+from reconciler.plan.model import BucketAction
 
-from .conftest import Workspace, read_grant
+from .conftest import Workspace
 from .faultproxy import FaultProxy
-from .test_crashes import LATENCY, live_policies, make_fleet, same
+from .helpers import LATENCY, live_policies, make_fleet, same, saved_plan
 
 BUCKETS = 30
 READ_BACK_DIFFERS = "the policy read back differs from what was written"
@@ -59,14 +58,6 @@ class TimedEdge(S3Edge):
     def delete_policy(self, bucket: str, account: str, sleep: Any = time.sleep) -> None:
         self._sent()
         super().delete_policy(bucket, account, sleep)
-
-
-def saved_plan(ws: Workspace, grantee: str, names: list[str], label: str) -> Plan:
-    for name in names:
-        ws.declare(name, read_grant(grantee))
-    path = ws.root / f"plan-{label}.json"
-    assert ws.plan("--save", path).rc == 0
-    return loads(path.read_text(encoding="utf-8"), str(path))
 
 
 def report(line: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from reconciler.declare.yaml_source import MAX_FILE_BYTES, read_text
 from reconciler.errors import Severity, errors_only
 from reconciler.policy.render import render_declarations
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TODAY = dt.date(2026, 1, 15)
 
 # Lines 1-4 of most cases; a grant then starts at line 5 ("  - to: " puts its value at col 9,

@@ -29,7 +29,7 @@ from reconciler.policy.normalize import (
 )
 from reconciler.policy.render import DesiredBucket, render_bucket
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TODAY = dt.date(2026, 1, 15)
 ROOT_2 = "arn:aws:iam::222222222222:root"
 ROOT_3 = "arn:aws:iam::333333333333:root"

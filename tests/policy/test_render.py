@@ -26,7 +26,7 @@ from reconciler.policy.render import (
     render_declarations,
 )
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TODAY = dt.date(2026, 1, 15)
 BUCKET = "acme-model-artifacts"
 OWNER = "111111111111"

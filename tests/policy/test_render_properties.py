@@ -33,7 +33,7 @@ from reconciler.policy.access import ACCESS_ACTIONS, Access
 from reconciler.policy.documents import policy_document
 from reconciler.policy.render import DesiredBucket, render_declarations
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TODAY = dt.date(2026, 1, 15)
 BUCKET = "acme-ml-shared"
 OWNER = "111111111111"

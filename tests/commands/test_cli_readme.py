@@ -10,7 +10,7 @@ import pytest
 
 from reconciler.cli import COMMANDS, build_parser
 
-README = Path(__file__).resolve().parent.parent / "docs" / "commands.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "commands.md"
 # Stated once under the table for all commands rather than in every row.
 COMMON = {"--shares", "--config", "--help"}
 

@@ -31,7 +31,7 @@ from reconciler.declare.identifiers import prefix_schema_rules
 from reconciler.declare.share_file import load_text
 from reconciler.errors import Problem, Severity
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_DIR = ROOT / "schema"
 SCHEMA_LINE = re.compile(r"^# yaml-language-server: \$schema=(?P<target>\S+)$")
 
