@@ -21,13 +21,11 @@ from reconciler.commands.source import Source, add_source_arguments, describe
 from reconciler.declare.identifiers import ACCOUNT_RE, IAM_ARN_RE
 from reconciler.declare.model import GranteeKind
 from reconciler.declare.roles import AccountRoles
-from reconciler.errors import BucketshareError
+from reconciler.errors import BucketshareError, ExitCode
 from reconciler.live.facts import Encryption, KeyKind, key_kind
 from reconciler.plan.facts import key_error
 from reconciler.policy.consumer import BucketAccess, GrantMatch, bucket_access, grants_of, identity_policy
 from reconciler.policy.render import DesiredBucket
-
-EXIT_OK, EXIT_ERROR = 0, 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -116,7 +114,7 @@ def run(options: ConsumerPolicyOptions) -> int:
     accesses = [_access(b, match, keys[b.bucket], partition) for b in buckets]
     document = identity_policy(a for a in accesses if a is not None)
     _print(document, notes, problems, options.output_format)
-    return EXIT_ERROR if problems else EXIT_OK
+    return ExitCode.ERROR if problems else ExitCode.OK
 
 
 def _access(

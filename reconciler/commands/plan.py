@@ -14,7 +14,7 @@ from reconciler.commands.source import Source, add_source_arguments, positive
 from reconciler.declare.identifiers import check_account
 from reconciler.edge.git import changed_shares
 from reconciler.edge.s3 import S3Edge
-from reconciler.errors import BucketshareError, DeclarationError
+from reconciler.errors import BucketshareError, DeclarationError, ExitCode
 from reconciler.execute.gather import gather_plan
 from reconciler.plan.changed import Selection, select_changed
 from reconciler.plan.digest import plan_digest
@@ -26,7 +26,6 @@ from reconciler.report.markdown import render_markdown, render_unplanned
 from reconciler.report.progress import ReadProgress
 from reconciler.report.terminal import make_console, render_terminal
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 JOB_SUMMARY_CHARS = 1_000_000
 """GitHub refuses a step summary over 1 MiB; a plan that large is trimmed the same way."""
 FORMATS = ("text", "markdown", "json")
@@ -290,8 +289,8 @@ def show(plan: Plan, output_format: str, out: Path | None, commit: str | None = 
 
 def plan_exit_code(plan: Plan, detailed: bool) -> int:
     if plan.has_errors:
-        return EXIT_ERROR
-    return EXIT_CHANGES if detailed and plan.has_changes else EXIT_OK
+        return ExitCode.ERROR
+    return ExitCode.CHANGES if detailed and plan.has_changes else ExitCode.OK
 
 
 def check_writable(path: Path | None) -> None:
