@@ -1,4 +1,4 @@
-"""The AWS edge: the only module that imports boto3.
+"""The base of the AWS edge: sessions, clients, retries and fan-out per account.
 
 Clients are created once per account and shared by worker threads (client creation is
 slow; clients are thread-safe). An account reached through a role (reconciler.yaml's

@@ -1,4 +1,4 @@
-"""Plan: compare the statements we want with a live policy we co-own with others.
+"""Plan one bucket: compare the statements we want with a live policy we co-own with others.
 
 Pure: no AWS calls. Statements whose Sid starts with the configured prefix are ours; every
 other statement is kept exactly as read, in its order. The result is a frozen Plan that

@@ -1,5 +1,5 @@
-"""The versioned JSON plan format (docs/plan-format.md): what `plan --format json` writes and
-`apply PLAN.json` reads."""
+"""Read a JSON plan file (docs/plan-format.md) as `apply PLAN.json` does: an untrusted document,
+every field's type checked, any other format_version refused."""
 
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
-"""Read a hand-written bucket policy back into grants: the pure half of `reconciler import`.
+"""Statement atoms: a bucket-policy statement as the set of accesses it allows.
 
-A statement is read as a set of atoms, one per (grantee, action, scope, prefix) it allows.
-For each grantee the atoms of all its statements (people often write the object-level and
-the bucket-level part as separate statements) must be exactly what rendering some grants
-of ours would allow (reconciler.policy.render): then those grants replace them without any
-grantee gaining or losing access. Everything else stays unmanaged, with the reason.
+The pure core of `reconciler import` (importer/grants.py). A statement is read as a set of
+atoms, one per (grantee, action, scope, prefix) it allows. For each grantee the atoms of all
+its statements (people often write the object-level and the bucket-level part as separate
+statements) must be exactly what rendering some grants of ours would allow
+(reconciler.policy.render): then those grants replace them without any grantee gaining or
+losing access. Everything else stays unmanaged, with the reason.
 
 The same atoms tell the planner whether the statements an `adopt:` list names are covered
 by what the declarations render, so adopting them never takes access away.
