@@ -29,8 +29,8 @@ from pathlib import Path
 from bench import aws_env  # benchmarks/ is sys.path[0] when run as a script
 from delayproxy import DelayProxy
 
-from reconciler.sandbox import create_buckets, moto_server
-from reconciler.shards import shard_of
+from reconciler.edge.sandbox import create_buckets, moto_server
+from reconciler.plan.scopes import shard_of
 
 TEMPLATE = "arn:{partition}:iam::{account}:role/bucketshare-{mode}"
 RAW = """
@@ -103,8 +103,8 @@ def setup(moto_url: str, root: Path, accounts: list[str], per_account: int) -> N
 
 
 def synthetic_merge(buckets: int, shards: int) -> None:
-    from reconciler.plan import BucketAction, BucketPlan, Plan
-    from reconciler.report.jsonplan import dumps
+    from reconciler.plan.file_write import dumps
+    from reconciler.plan.model import BucketAction, BucketPlan, Plan
 
     with tempfile.TemporaryDirectory() as tmp:
         files = []

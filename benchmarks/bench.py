@@ -3,7 +3,7 @@
     python benchmarks/bench.py [--sizes 100,1000,5000] [--rtt-ms 25] [--parallelism 16] [--quick]
     python benchmarks/bench.py --profile-plan 1000      # where one plan's time goes
 
-Sets up the buckets of the largest size on a local moto server (reconciler.sandbox.moto_server,
+Sets up the buckets of the largest size on a local moto server (reconciler.edge.sandbox.moto_server,
 127.0.0.1), each with 1-20 grants from a seeded RNG (accounts, roles, users, orgs, OUs,
 prefixes, some expiring) and a live policy that is absent, unmanaged only (a
 DenyInsecureTransport), or holds a stale bucketshare statement, so every declared bucket
@@ -41,11 +41,13 @@ import boto3
 from botocore.config import Config as BotoConfig
 from delayproxy import DelayProxy  # benchmarks/ is sys.path[0] when run as a script
 
-from reconciler.access import writes
-from reconciler.desired import load_desired
-from reconciler.plan import BucketAction, LivePolicy, build_plan
-from reconciler.policy import POLICY_VERSION, minified
-from reconciler.sandbox import DENY_INSECURE_TRANSPORT, moto_server
+from reconciler.edge.sandbox import DENY_INSECURE_TRANSPORT, moto_server
+from reconciler.live.policy import LivePolicy
+from reconciler.plan.bucket import build_plan
+from reconciler.plan.model import BucketAction
+from reconciler.policy.access import writes
+from reconciler.policy.desired import load_desired
+from reconciler.policy.documents import POLICY_VERSION, minified
 
 HERE = Path(__file__).resolve().parent
 RECONCILER = str(Path(sys.executable).with_name("reconciler"))

@@ -18,10 +18,8 @@ import traceback
 from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol, cast
 
-from reconciler.errors import BucketshareError, DeclarationError
+from reconciler.errors import BucketshareError, DeclarationError, ExitCode
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-EXIT_PIPE_CLOSED = 141
 """128 + SIGPIPE, as a shell reports a tool a closed pipe stopped."""
 
 
@@ -142,23 +140,23 @@ def _parse_and_run(argv: list[str]) -> int:
         count = len(exc.problems)
         sent = "; nothing was sent to AWS" if COMMANDS[args.command].uses_aws else ""
         print(f"{count} {'problem' if count == 1 else 'problems'}{sent}", file=sys.stderr)
-        return EXIT_ERROR
+        return ExitCode.ERROR
     except BucketshareError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return ExitCode.ERROR
     except (KeyboardInterrupt, BrokenPipeError):
         raise
     except Exception:
         traceback.print_exc()
         print("internal error: this is a bucketshare bug; please report it", file=sys.stderr)
-        return EXIT_BUG
+        return ExitCode.BUG
 
 
 def _interrupted() -> int:
     """Ctrl-C: one line, exit 130, within moments.
 
     Commands that write (apply, rollback) catch Ctrl-C themselves, finish the writes in
-    flight and report (reconciler.apply.ApplyInterrupted); what reaches here has nothing left
+    flight and report (reconciler.execute.outcome.ApplyInterrupted); what reaches here has nothing left
     worth waiting for. The read pools at the AWS edge stop waiting for their workers, but a
     worker blocked on a silent endpoint keeps its socket until the read timeout (30 s, five
     attempts), and concurrent.futures joins every worker thread at interpreter exit (its
@@ -171,10 +169,10 @@ def _interrupted() -> int:
     _say("interrupted")
     if _threads_left():
         _flush()
-        os._exit(EXIT_INTERRUPTED)
+        os._exit(ExitCode.INTERRUPTED)
     if previous is not None:
         signal.signal(signal.SIGINT, previous)
-    return EXIT_INTERRUPTED
+    return ExitCode.INTERRUPTED
 
 
 def _stdout_closed() -> int:
@@ -190,8 +188,8 @@ def _stdout_closed() -> int:
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
     if _threads_left():
-        os._exit(EXIT_PIPE_CLOSED)
-    return EXIT_PIPE_CLOSED
+        os._exit(ExitCode.PIPE_CLOSED)
+    return ExitCode.PIPE_CLOSED
 
 
 def _threads_left() -> bool:

@@ -1,9 +1,9 @@
-"""The one error root, and located problems found in declarations."""
+"""The one error root, located problems found in declarations, and the exit codes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 @dataclass(frozen=True, order=True)
@@ -16,6 +16,22 @@ class Location:
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.col}"
+
+
+class ExitCode(IntEnum):
+    """Every exit status a command returns (docs/commands.md, "Exit codes")."""
+
+    OK = 0
+    ERROR = 1
+    """A user or AWS error: bad declarations, a bucket that failed, refused input."""
+    CHANGES = 2
+    """`plan --detailed-exitcode` with changes present."""
+    BUG = 3
+    """An internal error: the traceback is printed."""
+    INTERRUPTED = 130
+    """Ctrl-C (128 + SIGINT)."""
+    PIPE_CLOSED = 141
+    """128 + SIGPIPE, as a shell reports a tool a closed pipe stopped."""
 
 
 class Severity(StrEnum):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import ghapi
 
-from reconciler.report.markdown import code_block
+from reconciler.report.markdown_text import code_block
 
 APPLY_MARKER = "<!-- bucketshare-apply -->"
 

@@ -25,10 +25,11 @@ from typing import Any, NamedTuple
 
 import ghapi
 
-from reconciler.digest import Reviewed, check_digest_text, plan_digest, unreviewed_changes
-from reconciler.plan import Plan
-from reconciler.report.jsonplan import loads
-from reconciler.report.markdown import MARKER, escape, parse_review, parse_reviewed
+from reconciler.plan.digest import Reviewed, check_digest_text, plan_digest, unreviewed_changes
+from reconciler.plan.file_read import loads
+from reconciler.plan.model import Plan
+from reconciler.report.markdown_text import escape
+from reconciler.report.review_marks import MARKER, parse_review, parse_reviewed
 
 REFUSED_MARKER = "<!-- bucketshare-apply-refused -->"
 

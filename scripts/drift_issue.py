@@ -18,7 +18,7 @@ from typing import Any
 
 import ghapi
 
-from reconciler.report.markdown import code_block
+from reconciler.report.markdown_text import code_block
 
 DRIFT_MARKER = "<!-- bucketshare-drift -->"
 LABEL = "drift"

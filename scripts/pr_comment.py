@@ -30,7 +30,7 @@ from typing import Any
 
 import ghapi
 
-from reconciler.report.markdown import MARKER, parse_review
+from reconciler.report.review_marks import MARKER, parse_review
 
 FORK_MARKER = "<!-- bucketshare-fork-notice -->"
 FORK_NOTICE = f"""{FORK_MARKER}

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import ghapi
 
-from reconciler.digest import plan_digest
 from reconciler.errors import BucketshareError
-from reconciler.report.jsonplan import loads
-from reconciler.shards import MAX_SHARDS
+from reconciler.plan.digest import plan_digest
+from reconciler.plan.file_read import loads
+from reconciler.plan.scopes import MAX_SHARDS
 
 PLAN_FILE = "plan-shard.json"
 MAX_ARTIFACT_BYTES = 512 * 1024 * 1024

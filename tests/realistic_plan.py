@@ -10,13 +10,16 @@ import datetime as dt
 import json
 from typing import Any
 
-from reconciler.access import Access
-from reconciler.config import Config
-from reconciler.declarations import BucketShare, Grant, parse_grantee
+from reconciler.declare.config import Config
+from reconciler.declare.model import BucketShare, Grant
+from reconciler.declare.share_file import parse_grantee
 from reconciler.errors import Location
-from reconciler.facts import BucketFacts, Encryption, Ownership
-from reconciler.plan import LivePolicy, Plan, build_plan
-from reconciler.render import DesiredBucket, render_bucket
+from reconciler.live.facts import BucketFacts, Encryption, Ownership
+from reconciler.live.policy import LivePolicy
+from reconciler.plan.bucket import build_plan
+from reconciler.plan.model import Plan
+from reconciler.policy.access import Access
+from reconciler.policy.render import DesiredBucket, render_bucket
 
 TODAY = dt.date(2026, 12, 1)
 OWNER = "481516234200"

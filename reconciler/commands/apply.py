@@ -9,22 +9,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from reconciler.apply import ApplyInterrupted, BucketOutcome, apply_plan
-from reconciler.aws import S3Edge
 from reconciler.commands.plan import add_live_arguments, make_plan, scope_from_args
 from reconciler.commands.source import Source, add_source_arguments
-from reconciler.config import Config
-from reconciler.digest import check_digest_text, plan_digest
-from reconciler.errors import BucketshareError
-from reconciler.journal import Journal
-from reconciler.plan import BucketAction, Plan, PolicyKind, select_scheduled
-from reconciler.report.jsonplan import loads
+from reconciler.declare.config import Config
+from reconciler.declare.yaml_source import NotReadable, read_regular
+from reconciler.edge.s3 import S3Edge
+from reconciler.errors import BucketshareError, ExitCode
+from reconciler.execute.apply import apply_plan
+from reconciler.execute.journal import Journal
+from reconciler.execute.outcome import ApplyInterrupted, BucketOutcome
+from reconciler.plan.digest import check_digest_text, plan_digest
+from reconciler.plan.file_read import loads
+from reconciler.plan.model import BucketAction, Plan, PolicyKind
+from reconciler.plan.scheduled import select_scheduled
+from reconciler.plan.scopes import EVERY_ACCOUNT, AccountScope
 from reconciler.report.summary import locators, plural
 from reconciler.report.terminal import make_console, render_terminal
-from reconciler.shards import EVERY_ACCOUNT, AccountScope
-from reconciler.yamlsource import NotReadable, read_regular
 
-EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 NO_TERMINAL = (
     "refusing to apply without a terminal to confirm: pass --auto-approve, or apply a saved plan "
     "(reconciler plan --save plan.json, then reconciler apply plan.json)"
@@ -244,7 +245,7 @@ def report_outcomes(outcomes: list[BucketOutcome], done: str = "applied", partit
     report_lines(outcomes, partition)
     failed = sum(1 for o in outcomes if o.started and o.settled and not o.ok)
     print(f"{counted([o for o in outcomes if o.ok])} {done}, {failed:,} failed{unknown(outcomes)}")
-    return EXIT_ERROR if failed else EXIT_OK
+    return ExitCode.ERROR if failed else ExitCode.OK
 
 
 def unknown(outcomes: list[BucketOutcome]) -> str:
@@ -286,16 +287,16 @@ def report_interrupted(
     else:
         said = "interrupted: the buckets in flight were finished"
     print(f"{said}; {plural(len(skipped), 'bucket')} not started. {again}", file=sys.stderr)
-    return EXIT_INTERRUPTED
+    return ExitCode.INTERRUPTED
 
 
 def apply_command(plan: Plan, journal_path: Path, auto_approve: bool, edge: Callable[[], S3Edge]) -> int:
     if not plan.has_changes:
         print("Nothing to apply.")
-        return EXIT_ERROR if plan.has_errors else EXIT_OK
+        return ExitCode.ERROR if plan.has_errors else ExitCode.OK
     if not confirm(auto_approve):
         print("Apply cancelled; nothing was written.")
-        return EXIT_ERROR
+        return ExitCode.ERROR
     try:
         outcomes = apply_plan(plan, edge(), Journal(journal_path), announce_finishing)
     except ApplyInterrupted as interrupted:

@@ -18,15 +18,14 @@ from dataclasses import dataclass
 from typing import Self
 
 from reconciler.commands.source import Source, add_source_arguments, describe
-from reconciler.consumer import BucketAccess, GrantMatch, bucket_access, grants_of, identity_policy
-from reconciler.declarations import GranteeKind
-from reconciler.errors import BucketshareError
-from reconciler.facts import Encryption, KeyKind, key_error, key_kind
-from reconciler.identifiers import ACCOUNT_RE, IAM_ARN_RE
-from reconciler.render import DesiredBucket
-from reconciler.roles import AccountRoles
-
-EXIT_OK, EXIT_ERROR = 0, 1
+from reconciler.declare.identifiers import ACCOUNT_RE, IAM_ARN_RE
+from reconciler.declare.model import GranteeKind
+from reconciler.declare.roles import AccountRoles
+from reconciler.errors import BucketshareError, ExitCode
+from reconciler.live.facts import Encryption, KeyKind, key_kind
+from reconciler.plan.facts import key_error
+from reconciler.policy.consumer import BucketAccess, GrantMatch, bucket_access, grants_of, identity_policy
+from reconciler.policy.render import DesiredBucket
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -115,7 +114,7 @@ def run(options: ConsumerPolicyOptions) -> int:
     accesses = [_access(b, match, keys[b.bucket], partition) for b in buckets]
     document = identity_policy(a for a in accesses if a is not None)
     _print(document, notes, problems, options.output_format)
-    return EXIT_ERROR if problems else EXIT_OK
+    return ExitCode.ERROR if problems else ExitCode.OK
 
 
 def _access(
@@ -145,7 +144,7 @@ def _read_keys(
     buckets: Sequence[DesiredBucket], roles: AccountRoles
 ) -> tuple[dict[str, str | None], list[str]]:
     # Imported here: only this path needs boto3 (as in plan and apply).
-    from reconciler.aws import S3Edge
+    from reconciler.edge.s3 import S3Edge
 
     found = S3Edge(roles=roles, mode="plan").read_encryptions([(b.bucket, b.account) for b in buckets])
     keys: dict[str, str | None] = {}

@@ -9,17 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
-from reconciler.aws import S3Edge
 from reconciler.commands.source import Source, add_source_arguments, describe
-from reconciler.config import Config
-from reconciler.declaration_yaml import declaration_text
-from reconciler.declarations import load_text
-from reconciler.errors import BucketshareError, errors_only
-from reconciler.identifiers import check_account, check_bucket_name
-from reconciler.importer import ImportResult, import_policy
-from reconciler.normalize import statements_of
-
-EXIT_OK, EXIT_ERROR = 0, 1
+from reconciler.declare.config import Config
+from reconciler.declare.identifiers import check_account, check_bucket_name
+from reconciler.declare.share_file import load_text
+from reconciler.edge.s3 import S3Edge
+from reconciler.errors import BucketshareError, ExitCode, errors_only
+from reconciler.importer.grants import ImportResult, import_policy
+from reconciler.importer.writer import declaration_text
+from reconciler.policy.normalize import statements_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -147,11 +145,11 @@ def validate_tree(source: Source, out: Path) -> int:
     """The shares tree with the new file must still validate (guardrails, a bucket already
     declared elsewhere); the file is kept either way, for the person to edit."""
     if not out.resolve().is_relative_to(source.shares.resolve()):
-        return EXIT_OK
+        return ExitCode.OK
     state = source.load()
     for problem in state.problems:
         print(problem, file=sys.stderr)
     if state.errors:
         print(f"{len(state.errors)} problems: edit {out} before committing it", file=sys.stderr)
-        return EXIT_ERROR
-    return EXIT_OK
+        return ExitCode.ERROR
+    return ExitCode.OK

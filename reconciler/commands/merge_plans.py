@@ -11,7 +11,7 @@ from reconciler.commands.apply import load_plan_file
 from reconciler.commands.plan import PlanOutput, add_output_arguments
 from reconciler.commands.source import describe
 from reconciler.errors import BucketshareError
-from reconciler.merge import MergeError, ShardPlan, merge_plans
+from reconciler.plan.merge import MergeError, ShardPlan, merge_plans
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

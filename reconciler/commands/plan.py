@@ -6,31 +6,26 @@ import argparse
 import gc
 import re
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from rich.progress import Progress as RichProgress
-
-from reconciler.aws import S3Edge
 from reconciler.commands.source import Source, add_source_arguments, positive
-from reconciler.desired import DesiredState
-from reconciler.digest import plan_digest
-from reconciler.errors import BucketshareError, DeclarationError
-from reconciler.identifiers import check_account
-from reconciler.partial import Selection, select_changed
-from reconciler.plan import Plan
-from reconciler.reconcile import gather_plan
-from reconciler.report.jsonplan import dumps
+from reconciler.declare.identifiers import check_account
+from reconciler.edge.git import changed_shares
+from reconciler.edge.s3 import S3Edge
+from reconciler.errors import BucketshareError, DeclarationError, ExitCode
+from reconciler.execute.gather import gather_plan
+from reconciler.plan.changed import Selection, select_changed
+from reconciler.plan.digest import plan_digest
+from reconciler.plan.file_write import dumps
+from reconciler.plan.model import Plan
+from reconciler.plan.scopes import EVERY_ACCOUNT, AccountScope, parse_shard
+from reconciler.policy.desired import DesiredState
 from reconciler.report.markdown import render_markdown, render_unplanned
-from reconciler.report.summary import plural
+from reconciler.report.progress import ReadProgress
 from reconciler.report.terminal import make_console, render_terminal
-from reconciler.revisions import changed_shares
-from reconciler.shards import EVERY_ACCOUNT, AccountScope, parse_shard
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 JOB_SUMMARY_CHARS = 1_000_000
 """GitHub refuses a step summary over 1 MiB; a plan that large is trimmed the same way."""
 FORMATS = ("text", "markdown", "json")
@@ -128,8 +123,7 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
         "--commit",
         default=None,
         metavar="SHA",
-        help="the commit planned on, recorded in a markdown plan (default: none), "
-        "e.g. --commit \"$HEAD_SHA\"",
+        help='the commit planned on, recorded in a markdown plan (default: none), e.g. --commit "$HEAD_SHA"',
     )
     parser.add_argument(
         "--digest-only",
@@ -245,35 +239,6 @@ def _plan(options: PlanOptions) -> Plan:
     return make_plan(state, edge, options.declared_only, only, options.scope)
 
 
-class ReadProgress:
-    """A progress bar on a terminal; a single count line in CI logs."""
-
-    def __init__(self) -> None:
-        self._bar: RichProgress | None = None
-        self._started = time.monotonic()
-        self._total = 0
-
-    def __call__(self, total: int) -> Callable[[], None]:
-        self._total = total
-        if sys.stderr.isatty() and total > 1:
-            self._bar = RichProgress(transient=True, console=make_console(sys.stderr))
-            self._bar.start()
-            task = self._bar.add_task("reading bucket policies", total=total)
-            bar = self._bar
-            return lambda: bar.advance(task)
-        return lambda: None
-
-    def stop(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-    def report(self) -> None:
-        """Only after a whole read: an interrupted or refused run has no count to give."""
-        seconds = time.monotonic() - self._started
-        read = plural(self._total, "bucket policy", "bucket policies")
-        print(f"read {read} in {seconds:.1f}s", file=sys.stderr)
-
-
 def make_plan(
     state: DesiredState,
     edge: S3Edge,
@@ -324,8 +289,8 @@ def show(plan: Plan, output_format: str, out: Path | None, commit: str | None = 
 
 def plan_exit_code(plan: Plan, detailed: bool) -> int:
     if plan.has_errors:
-        return EXIT_ERROR
-    return EXIT_CHANGES if detailed and plan.has_changes else EXIT_OK
+        return ExitCode.ERROR
+    return ExitCode.CHANGES if detailed and plan.has_changes else ExitCode.OK
 
 
 def check_writable(path: Path | None) -> None:

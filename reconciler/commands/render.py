@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Self
 
 from reconciler.commands.source import Source, add_source_arguments, describe
-from reconciler.errors import BucketshareError
-from reconciler.policy import policy_document
+from reconciler.errors import BucketshareError, ExitCode
+from reconciler.policy.documents import policy_document
 from reconciler.report.inert import inert
 
 
@@ -49,11 +49,11 @@ def run(options: RenderOptions) -> int:
     if options.output_format == "json":
         documents = {b.bucket: policy_document([s.statement for s in b.statements]) for b in buckets}
         print(json.dumps(documents, indent=2))
-        return 0
+        return ExitCode.OK
     for desired in buckets:
         print(f"# {desired.bucket} (account {desired.account}): {len(desired.statements)} statements")
         for statement in desired.statements:
             sources = ", ".join(inert(str(g.location)) for g in statement.grants)
             print(f"## {statement.sid}  <- {sources}")
             print(json.dumps(statement.statement, indent=2))
-    return 0
+    return ExitCode.OK

@@ -13,10 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from reconciler.apply import ApplyInterrupted, BucketOutcome, choose_run, rollback
 from reconciler.commands.apply import (
-    EXIT_ERROR,
-    EXIT_OK,
     HelpFormatter,
     announce_finishing,
     apply_edge,
@@ -26,8 +23,10 @@ from reconciler.commands.apply import (
     unknown,
 )
 from reconciler.commands.source import Source, add_source_arguments
-from reconciler.errors import BucketshareError
-from reconciler.journal import ApplyRun, Journal
+from reconciler.errors import BucketshareError, ExitCode
+from reconciler.execute.journal import ApplyRun, Journal
+from reconciler.execute.outcome import ApplyInterrupted, BucketOutcome
+from reconciler.execute.rollback import choose_run, rollback
 from reconciler.report.summary import plural
 
 EXAMPLE = """\
@@ -143,7 +142,7 @@ def report_rollback(outcomes: list[BucketOutcome], partition: str) -> int:
     failed = sum(1 for o in outcomes if o.started and o.settled and not o.ok)
     said = f"{counted(restored)} restored, {unchanged:,} already as before the run"
     print(f"{said}, {failed:,} failed{unknown(outcomes)}")
-    return EXIT_ERROR if failed else EXIT_OK
+    return ExitCode.ERROR if failed else ExitCode.OK
 
 
 def warn_skipped(journal: Journal) -> None:

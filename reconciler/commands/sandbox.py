@@ -10,15 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from reconciler.apply import apply_plan
-from reconciler.aws import S3Edge
 from reconciler.commands.apply import apply_edge, report_outcomes
 from reconciler.commands.plan import make_plan
 from reconciler.commands.source import Source, add_source_arguments, positive
-from reconciler.desired import DesiredState
-from reconciler.journal import Journal
-from reconciler.report.terminal import make_console, render_terminal
-from reconciler.sandbox import (
+from reconciler.edge.s3 import S3Edge
+from reconciler.edge.sandbox import (
     account_credentials,
     create_buckets,
     environment,
@@ -27,8 +23,11 @@ from reconciler.sandbox import (
     point_process_at,
     stopped_by_term_and_hangup,
 )
-
-EXIT_OK, EXIT_ERROR = 0, 1
+from reconciler.errors import ExitCode
+from reconciler.execute.apply import apply_plan
+from reconciler.execute.journal import Journal
+from reconciler.policy.desired import DesiredState
+from reconciler.report.terminal import make_console, render_terminal
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,7 +79,7 @@ def _run(options: SandboxOptions, state: DesiredState, dropped: list[str]) -> in
             console.print(f"sandbox: {first} already holds a statement bucketshare does not own")
         plan = make_plan(state, S3Edge(parallelism, roles=state.config.roles), declared_only=False)
         render_terminal(plan, console)
-        code = EXIT_ERROR if plan.has_errors else EXIT_OK
+        code: int = ExitCode.ERROR if plan.has_errors else ExitCode.OK
         if apply:
             with tempfile.TemporaryDirectory() as tmp:
                 journal = Path(tmp) / "journal.jsonl"
@@ -91,7 +90,7 @@ def _run(options: SandboxOptions, state: DesiredState, dropped: list[str]) -> in
             render_terminal(again, console)
             if again.has_changes or again.has_errors:
                 console.print("sandbox: the second plan is not empty: apply did not converge")
-                code = EXIT_ERROR
+                code = ExitCode.ERROR
         if serve:
             _serve(env, dropped)
     return code

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Self
 
-from reconciler.config import Config, load_config
-from reconciler.declarations import missing_shares
-from reconciler.desired import DesiredState, load_desired
+from reconciler.declare.config import Config, load_config
+from reconciler.declare.expiry import utc_today
+from reconciler.declare.tree import missing_shares
+from reconciler.declare.yaml_source import read_text
 from reconciler.errors import BucketshareError, DeclarationError, errors_only
-from reconciler.expiry import utc_today
+from reconciler.policy.desired import DesiredState, load_desired
 from reconciler.report.inert import inert, inert_problem
-from reconciler.yamlsource import read_text
 
 DEFAULT_CONFIG = Path("reconciler.yaml")
 

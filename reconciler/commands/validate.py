@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Self
 
 from reconciler.commands.source import Source, add_source_arguments, describe
-from reconciler.errors import DeclarationError, Problem, Severity
+from reconciler.errors import DeclarationError, ExitCode, Problem, Severity
 
 FORMATS = ("text", "github")
 
@@ -56,15 +56,15 @@ def run(options: ValidateOptions) -> int:
         if errors:
             # validate never calls AWS: no "nothing was sent" here, it could suggest otherwise.
             print(plural(len(errors), "problem"), file=sys.stderr)
-            return 1
+            return ExitCode.ERROR
         print(totals, file=sys.stderr)
-        return 0
+        return ExitCode.OK
     for warning in warnings:
         print(warning)
     if errors:
         raise DeclarationError(errors)
     print(totals)
-    return 0
+    return ExitCode.OK
 
 
 def plural(count: int, word: str) -> str:

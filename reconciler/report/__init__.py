@@ -1,1 +1,2 @@
-"""Renderers: terminal, Markdown and JSON views of one Plan. They print; they never decide."""
+"""Report: the terminal and Markdown views of one Plan (the JSON file is plan/file_write.py).
+They print; they never decide."""

@@ -1,7 +1,7 @@
 """Statements as a reviewer reads them: pretty JSON, and unified diffs of changed statements,
 shared by the terminal and Markdown renderers.
 
-Both sides of a diff are normalised first (reconciler.normalize), so the rewrites AWS makes
+Both sides of a diff are normalised first (reconciler.policy.normalize), so the rewrites AWS makes
 when it stores a policy (one-item lists as strings, reordered principals, bare account ids)
 never show beside the real change."""
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import difflib
 import json
 
-from reconciler.normalize import normalize_statement
-from reconciler.plan import StatementChange
+from reconciler.plan.model import StatementChange
+from reconciler.policy.normalize import normalize_statement
 
 COMMENT_COLUMNS = 86
 """Characters of JSON a code block in a pull-request comment shows without scrolling (a 746 px

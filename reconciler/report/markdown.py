@@ -18,100 +18,34 @@ import datetime as dt
 import html
 import re
 
-from reconciler.digest import decode_reviewed, encode_reviewed, plan_digest
-from reconciler.explain import UNDECLARED, AccessChange, Direction
-from reconciler.plan import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind, StatementChange
-from reconciler.render import bucket_arn, bucket_uri
+from reconciler.plan.digest import plan_digest
+from reconciler.plan.explain import AccessChange, Direction
+from reconciler.plan.model import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind, StatementChange
+from reconciler.policy.render import bucket_arn, bucket_uri
 from reconciler.report import summary
 from reconciler.report.diffs import COMMENT_COLUMNS, added_lines, pretty_json, removed_lines, statement_diff
-
-MARKER = "<!-- bucketshare-plan -->"
-"""First line of every plan comment: how the workflows find the one comment per PR."""
-_REVIEW_LINE = re.compile(
-    r"^<!-- bucketshare-review digest=(sha256:[0-9a-f]{64}) commit=([0-9a-f]{7,64}|none) -->$"
+from reconciler.report.grantee_cells import (
+    change_cell,
+    full_name,
+    grantee_cell,
+    lost_why,
+    scope_text,
+    short_name,
+    until_text,
+    why_cell,
 )
-_REVIEWED_LINE = re.compile(r"^<!-- bucketshare-reviewed-buckets ([A-Za-z0-9+/=]*) -->$")
+from reconciler.report.markdown_text import code_block, code_span, escape
+from reconciler.report.review_marks import MARKER, review_line, reviewed_line
+
 MAX_COMMENT_CHARS = 65_536
 """GitHub refuses a comment body of more characters than this."""
+
+
 _MARGIN = 2_048
 """Room for the few lines a workflow puts above a plan it quotes (a refused apply)."""
+
+
 FULL_PLAN_HINT = "the job summary and the plan.json artifact of this workflow run"
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
-_BARE_LINK = re.compile(r"(?i)\b(www)(?=\.)")
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
-
-
-def escape(text: str) -> str:
-    """Inline-safe text: HTML entities, Markdown punctuation escaped, mentions and links defused."""
-    text = _BIDI.sub("", text)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _SPECIAL.sub(r"\\\1", text)
-    # GitHub finds @mentions and bare links (www.x, http://x) in the rendered text, after
-    # entities are decoded: break them with a zero-width space, which a reader does not see.
-    text = _BARE_LINK.sub("\\1\u200b", text)
-    text = text.replace("://", ":\u200b//").replace("@", "@\u200b").replace(":", "&#58;")
-    return " ".join(text.split())
-
-
-_INVISIBLE = re.compile("[\u0000-\u001f\u007f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]")
-
-
-def code_span(text: str, in_table: bool = False) -> str:
-    """Inline code showing text exactly: delimited by a backtick run longer than any inside,
-    on one line (control, zero-width and bidi characters become spaces or go). In a table
-    cell a `|` is escaped: GFM splits cells before it reads code spans, and drops the `\\`."""
-    text = " ".join(_INVISIBLE.sub(" ", text).split()) or " "
-    if in_table:
-        text = text.replace("|", "\\|")
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    tick = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{tick}{pad}{text}{pad}{tick}"
-
-
-def code_block(lines: list[str], language: str = "") -> str:
-    body = "\n".join(lines)
-    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{language}\n{body}\n{fence}"
-
-
-def review_line(digest: str, commit: str | None) -> str:
-    """The hidden second line: the digest reviewers saw and the commit it was planned on."""
-    return f"<!-- bucketshare-review digest={digest} commit={commit or 'none'} -->"
-
-
-def reviewed_line(plan: Plan) -> str | None:
-    """The hidden third line: the changing buckets, so apply can say what moved since review."""
-    encoded = encode_reviewed(plan)
-    return None if encoded is None else f"<!-- bucketshare-reviewed-buckets {encoded} -->"
-
-
-def parse_reviewed(body: str) -> dict[str, tuple[str, str, str]] | None:
-    """The reviewed buckets from a plan comment's third line, or None when absent."""
-    if parse_review(body) is None:
-        return None
-    lines = body.replace("\r\n", "\n").split("\n", 3)
-    match = _REVIEWED_LINE.match(lines[2]) if len(lines) > 2 else None
-    return None if match is None else decode_reviewed(match.group(1))
-
-
-def parse_review(body: str) -> tuple[str, str | None] | None:
-    """(digest, commit) from a plan comment's head, or None when it is not one.
-
-    Only the first two lines count: anything further down is rendered plan content, and
-    text from YAML or a live policy must never pass for a marker.
-    """
-    lines = body.replace("\r\n", "\n").split("\n", 2)
-    if len(lines) < 2 or lines[0] != MARKER:
-        return None
-    match = _REVIEW_LINE.match(lines[1])
-    if match is None:
-        return None
-    commit = match.group(2)
-    return match.group(1), None if commit == "none" else commit
-
-
 
 
 PULL_REQUEST = "in this pull request"
@@ -230,7 +164,7 @@ def _grantee_tables(plan: Plan, budget: int, hint: str) -> str:
             lines.append(line)
             used += len(line) + 1
             shown += 1
-            if _short_name(change.grantee) != change.grantee:
+            if short_name(change.grantee) != change.grantee:
                 full_names[change.grantee] = None
         else:
             continue
@@ -240,7 +174,7 @@ def _grantee_tables(plan: Plan, budget: int, hint: str) -> str:
         lines += ["", f"_{left} left out to fit this comment; see {hint}._"]
     if full_names:
         lines += ["", "Roles, users and OUs in full:", ""]
-        lines += [f"- {_grantee_cell(name)}: {code_span(_full_name(name))}" for name in full_names]
+        lines += [f"- {grantee_cell(name)}: {code_span(full_name(name))}" for name in full_names]
     return "\n".join(lines)
 
 
@@ -257,88 +191,8 @@ def _bucket_heading(bucket: BucketPlan, has_rows: bool) -> list[str]:
 
 
 def _row(change: summary.GranteeChange) -> str:
-    cells = [_grantee_cell(change.grantee), _change_cell(change), _why_cell(change)]
+    cells = [grantee_cell(change.grantee), change_cell(change), why_cell(change)]
     return "| " + " | ".join(cells) + " |"
-
-
-_ARN_NAMED = re.compile(r"^(role|user) arn:[^:\s]+:iam::(\d{12}):(?:role|user)/(?:[^\s]*/)?([^/\s]+)\Z")
-_OU = re.compile(r"^organizational unit (o-[^/\s]+/r-[^/\s]+/(?:[^/\s]+/)*(ou-[^/\s]+))\Z")
-
-
-def _short_name(grantee: str) -> str:
-    """A grantee as short as it is unambiguous: a role's or user's name and account (names
-    are unique in an account, whatever the path), an OU's id; the full ARN goes below."""
-    if (named := _ARN_NAMED.match(grantee)) is not None:
-        return f"{named.group(1)} {named.group(3)} {named.group(2)}"
-    if (ou := _OU.match(grantee)) is not None:
-        return f"OU {ou.group(2)}"
-    return grantee
-
-
-def _full_name(grantee: str) -> str:
-    words = 2 if grantee.startswith("organizational unit ") else 1
-    return grantee.split(" ", words)[-1]
-
-
-def _grantee_cell(grantee: str) -> str:
-    if (named := _ARN_NAMED.match(grantee)) is not None:
-        kind, account, name = named.group(1), named.group(2), named.group(3)
-        return f"{kind} {code_span(name, True)} in {code_span(account, True)}"
-    if (ou := _OU.match(grantee)) is not None:
-        return f"OU {code_span(ou.group(2), True)}"
-    kind, _, name = grantee.partition(" ")
-    if kind in ("account", "organization") and name:
-        return f"{kind} {code_span(name, True)}"
-    return code_span(grantee, True)
-
-
-def _scope(row: AccessChange, in_table: bool = True) -> str:
-    if not row.prefixes:
-        return "the whole bucket"
-    return ", ".join(code_span(prefix, in_table) for prefix in row.prefixes)
-
-
-def _access(rows: tuple[AccessChange, ...]) -> str:
-    return "; ".join(f"{escape(r.access)} on {_scope(r)}" + _until(r) for r in rows)
-
-
-def _until(row: AccessChange) -> str:
-    return f" until {escape(row.expires)}" if row.expires else ""
-
-
-def _change_cell(change: summary.GranteeChange) -> str:
-    verb = f"**{change.verb}**"
-    if not change.lost or not change.gained:
-        return f"{verb} {_access(change.lost or change.gained)}"
-    if len(change.lost) == len(change.gained) == 1:
-        before, after = change.lost[0], change.gained[0]
-        if before.access == after.access:
-            return f"{verb} {escape(after.access)}: {_scope(before)} → {_scope(after)}{_until(after)}"
-        if before.prefixes == after.prefixes:
-            accesses = f"{escape(before.access)} → {escape(after.access)}"
-            return f"{verb} {accesses} on {_scope(after)}{_until(after)}"
-    return f"{verb} {_access(change.lost)} → {_access(change.gained)}"
-
-
-def _why_cell(change: summary.GranteeChange) -> str:
-    said = [_gained_why(row) for row in change.gained]
-    if not change.gained:
-        said += [_lost_why(row.why) for row in change.lost]
-    return "; ".join(dict.fromkeys(said)) or "-"
-
-
-def _gained_why(row: AccessChange) -> str:
-    """The grant's reason; without one, where it is declared. (The details name every
-    grant's place: in the table it would take the width the grantee and change need.)"""
-    if row.reason:
-        return escape(row.reason)
-    return f"declared at {escape(row.declared_at)}" if row.declared_at else ""
-
-
-def _lost_why(why: str) -> str:
-    if why == UNDECLARED:
-        return "no declaration grants it: removed from shares/, or added outside bucketshare (reverted here)"
-    return escape(why)
 
 
 def _details(plan: Plan, budget: int, hint: str, max_chars: int) -> list[str]:
@@ -408,15 +262,15 @@ def _sentence(sentence: str, rows: dict[str, AccessChange]) -> str:
     row = rows.get(sentence)
     if row is None:
         return escape(sentence)
-    why = escape(row.declared_at or "") if row.direction is Direction.GAINS else _lost_why(row.why)
-    what = f"{escape(row.access)} on {_scope(row, False)}"
+    why = escape(row.declared_at or "") if row.direction is Direction.GAINS else lost_why(row.why)
+    what = f"{escape(row.access)} on {scope_text(row, False)}"
     said = f"{_identity_owner(row.grantee)} {row.direction.value} {what}"
-    return f"{said}{_until(row)} ({why})" if why else said
+    return f"{said}{until_text(row)} ({why})" if why else said
 
 
 def _identity_owner(grantee: str) -> str:
     """A grantee in prose: its kind, then its id or ARN exactly, as code."""
-    full = _full_name(grantee)
+    full = full_name(grantee)
     kind = grantee.removesuffix(full).strip()
     return f"{escape(kind)} {code_span(full)}" if kind else code_span(grantee)
 

@@ -8,10 +8,10 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from reconciler.expiry import utc_today
-from reconciler.explain import AccessChange, Direction
-from reconciler.plan import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind
-from reconciler.render import bucket_arn, bucket_uri
+from reconciler.declare.expiry import utc_today
+from reconciler.plan.explain import AccessChange, Direction
+from reconciler.plan.model import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind
+from reconciler.policy.render import bucket_arn, bucket_uri
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:

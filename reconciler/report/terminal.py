@@ -17,10 +17,10 @@ from typing import IO, NamedTuple
 from rich.console import Console
 from rich.text import Text
 
-from reconciler.digest import plan_digest
-from reconciler.expiry import utc_today
-from reconciler.explain import Direction
-from reconciler.plan import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind
+from reconciler.declare.expiry import utc_today
+from reconciler.plan.digest import plan_digest
+from reconciler.plan.explain import Direction
+from reconciler.plan.model import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind
 from reconciler.report import summary
 from reconciler.report.diffs import statement_diff
 from reconciler.report.inert import inert
@@ -168,9 +168,7 @@ def _bucket_lines(plan: BucketPlan, partition: str, width: int | None) -> Iterat
     owners = f" [{', '.join(plan.owners)}]" if plan.owners else ""
     size = f"  [{plan.new_size:,}/{plan.size_limit:,} bytes]" if plan.new_policy is not None else ""
     yield Line("")
-    header = inert(
-        f"{summary.policy_name(plan)} (account {plan.account}){owners}: {plan.action.value}{size}"
-    )
+    header = inert(f"{summary.policy_name(plan)} (account {plan.account}){owners}: {plan.action.value}{size}")
     yield Line(header, _STYLE[plan.action])
     if plan.kind is PolicyKind.BUCKET:
         yield Line(inert(f"  {summary.locators(plan.bucket, partition)}"))

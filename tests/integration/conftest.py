@@ -23,7 +23,7 @@ import boto3
 import pytest
 
 from reconciler.cli import main
-from reconciler.sandbox import account_credentials, moto_server
+from reconciler.edge.sandbox import account_credentials, moto_server
 
 from .faultproxy import FaultProxy
 from .iam_recorder import RECORDER

@@ -2,7 +2,7 @@
 against the IAM role documents in docs/iam/.
 
 Only the reconciler's own calls are recorded: handlers go on the botocore session of each
-`reconciler.aws.S3Edge`, so the tests' MotoAws clients and the sandbox's moto setup (plain
+`reconciler.edge.s3.S3Edge`, so the tests' MotoAws clients and the sandbox's moto setup (plain
 `boto3.client`) are never seen. The command in effect is taken from the argv of
 `reconciler.cli.main` when the edge is created; the edge keeps it, so calls from its worker
 threads are attributed correctly. Both hooks rely only on public names (`main(argv)` and
@@ -28,8 +28,8 @@ from typing import Any
 import boto3
 import pytest
 
-import reconciler.aws
 import reconciler.cli
+import reconciler.edge.s3
 
 IAM_DOCS = Path(__file__).resolve().parents[2] / "docs" / "iam"
 ROLE_DOCUMENTS = {"plan": IAM_DOCS / "plan-role-policy.json", "apply": IAM_DOCS / "apply-role-policy.json"}
@@ -143,7 +143,7 @@ class Recorder:
         self._test = test
         wrapped = self._wrap_main(main)
         monkeypatch.setattr(reconciler.cli, "main", wrapped)
-        original = reconciler.aws.S3Edge.__init__
+        original = reconciler.edge.s3.S3Edge.__init__
         signature = inspect.signature(original)
         if "session" not in signature.parameters:
             raise AssertionError("S3Edge no longer takes session=: update iam_recorder to hook its sessions")
@@ -157,8 +157,8 @@ class Recorder:
             recorder._hook(session)
             original(*bound.args, **bound.kwargs)
 
-        monkeypatch.setattr(reconciler.aws.S3Edge, "__init__", init)
-        hook = reconciler.aws.S3Edge.hook_session
+        monkeypatch.setattr(reconciler.edge.s3.S3Edge, "__init__", init)
+        hook = reconciler.edge.s3.S3Edge.hook_session
 
         @functools.wraps(hook)
         def hook_session(edge: Any, session: boto3.session.Session) -> None:
@@ -166,7 +166,7 @@ class Recorder:
             recorder._hook(session)
             hook(edge, session)
 
-        monkeypatch.setattr(reconciler.aws.S3Edge, "hook_session", hook_session)
+        monkeypatch.setattr(reconciler.edge.s3.S3Edge, "hook_session", hook_session)
         return wrapped
 
     def _wrap_main(self, main: Callable[..., int]) -> Callable[..., int]:

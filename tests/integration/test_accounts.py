@@ -13,9 +13,9 @@ import boto3
 import botocore.credentials
 import pytest
 
-from reconciler.aws import S3Edge
-from reconciler.roles import AccountRoles
-from reconciler.shards import shard_of
+from reconciler.declare.roles import AccountRoles
+from reconciler.edge.s3 import S3Edge
+from reconciler.plan.scopes import shard_of
 
 from .conftest import MotoAws, Workspace, bucket_plan, read_grant
 from .faultproxy import FaultProxy

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from reconciler.apply import apply_plan
-from reconciler.aws import CredentialsRejected, S3Edge
-from reconciler.journal import Journal
-from reconciler.plan import BucketAction, LivePolicy
+from reconciler.edge.aws_errors import CredentialsRejected
+from reconciler.edge.s3 import S3Edge
+from reconciler.execute.apply import apply_plan
+from reconciler.execute.journal import Journal
+from reconciler.live.policy import LivePolicy
+from reconciler.plan.model import BucketAction
 
 from .conftest import Workspace
-from .test_concurrent_applies import make_fleet, saved_plan
+from .helpers import make_fleet, saved_plan
 
 
 class ExpiringEdge(S3Edge):

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-import reconciler.aws
+import reconciler.edge.s3
 from reconciler.cli import build_parser
-from reconciler.report.markdown import parse_review
+from reconciler.report.review_marks import parse_review
 
 from .conftest import Workspace, bucket_name, read_grant, statement
 from .faultproxy import FaultProxy
-from .test_kms_manage import encrypted_bucket, key_with_policy
+from .helpers import encrypted_bucket, key_with_policy
 
 LEFT = (
     "left for review, not applied: drift is reported, not fixed; set drift: fix in reconciler.yaml to fix it"
@@ -33,7 +33,7 @@ OTHER_DIGEST = "sha256:" + "0" * 64
 def edge_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The S3Edge methods the reconciler calls, in order ("init" when an edge is made)."""
     calls: list[str] = []
-    edge = reconciler.aws.S3Edge
+    edge = reconciler.edge.s3.S3Edge
     for name in ("__init__", "read_policy", "iter_policies", "list_buckets", "put_policy", "delete_policy"):
         original: Callable[..., Any] = getattr(edge, name)
 

@@ -20,15 +20,16 @@ import time
 from collections import Counter
 from typing import Any
 
-from reconciler.apply import OVERWRITTEN, STALE_SINCE_PLAN, BucketOutcome, apply_plan
-from reconciler.aws import S3Edge
-from reconciler.journal import Journal
-from reconciler.plan import BucketAction, LivePolicy, Plan
-from reconciler.report.jsonplan import loads
+from reconciler.edge.s3 import S3Edge
+from reconciler.execute.apply import apply_plan
+from reconciler.execute.journal import Journal
+from reconciler.execute.outcome import OVERWRITTEN, STALE_SINCE_PLAN, BucketOutcome
+from reconciler.live.policy import LivePolicy
+from reconciler.plan.model import BucketAction
 
-from .conftest import Workspace, read_grant
+from .conftest import Workspace
 from .faultproxy import FaultProxy
-from .test_crashes import LATENCY, live_policies, make_fleet, same
+from .helpers import LATENCY, live_policies, make_fleet, same, saved_plan
 
 BUCKETS = 30
 READ_BACK_DIFFERS = "the policy read back differs from what was written"
@@ -57,14 +58,6 @@ class TimedEdge(S3Edge):
     def delete_policy(self, bucket: str, account: str, sleep: Any = time.sleep) -> None:
         self._sent()
         super().delete_policy(bucket, account, sleep)
-
-
-def saved_plan(ws: Workspace, grantee: str, names: list[str], label: str) -> Plan:
-    for name in names:
-        ws.declare(name, read_grant(grantee))
-    path = ws.root / f"plan-{label}.json"
-    assert ws.plan("--save", path).rc == 0
-    return loads(path.read_text(encoding="utf-8"), str(path))
 
 
 def report(line: dict[str, Any]) -> None:

@@ -21,72 +21,22 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from reconciler.normalize import equivalent_policies, statements_of
-from reconciler.report.jsonplan import loads
+from reconciler.plan.file_read import loads
+from reconciler.policy.normalize import statements_of
 
-from .conftest import Workspace, read_grant, statement
+from .conftest import Workspace
 from .faultproxy import FaultProxy
+from .helpers import LATENCY, live_policies, make_fleet, same
 
 pytestmark = pytest.mark.slow  # subprocesses killed mid-run over a delay proxy: minutes
 
 BUCKETS = 100
 PARALLELISM = 16
-LATENCY = 0.05
-OWNED_BY_US = "BucketShareObjectsReadAccountAll"
-
-
-@dataclass(frozen=True)
-class Bucket:
-    name: str
-    old: str | None
-    """The policy text before apply, exactly as stored."""
-    unmanaged: dict[str, Any] | None
-    declared: bool
-
-
-def make_fleet(ws: Workspace, count: int) -> list[Bucket]:
-    """count buckets in four kinds: no policy; an unmanaged statement; an unmanaged statement
-    beside an old grant of ours (replaced); and an old grant of ours only, undeclared (deleted)."""
-
-    def one(index: int) -> Bucket:
-        name = ws.bucket(f"k{index % 4}")
-        kind = index % 4
-        theirs = statement(f"Theirs{index}", name) if kind in (1, 2) else None
-        ours = {
-            "Sid": OWNED_BY_US,
-            "Effect": "Allow",
-            "Principal": {"AWS": "arn:aws:iam::444444444444:root"},
-            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-            "Resource": f"arn:aws:s3:::{name}/*",
-        }
-        held = [s for s in (theirs, ours if kind in (2, 3) else None) if s is not None]
-        old = ws.put_policy(name, {"Version": "2012-10-17", "Statement": held}) if held else None
-        return Bucket(name, old, theirs, declared=kind != 3)
-
-    with ThreadPoolExecutor(8) as pool:
-        fleet = list(pool.map(one, range(count)))
-    for bucket in fleet:
-        if bucket.declared:
-            ws.declare(bucket.name, read_grant("222222222222"))
-    return fleet
-
-
-def live_policies(ws: Workspace, names: Sequence[str]) -> dict[str, str | None]:
-    with ThreadPoolExecutor(8) as pool:
-        return dict(zip(names, pool.map(ws.policy_text, names), strict=True))
-
-
-def same(left: str | None, right: str | None) -> bool:
-    parse = json.loads
-    return equivalent_policies(None if left is None else parse(left), None if right is None else parse(right))
 
 
 def environment_for(ws: Workspace, endpoint: str) -> dict[str, str]:

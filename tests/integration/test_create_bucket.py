@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from .conftest import Workspace, bucket_name, bucket_plan, read_grant
-from .test_plan_apply import granted, read_pairs
+from .helpers import granted, read_pairs
 
 
 def declare_created(ws: Workspace, bucket: str, versioning: bool = False, grants: str | None = None) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from reconciler.sandbox import free_port
+from reconciler.edge.sandbox import free_port
 
 from .conftest import Workspace, read_grant
 

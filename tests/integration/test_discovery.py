@@ -126,7 +126,7 @@ def test_unknown_caller_does_not_attribute_its_buckets_to_every_account(
 
 
 def test_discovery_runs_without_a_region(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    """STS is asked in us-east-1 when no region is set, as the README says: discovery still
+    """STS is asked in us-east-1 when no region is set, as docs/commands.md says: discovery still
     finds the undeclared bucket holding our statements."""
     gone, stays = ws.bucket("gone"), ws.bucket("stays")
     ws.declare(gone, read_grant("222222222222"), name="gone.yaml")

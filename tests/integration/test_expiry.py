@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from reconciler.expiry import utc_today
+from reconciler.declare.expiry import utc_today
 
 from .conftest import Workspace, bucket_plan, statement
 

@@ -37,8 +37,8 @@ import boto3
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
-import reconciler.aws
-from reconciler.aws import TOTAL_ATTEMPTS
+import reconciler.edge.s3
+from reconciler.edge.aws_errors import TOTAL_ATTEMPTS
 
 from .conftest import Workspace, read_grant, statement
 from .faultproxy import (
@@ -132,7 +132,7 @@ class AttemptLog:
 @pytest.fixture
 def attempt_log(monkeypatch: pytest.MonkeyPatch) -> AttemptLog:
     log = AttemptLog()
-    original = reconciler.aws.S3Edge.__init__
+    original = reconciler.edge.s3.S3Edge.__init__
 
     def init(
         edge: Any, parallelism: int = 16, session: boto3.session.Session | None = None, **kwargs: Any
@@ -141,7 +141,7 @@ def attempt_log(monkeypatch: pytest.MonkeyPatch) -> AttemptLog:
         log.hook(session)
         original(edge, parallelism, session=session, **kwargs)
 
-    monkeypatch.setattr(reconciler.aws.S3Edge, "__init__", init)
+    monkeypatch.setattr(reconciler.edge.s3.S3Edge, "__init__", init)
     return log
 
 

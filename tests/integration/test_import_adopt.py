@@ -122,7 +122,7 @@ def test_import_refuses_to_overwrite_and_needs_a_readable_bucket(ws: Workspace) 
 
 
 def test_import_needs_to_know_the_owner_account(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("reconciler.aws.S3Edge.caller_account", lambda _: None)
+    monkeypatch.setattr("reconciler.edge.s3.S3Edge.caller_account", lambda _: None)
     result = import_bucket(ws, ws.bucket("import"))
     assert result.rc == 1
     assert result.err == (

@@ -8,56 +8,7 @@ import json
 from typing import Any
 
 from .conftest import Workspace, bucket_plan, read_grant
-
-READER, WRITER = "222222222222", "333333333333"
-
-
-def key_with_policy(ws: Workspace) -> tuple[Any, str, str]:
-    """A customer managed key whose policy holds the administrators' statement and a
-    hand-written one for another team, stored pretty-printed as a console would."""
-    kms = ws.moto.client(ws.account, "kms")
-    key_arn = kms.create_key(Description="models")["KeyMetadata"]["Arn"]
-    policy = {
-        "Version": "2012-10-17",
-        "Id": "key-consolepolicy-3",
-        "Statement": [
-            {
-                "Sid": "Enable IAM User Permissions",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{ws.account}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            {
-                "Sid": "Allow use of the key by analytics",
-                "Effect": "Allow",
-                "Principal": {"AWS": "arn:aws:iam::444444444444:role/analytics"},
-                "Action": ["kms:Decrypt", "kms:DescribeKey"],
-                "Resource": "*",
-            },
-        ],
-    }
-    text = json.dumps(policy, indent=4)
-    kms.put_key_policy(KeyId=key_arn, PolicyName="default", Policy=text)
-    return kms, key_arn, text
-
-
-def encrypted_bucket(ws: Workspace, key_arn: str, mode: str = "manage") -> str:
-    bucket = ws.bucket("kms")
-    ws.moto.s3(ws.account).put_bucket_encryption(
-        Bucket=bucket,
-        ServerSideEncryptionConfiguration={
-            "Rules": [
-                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}}
-            ]
-        },
-    )
-    grants = read_grant(READER) + f'  - to: "{WRITER}"\n    access: write\n    prefixes: [incoming/]\n'
-    ws.write(
-        f"{bucket}.yaml",
-        f'version: 1\nbucket: {bucket}\naccount: "{ws.account}"\nowner: ml\nkms: {mode}\ngrants:\n{grants}',
-    )
-    return bucket
+from .helpers import READER, encrypted_bucket, key_with_policy
 
 
 def key_policy(kms: Any, key_arn: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from reconciler.report.markdown import parse_review
+from reconciler.report.review_marks import parse_review
 
 from .conftest import Workspace, read_grant
 
@@ -109,11 +109,7 @@ def test_markdown_plan_structure_and_escaping(ws: Workspace) -> None:
     for bad in ("<script", "<img", "<b>", "@everyone"):
         assert bad not in outside, f"{bad!r} escaped the escaping:\n{outside}"
     # Markdown is not processed inside the raw-HTML <summary> line; everywhere else it is.
-    prose = "\n".join(
-        line
-        for line in outside.splitlines()
-        if not line.startswith("<summary>")
-    )
+    prose = "\n".join(line for line in outside.splitlines() if not line.startswith("<summary>"))
     for bad in ("```", "](http"):
         assert bad not in prose, f"{bad!r} escaped the escaping:\n{prose}"
     for tag in re.findall(r"<[^>]*>", outside):

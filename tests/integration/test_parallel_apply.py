@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import BucketshareError
-from reconciler.journal import Journal
+from reconciler.execute.journal import Journal
 
 from .conftest import Workspace, read_grant
 from .faultproxy import FaultProxy
@@ -121,7 +121,7 @@ def test_a_journal_that_fills_up_stops_apply_before_the_write_it_would_announce(
     def full_disk(descriptor: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("reconciler.journal.os.fsync", full_disk)
+    monkeypatch.setattr("reconciler.execute.journal.os.fsync", full_disk)
     result = ws.apply("--journal", journal)
     assert result.rc == 1
     assert f"cannot write the journal (No space left on device); {bucket} was not written" in result.err

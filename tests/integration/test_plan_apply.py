@@ -9,40 +9,17 @@ from typing import Any
 
 import pytest
 
-from reconciler.aws import S3Edge
+from reconciler.edge.s3 import S3Edge
 
 from .conftest import Workspace, bucket_plan, read_grant, sentences, statement
 from .faultproxy import FaultProxy
-
-
-def granted(policy: dict[str, Any] | None, account: str) -> set[tuple[str, str]]:
-    """(action, resource) pairs an Allow statement with the account's root principal grants."""
-    pairs: set[tuple[str, str]] = set()
-    for item in (policy or {}).get("Statement", []):
-        principals = item.get("Principal", {})
-        names = principals.get("AWS", []) if isinstance(principals, dict) else []
-        names = names if isinstance(names, list) else [names]
-        if item.get("Effect") != "Allow" or f"arn:aws:iam::{account}:root" not in names:
-            continue
-        actions = item["Action"] if isinstance(item["Action"], list) else [item["Action"]]
-        resources = item["Resource"] if isinstance(item["Resource"], list) else [item["Resource"]]
-        pairs |= {(a, r) for a in actions for r in resources}
-    return pairs
+from .helpers import granted, read_pairs
 
 
 def unmanaged(policy: dict[str, Any] | None) -> list[Any]:
     return [
         s for s in (policy or {}).get("Statement", []) if not str(s.get("Sid", "")).startswith("BucketShare")
     ]
-
-
-def read_pairs(bucket: str, prefix: str = "") -> set[tuple[str, str]]:
-    return {
-        ("s3:GetObject", f"arn:aws:s3:::{bucket}/{prefix}*"),
-        ("s3:GetObjectVersion", f"arn:aws:s3:::{bucket}/{prefix}*"),
-        ("s3:ListBucket", f"arn:aws:s3:::{bucket}"),
-        ("s3:GetBucketLocation", f"arn:aws:s3:::{bucket}"),
-    }
 
 
 def test_seed_case_plans_applies_and_converges(ws: Workspace) -> None:

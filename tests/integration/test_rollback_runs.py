@@ -13,9 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from reconciler.apply import RESTORE_WAS_PUBLIC, rollback
-from reconciler.aws import S3Edge
-from reconciler.journal import Journal
+from reconciler.edge.s3 import S3Edge
+from reconciler.execute.journal import Journal
+from reconciler.execute.outcome import RESTORE_WAS_PUBLIC
+from reconciler.execute.rollback import rollback
 
 from .conftest import Result, Workspace, read_grant, statement
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.aws import S3Edge
-from reconciler.desired import load_desired
-from reconciler.reconcile import gather_plan
+from reconciler.edge.s3 import S3Edge
+from reconciler.edge.sandbox import account_credentials, create_buckets, environment, moto_server
+from reconciler.execute.gather import gather_plan
+from reconciler.policy.desired import load_desired
 from reconciler.report.markdown import render_markdown
-from reconciler.sandbox import account_credentials, create_buckets, environment, moto_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "docs" / "sample-plan-comment.md"

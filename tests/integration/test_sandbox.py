@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.sandbox import ISOLATION
+from reconciler.edge.sandbox import ISOLATION
 
 from .cli_process import RECONCILER, clean_env, start
 from .conftest import Workspace

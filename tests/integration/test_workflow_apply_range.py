@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from .faultproxy import access_denied
-from .test_workflows import APPLY_MARKER, BOT, REFUSED_MARKER, REPO, Harness, grant, h, pr_event, sha
+from .workflow_harness import APPLY_MARKER, BOT, REFUSED_MARKER, REPO, Harness, grant, h, pr_event, sha
 
 __all__ = ["h"]  # the fixture, used by name below
 

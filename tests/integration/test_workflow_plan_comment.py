@@ -7,9 +7,9 @@ Run like test_workflows.py: every `run:` step with bash against moto and the fak
 
 from __future__ import annotations
 
-from reconciler.report.markdown import MARKER, parse_review
+from reconciler.report.review_marks import MARKER, parse_review
 
-from .test_workflows import BOT, REFUSED_MARKER, Harness, grant, h, pr_event, sha
+from .workflow_harness import BOT, REFUSED_MARKER, Harness, grant, h, pr_event, sha
 
 __all__ = ["h"]  # the fixture, used by name below
 

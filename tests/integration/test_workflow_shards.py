@@ -11,11 +11,11 @@ import json
 
 import pytest
 
-from reconciler.report.markdown import MARKER, parse_review
-from reconciler.shards import shard_of
+from reconciler.plan.scopes import shard_of
+from reconciler.report.review_marks import MARKER, parse_review
 
 from .faultproxy import access_denied
-from .test_workflows import APPLY_MARKER, Harness, grant, h, pr_event, sha
+from .workflow_harness import APPLY_MARKER, Harness, grant, h, pr_event, sha
 
 __all__ = ["h"]  # the fixture, used by name below
 
@@ -149,7 +149,7 @@ def test_a_shard_whose_writes_fail_fails_the_run_and_the_other_shards_apply(h: H
 
 
 def test_apply_and_drift_runs_are_one_writer_at_a_time() -> None:
-    from .test_workflows import WORKFLOWS
+    from .workflow_harness import WORKFLOWS
     from .workflow_runner import load_workflow
 
     groups = {name: load_workflow(WORKFLOWS / name).get("concurrency") for name in ("apply.yml", "drift.yml")}

@@ -1,0 +1,1 @@
+"""Declare: read reconciler.yaml and the shares/ tree into located, checked declarations."""

@@ -1,0 +1,1 @@
+"""Edge: the only code that talks to the outside (AWS through boto3, git, the moto sandbox)."""

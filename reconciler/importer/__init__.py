@@ -1,0 +1,1 @@
+"""Import: turn a hand-written live bucket policy into declarations."""

@@ -1,0 +1,94 @@
+"""Check a bucket's facts (Object Ownership, default-encryption key) and the consumers' identity policies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from reconciler.live.facts import BucketFacts, KeyKind, Ownership, key_kind
+from reconciler.plan.explain import AccessChange, Direction
+from reconciler.plan.facts import active_grants, is_cross_account, key_error, ownership_error
+from reconciler.policy.consumer import ConsumerPolicy, GrantMatch, bucket_access, identity_policy
+from reconciler.policy.key import render_key_statements
+from reconciler.policy.render import DesiredBucket
+
+
+@dataclass(frozen=True)
+class _FactsOutcome:
+    """What a bucket's facts change in its plan."""
+
+    desired: DesiredBucket | None
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    acl_sids: frozenset[str] = frozenset()
+    """Sids whose statements differ between uploads with and without the owner's ACL."""
+    acl_required: bool = False
+    key_arn: str | None = None
+    key_statements: tuple[dict[str, Any], ...] = ()
+
+
+def check_bucket_facts(
+    desired: DesiredBucket | None, facts: BucketFacts | None, sid_prefix: str, partition: str
+) -> _FactsOutcome:
+    if desired is None or facts is None:
+        return _FactsOutcome(desired)
+    errors = list(facts.errors)
+    acl_sids: frozenset[str] = frozenset()
+    ownership = facts.ownership
+    if desired.owner_acl is not None and ownership is not None:
+        plain = {(s.sid, s.canonical(partition)) for s in desired.statements}
+        acl = {(s.sid, s.canonical(partition)) for s in desired.owner_acl}
+        acl_sids = frozenset(sid for sid, _ in plain ^ acl)
+        if ownership is Ownership.PREFERRED:
+            desired = desired.under_owner_acl()
+        elif ownership is not Ownership.ENFORCED:
+            errors.append(ownership_error(desired.bucket, desired.account, ownership))
+    outcome = _FactsOutcome(desired, tuple(errors), (), acl_sids, ownership is Ownership.PREFERRED)
+    return _key_facts(outcome, facts, desired, sid_prefix, partition)
+
+
+def _key_facts(
+    outcome: _FactsOutcome, facts: BucketFacts, desired: DesiredBucket, sid_prefix: str, partition: str
+) -> _FactsOutcome:
+    encryption = facts.encryption
+    if encryption is None:
+        return outcome
+    kind = key_kind(encryption)
+    grants = active_grants(desired)
+    if kind in (KeyKind.AWS_MANAGED, KeyKind.BY_NAME):
+        problem = key_error(kind, encryption, desired.bucket)
+        if problem and any(is_cross_account(g, desired.account) for g in grants):
+            return replace(outcome, errors=(*outcome.errors, problem))
+        return outcome
+    if kind is not KeyKind.CUSTOMER or not grants:
+        return outcome
+    key_arn = str(encryption.kms_key_id)
+    statements = tuple(s.statement for s in render_key_statements(grants, key_arn, sid_prefix, partition))
+    if desired.manage_key:
+        # kms: manage: the key's own plan (Plan.keys) carries these statements.
+        return replace(outcome, key_arn=key_arn, key_statements=statements)
+    warning = (
+        f"objects are encrypted with the customer managed KMS key {key_arn}: its key policy must also "
+        f"allow the grantees ({len(statements)} statement{'s' if len(statements) != 1 else ''} shown "
+        "with this bucket); bucketshare does not change key policies (kms: manage would)"
+    )
+    return replace(outcome, warnings=(warning,), key_arn=key_arn, key_statements=statements)
+
+
+def _named(grantee: str) -> GrantMatch:
+    return lambda grant: grant.grantee.describe() == grantee
+
+
+def consumer_policies_for(
+    desired: DesiredBucket | None, access: tuple[AccessChange, ...], key_arn: str | None, partition: str
+) -> tuple[ConsumerPolicy, ...]:
+    """For each grantee that gains access: the identity policy it attaches on its side."""
+    if desired is None:
+        return ()
+    gaining = sorted({row.grantee for row in access if row.direction is Direction.GAINS})
+    policies = []
+    for grantee in gaining:
+        found = bucket_access(desired.bucket, desired.statements, _named(grantee), key_arn, partition)
+        if found is not None:
+            policies.append(ConsumerPolicy(grantee, identity_policy([found])))
+    return tuple(policies)

@@ -1,0 +1,203 @@
+"""Who gains and who loses what: the plan explained to a reviewer.
+
+The planner decides; this module only explains. Gains come from the grants each rendered
+statement carries (so they name the YAML line that asked for them); losses come from the
+content of the live statements we own (their principals, actions and resources), never
+from parsing Sids back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from reconciler.declare.model import GRANTEE_KIND_NAMES, Grant
+from reconciler.policy.access import ACCESS_ACTIONS, Access
+from reconciler.policy.normalize import normalize_statement
+from reconciler.policy.render import DesiredBucket
+
+_OBJECT_ACTIONS = {
+    frozenset(a.lower() for a in actions.objects): access.value for access, actions in ACCESS_ACTIONS.items()
+}
+
+
+class Direction(StrEnum):
+    GAINS = "gains"
+    LOSES = "loses"
+
+
+@dataclass(frozen=True, order=True)
+class AccessChange:
+    """One row of the reviewer's table: a grantee gains or loses an access on the bucket."""
+
+    direction: Direction
+    grantee: str
+    """As a person reads it: `account 222222222222`, `role arn:...`, `organization o-...`."""
+    access: str
+    prefixes: tuple[str, ...]
+    """Empty: the whole bucket."""
+    sid: str
+    """The object-level statement that carries the grant."""
+    expires: str | None = None
+    declared_at: str | None = None
+    """`path:line:col` of the grant for a gain; None for a loss."""
+    why: str = ""
+    """For a loss: why the grant is going."""
+    reason: str = ""
+    """For a gain: the grant's `reason:`, shown beside what it gains. Prose about the change,
+    not the change: two rows that differ only in it grant the same."""
+
+    @property
+    def scope(self) -> str:
+        return ", ".join(self.prefixes) if self.prefixes else "the whole bucket"
+
+    def sentence(self) -> str:
+        text = f"{self.grantee} {self.direction.value} {self.access} on {self.scope}"
+        if self.direction is Direction.GAINS:
+            return text + (f" ({self.declared_at})" if self.declared_at else "")
+        return f"{text} ({self.why})"
+
+
+UNDECLARED = "not declared in shares/"
+"""Why a grantee loses access no declaration grants: the live statement can't tell a grant
+removed from shares/ from one added by hand outside bucketshare, so readers name both."""
+
+_Key = tuple[str, str, tuple[str, ...]]
+"""(grantee as read, access, prefixes): the granularity at which statements group grants."""
+
+
+def _grant_key(grant: Grant) -> _Key:
+    return (
+        f"{GRANTEE_KIND_NAMES[grant.grantee.kind]} {grant.grantee.id}",
+        grant.access.value,
+        grant.prefixes,
+    )
+
+
+def _texts(value: Any) -> list[str]:
+    return [str(v) for v in (value if isinstance(value, list) else [] if value is None else [value])]
+
+
+def object_scope(statement: Any) -> tuple[str, tuple[str, ...]] | None:
+    """(access, prefixes) of an object-level statement; None for bucket-level ones."""
+    if not isinstance(statement, dict):
+        return None
+    # Only Resource and Action matter here: cheaper than normalising the whole statement.
+    resources = sorted(set(_texts(statement.get("Resource"))))
+    if not resources or not all("/" in r.partition(":::")[2] for r in resources):
+        return None
+    actions = frozenset(a.lower() for a in _texts(statement.get("Action")))
+    access = _OBJECT_ACTIONS.get(actions, "the actions " + ", ".join(sorted(actions)))
+    prefixes = sorted(r.partition(":::")[2].partition("/")[2].removesuffix("*") for r in resources)
+    return access, tuple(p for p in prefixes if p)
+
+
+def statement_grantees(statement: Any) -> set[str]:
+    """The grantees a statement of ours names, as a person reads them."""
+    normal = normalize_statement(statement)
+    conditions = normal.get("Condition", {})
+    if not isinstance(conditions, dict):
+        return set()
+    arns = conditions.get("ArnEquals", {}).get("aws:principalarn", [])
+    if arns:
+        return {("user " if ":user/" in a else "role ") + a for a in arns}
+    paths = conditions.get("ForAnyValue:StringLike", {}).get("aws:principalorgpaths", [])
+    if paths:
+        return {"organizational unit " + p.removesuffix("/*") for p in paths}
+    orgs = conditions.get("StringEquals", {}).get("aws:principalorgid", [])
+    if orgs:
+        return {"organization " + o for o in orgs}
+    roots = normal.get("Principal", {}).get("AWS", [])
+    return {"account " + r.split(":")[4] for r in roots if r.count(":") >= 5 and r.split(":")[4]}
+
+
+def _live_keys(ours: Sequence[Any]) -> dict[_Key, str]:
+    keys: dict[_Key, str] = {}
+    for statement in ours:
+        scope = object_scope(statement)
+        if scope is None:
+            continue
+        for grantee in statement_grantees(statement):
+            keys.setdefault((grantee, *scope), str(statement.get("Sid")))
+    # Under BucketOwnerPreferred a read-write grant renders as a read and a write statement:
+    # together they are the read-write access the grantee holds.
+    for grantee, access, prefixes in list(keys):
+        write = (grantee, Access.WRITE.value, prefixes)
+        if access == Access.READ.value and write in keys:
+            del keys[write]
+            sid = keys.pop((grantee, access, prefixes))
+            keys.setdefault((grantee, Access.READ_WRITE.value, prefixes), sid)
+    return keys
+
+
+def _object_sids(desired: DesiredBucket) -> dict[Grant, list[str]]:
+    """Each rendered grant's object-level statements, worked out once per bucket: usually one,
+    two for a read-write grant whose uploads must carry the owner's ACL (reads and writes)."""
+    sids: dict[Grant, list[str]] = {}
+    for statement in desired.statements:
+        if object_scope(statement.statement) is not None:
+            for grant in statement.grants:
+                sids.setdefault(grant, []).append(statement.sid)
+    return sids
+
+
+def access_changes(desired: DesiredBucket | None, ours: Sequence[Any]) -> tuple[AccessChange, ...]:
+    """Gains and losses between the live statements we own and the declared grants.
+
+    A grantee named by the same statement (Sid) on both sides keeps its access even when a
+    hand edit changed that statement's content: that is a restoration, not a gain or loss.
+    """
+    live = _live_keys(ours)
+    live_by_sid = {str(s.get("Sid")): statement_grantees(s) for s in ours if isinstance(s, dict)}
+    wanted: dict[_Key, tuple[Grant, str]] = {}
+    expired: dict[_Key, Grant] = {}
+    wanted_by_sid: dict[str, set[str]] = {}
+    if desired is not None:
+        rendered = {g for s in desired.statements for g in s.grants}
+        object_sids = _object_sids(desired)
+        for grant in desired.share.grants:
+            if grant in rendered:
+                sids = object_sids.get(grant) or [""]
+                wanted[_grant_key(grant)] = (grant, sids[0])
+                for sid in sids:
+                    wanted_by_sid.setdefault(sid, set()).add(_grant_key(grant)[0])
+            else:
+                expired[_grant_key(grant)] = grant
+    rows = []
+    for key, (grant, sid) in wanted.items():
+        if key not in live and key[0] not in live_by_sid.get(sid, set()):
+            expires = grant.expires.isoformat() if grant.expires else None
+            reason = grant.reason or ""
+            rows.append(AccessChange(Direction.GAINS, *key, sid, expires, str(grant.location), reason=reason))
+    for key, sid in live.items():
+        if key not in wanted and key[0] not in wanted_by_sid.get(sid, set()):
+            why = _why_lost(key, desired, expired)
+            rows.append(AccessChange(Direction.LOSES, *key, sid, why=why))
+    return tuple(sorted(rows))
+
+
+def _why_lost(key: _Key, desired: DesiredBucket | None, expired: dict[_Key, Grant]) -> str:
+    if desired is None:
+        return "the bucket is no longer declared"
+    grant = expired.get(key)
+    if grant is not None:
+        return f"expired on {grant.expires}, {grant.location}"
+    return UNDECLARED
+
+
+def change_sentences(
+    sid: str, kind: str, before: Any, after: Any, rows: Sequence[AccessChange], sid_prefix: str
+) -> tuple[str, ...]:
+    """What one statement change means to a reviewer: the gains and losses it carries, or, for
+    a change no grantee notices, why it happens. kind is add, change or remove."""
+    carried = tuple(r.sentence() for r in rows if r.sid == sid)
+    if carried:
+        return carried
+    if kind == "change" and statement_grantees(before) == statement_grantees(after):
+        return (f"statement {sid} was changed outside bucketshare; it will be restored",)
+    losers = {r.grantee for r in rows if r.direction is Direction.LOSES}
+    if kind == "remove" and not statement_grantees(before) & losers:
+        return (f"removes statement {sid}: its Sid starts with {sid_prefix} but no declaration renders it",)
+    return ()

@@ -1,0 +1,1 @@
+"""Policy: access levels, rendering grants into statements, normalising and checking documents."""
