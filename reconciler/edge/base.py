@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
-import botocore.session
 from botocore.config import Config as BotoConfig
 from botocore.credentials import (
     AssumeRoleCredentialFetcher,
@@ -52,6 +51,7 @@ from reconciler.edge.clients import (
     STS_DEFAULT_REGION,
     AssumedCredentials,
     assume_failure,
+    botocore_session,
     default_session,
     make_client,
     read_timeout,
@@ -208,7 +208,7 @@ class EdgeBase:
         except (ClientError, BotoCoreError) as exc:
             self._unreachable[account] = assume_failure(exc, role, account)
             raise AccountAccessError(self._unreachable[account]) from exc
-        core = botocore.session.Session()
+        core = botocore_session()
         core.get_component("credential_provider").insert_before("env", AssumedCredentials(credentials))
         session = boto3.session.Session(botocore_session=core)
         self.hook_session(session)

@@ -20,6 +20,7 @@ from botocore.exceptions import (
 from moto import mock_aws
 
 from reconciler.edge.aws_errors import TOTAL_ATTEMPTS, BucketAccessError, describe_client_error
+from reconciler.edge.clients import botocore_session, default_session
 from reconciler.edge.s3 import S3Edge
 from reconciler.errors import BucketshareError
 from reconciler.live.facts import BucketFacts, Encryption, FactNeeds, Ownership
@@ -578,3 +579,17 @@ def test_a_write_with_rejected_credentials_fails_that_bucket(no_backoff: None) -
     with pytest.raises(BucketAccessError, match=r"^AWS rejected the credentials \(ExpiredToken\)"):
         edge_with(fake).put_policy(BUCKET, OWNER, POLICY)
     assert len(fake.requests) == 1
+
+
+def test_sessions_share_one_model_loader_whose_paths_do_not_grow(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each run, and each owner account's assumed role, builds a session: parsing the service
+    # models once per process, not once per session, is most of a small run's CPU.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    first, second = default_session(), botocore_session()
+    boto3.session.Session(botocore_session=second).client("s3")
+    first.client("s3")
+    loader = first._session.get_component("data_loader")
+    assert loader is second.get_component("data_loader")
+    assert len(loader.search_paths) == len(set(loader.search_paths))
