@@ -24,6 +24,8 @@ SLOW_MODULES = frozenset(
         # Every job of a workflow run step by step against moto and the gh stand-in.
         "test_workflows.py",
         "test_workflow_shards.py",
+        "test_workflow_apply_range.py",
+        "test_workflow_plan_comment.py",
     }
 )
 """Suites that run with `python -m pytest -q -m slow`, not in the fast suite (README)."""
