@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Self
 
 from reconciler.commands.plan import add_live_arguments, make_plan, scope_from_args
-from reconciler.commands.source import Source, add_source_arguments
+from reconciler.commands.source import Source, add_source_arguments, describe
 from reconciler.declare.config import Config
 from reconciler.declare.yaml_source import NotReadable, read_regular
 from reconciler.edge.s3 import S3Edge
@@ -33,26 +33,13 @@ NO_TERMINAL = (
 LEFT_FOR_REVIEW = "drift is reported, not fixed; set drift: fix in reconciler.yaml to fix it"
 
 
-class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps the examples as written, and gives every option with a default its default."""
-
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        text = action.help or ""
-        if "default" in text or action.default in (None, False, argparse.SUPPRESS):
-            return text
-        return f"{text} (default: %(default)s)"
-
-
-EXAMPLE = """\
-example:
-  reconciler plan --save plan.json     # review it and its digest, then apply exactly it:
-  reconciler apply plan.json --expect-digest sha256:...
-"""
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.formatter_class = HelpFormatter
-    parser.epilog = EXAMPLE
+    describe(
+        parser,
+        "reconciler apply plan.json --expect-digest sha256:...  # exactly the plan reviewed "
+        "(made by reconciler plan --save plan.json)",
+        "reconciler apply --auto-approve  # plan and apply in one go",
+    )
     add_source_arguments(parser)
     parser.add_argument(
         "plan_file",

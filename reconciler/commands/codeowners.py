@@ -20,7 +20,7 @@ from typing import Self
 
 import yaml
 
-from reconciler.commands.source import DEFAULT_CONFIG, Source, add_source_arguments
+from reconciler.commands.source import DEFAULT_CONFIG, Source, add_source_arguments, describe
 from reconciler.declare.model import Declarations
 from reconciler.declare.yaml_source import compose_documents, node_location, read_text, scalar_value
 from reconciler.errors import BucketshareError, DeclarationError, ExitCode, Location, Problem
@@ -39,6 +39,10 @@ PLATFORM_PATHS = ("/.ci/", "/.github/", "/pyproject.toml", "/reconciler/", "/req
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
+        "reconciler codeowners --org acme --platform-team @acme/platform > .github/CODEOWNERS",
+    )
     add_source_arguments(parser)
     parser.add_argument("--org", default=None, help="GitHub organization for owners written without @")
     parser.add_argument(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from reconciler.commands.source import Source, add_source_arguments, positive
+from reconciler.commands.source import Source, add_source_arguments, describe, positive
 from reconciler.declare.identifiers import check_account
 from reconciler.edge.git import changed_shares
 from reconciler.edge.s3 import S3Edge
@@ -78,6 +78,11 @@ def scope_from_args(args: argparse.Namespace) -> AccountScope:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
+        "reconciler plan  # every bucket, as a table in the terminal",
+        "reconciler plan --changed-since HEAD^1 --format markdown --out plan.md --save plan.json",
+    )
     add_source_arguments(parser)
     add_output_arguments(parser)
     parser.add_argument(

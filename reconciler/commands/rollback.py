@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Self
 
 from reconciler.commands.apply import (
-    HelpFormatter,
     announce_finishing,
     apply_edge,
     counted,
@@ -22,24 +21,22 @@ from reconciler.commands.apply import (
     report_lines,
     unknown,
 )
-from reconciler.commands.source import Source, add_source_arguments
+from reconciler.commands.source import Source, add_source_arguments, describe
 from reconciler.errors import BucketshareError, ExitCode
 from reconciler.execute.journal import ApplyRun, Journal
 from reconciler.execute.outcome import ApplyInterrupted, BucketOutcome
 from reconciler.execute.rollback import choose_run, rollback
 from reconciler.report.summary import plural
 
-EXAMPLE = """\
-example:
-  reconciler rollback .bucketshare/journal.jsonl     # undo the last apply run
-  reconciler rollback .bucketshare/journal.jsonl --run 5f0c2b1a9e3d --bucket acme-data
-"""
 AGAIN = "Run rollback again to finish: it restores only what is left."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.formatter_class = HelpFormatter
-    parser.epilog = EXAMPLE
+    describe(
+        parser,
+        "reconciler rollback .bucketshare/journal.jsonl  # undo the last apply run",
+        "reconciler rollback .bucketshare/journal.jsonl --run 5f0c2b1a9e3d --bucket acme-data",
+    )
     parser.add_argument(
         "journal",
         type=Path,
@@ -101,7 +98,7 @@ def run(options: RollbackOptions) -> int:
     return report_rollback(outcomes, config.partition)
 
 
-def describe(run: ApplyRun) -> str:
+def run_line(run: ApplyRun) -> str:
     """A run as the list shows it: id, start, what it wrote, and whether it was rolled back."""
     keys = run.keys
     what = plural(len(run.buckets) - keys, "bucket") + (f" and {plural(keys, 'KMS key')}" if keys else "")
@@ -126,7 +123,7 @@ def list_runs(path: Path, runs: Sequence[ApplyRun], chosen: ApplyRun, options: R
     if len(runs) > len(shown):
         print(f"  ({plural(len(runs) - len(shown), 'earlier run')} not listed)")
     for run in shown:
-        print(describe(run))
+        print(run_line(run))
     which = f"bucket {options.bucket} of run {chosen.id}" if options.bucket else f"run {chosen.id}"
     if options.run is not None:
         print(f"rolling back {which}")

@@ -12,7 +12,7 @@ from typing import Self
 
 from reconciler.commands.apply import apply_edge, report_outcomes
 from reconciler.commands.plan import make_plan
-from reconciler.commands.source import Source, add_source_arguments, positive
+from reconciler.commands.source import Source, add_source_arguments, describe, positive
 from reconciler.edge.s3 import S3Edge
 from reconciler.edge.sandbox import (
     account_credentials,
@@ -31,6 +31,10 @@ from reconciler.report.terminal import make_console, render_terminal
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
+        "reconciler sandbox --apply  # plan and apply the example shares on a local moto server",
+    )
     add_source_arguments(parser)
     parser.add_argument("--apply", action="store_true", help="apply the plan, then plan again")
     parser.add_argument(

@@ -11,7 +11,7 @@ import pytest
 from reconciler.cli import COMMANDS, load
 from reconciler.commands.source import HelpFormatter
 
-OWNED = ["validate", "render", "import", "consumer-policy", "merge-plans"]
+OWNED = list(COMMANDS)
 
 
 def command_parser(name: str) -> argparse.ArgumentParser:

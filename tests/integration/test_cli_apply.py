@@ -300,7 +300,7 @@ def test_help_gives_every_option_a_text_its_default_and_an_example(command: str)
         assert action.help, f"{action.option_strings or action.dest} has no help"
         if action.default not in (None, False, argparse.SUPPRESS):
             assert f"default: {action.default}" in " ".join(shown.split()), action.dest
-    assert "\nexample:\n  reconciler " in shown
-    assert f"\n  reconciler {command} " in shown.split("\nexample:\n")[1]
+    assert "\nexamples:\n  reconciler " in shown
+    assert f"\n  reconciler {command} " in shown.split("\nexamples:\n")[1]
     for option in ("--run", "--bucket") if command == "rollback" else ("--auto-approve", "--journal"):
         assert option in shown
