@@ -263,8 +263,14 @@ def test_a_second_ctrl_c_stops_at_once_and_says_what_is_known(
     assert unknown and unknown | not_started <= {b.name for b in fleet}, out
     assert f"stopped: {len(unknown)} buckets left in flight, state unknown; " in err, err
     assert f", 0 failed, {len(unknown)} unknown\n" in out, out
-    pending = {r["bucket"] for r in journal_records(journal)[written:] if r["outcome"] == "pending"}
-    assert unknown == pending, "the buckets said unknown are those journalled pending"
+    records = journal_records(journal)[written:]
+    settled = {r["bucket"] for r in records if r["outcome"] != "pending"}
+    pending = {r["bucket"] for r in records if r["outcome"] == "pending"} - settled
+    # Every write journalled pending and never settled is said unknown, and no settled one is.
+    # A bucket still being read when the second press came is said unknown too (nothing of it
+    # is known to the run yet); under load there can be a few of those beside the stalled writes.
+    assert pending <= unknown, "a bucket journalled pending is not said unknown"
+    assert not unknown & settled, "a bucket whose write settled is said unknown"
 
     if command == "rollback":
         # Run again (as the message says) once S3 answers: it finishes exactly what is left.
