@@ -18,9 +18,12 @@ SLOW_MODULES = frozenset(
         "test_render_properties.py",
         # Whole processes killed, faults injected, many buckets through a proxy.
         "test_crashes.py",
+        "test_rollback_recovery.py",  # rollback after crashes at every point of a write
         "test_fault_injection.py",
         "test_parallel_apply.py",
         "test_concurrent_applies.py",
+        # Many owner accounts, each through its own assumed role.
+        "test_accounts.py",
         # Every job of a workflow run step by step against moto and the gh stand-in.
         "test_workflows.py",
         "test_workflow_shards.py",
