@@ -20,7 +20,8 @@ from reconciler.execute.journal import Journal
 from reconciler.execute.outcome import ApplyInterrupted, BucketOutcome
 from reconciler.plan.digest import check_digest_text, plan_digest
 from reconciler.plan.file_read import loads
-from reconciler.plan.model import BucketAction, Plan, PolicyKind
+from reconciler.plan.kinds import PolicyKind
+from reconciler.plan.model import BucketAction, Plan
 from reconciler.plan.scheduled import select_scheduled
 from reconciler.plan.scopes import EVERY_ACCOUNT, AccountScope
 from reconciler.report.summary import locators, plural

@@ -36,7 +36,7 @@ def apply_plan(
         return replace(outcome, kind=bucket_plan.kind)
 
     todo = [b for b in plan.policies if b.action is not BucketAction.NOOP]
-    targets = {b.bucket: PolicyTarget(edge, b.bucket, b.account, b.kind) for b in todo}
+    targets = {b.bucket: PolicyTarget.of(edge, b.target) for b in todo}
     with counting_presses() as presses:
         outcomes = run_concurrently(
             one, todo, lambda b: b.bucket, edge.parallelism, journal, presses, announce
@@ -75,7 +75,7 @@ def _still_written(
 
 
 def apply_bucket(bucket_plan: BucketPlan, run: Run, sid_prefix: str) -> BucketOutcome:
-    target = PolicyTarget(run.edge, bucket_plan.bucket, bucket_plan.account, bucket_plan.kind)
+    target = PolicyTarget.of(run.edge, bucket_plan.target)
     refusal = unsafe_reason(bucket_plan.new_policy, "planned", target.kind)
     if refusal:
         return BucketOutcome(bucket_plan.bucket, False, refusal)

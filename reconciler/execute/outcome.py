@@ -9,11 +9,7 @@ from reconciler.edge.aws_errors import BucketAccessError
 from reconciler.edge.s3 import S3Edge
 from reconciler.execute.journal import Journal
 from reconciler.live.policy import LivePolicy
-from reconciler.plan.model import PolicyKind
-from reconciler.policy.documents import (
-    KEY_POLICY_SIZE_LIMIT,
-    POLICY_SIZE_LIMIT,
-)
+from reconciler.plan.kinds import RULES, KindRules, PolicyKind, Target
 
 T = TypeVar("T")
 
@@ -114,40 +110,41 @@ class Run:
 @dataclass(frozen=True)
 class PolicyTarget:
     """One resource policy we co-own, as apply and rollback read and write it: a bucket's, or
-    a KMS key's (named by its ARN). Everything else about a safe write is the same for both."""
+    a KMS key's (named by its ARN). What differs between kinds is their row in plan/kinds.py."""
 
     edge: S3Edge
     name: str
     account: str
     kind: PolicyKind = PolicyKind.BUCKET
     just_created: bool = False
-    """A bucket this run created: a NoSuchBucket on reading it may be transient."""
+    """A resource this run created: a NoSuchBucket on reading it may be transient."""
+
+    @classmethod
+    def of(cls, edge: S3Edge, target: Target) -> PolicyTarget:
+        return cls(edge, target.name, target.account, target.kind)
 
     @property
-    def size_limit(self) -> int:
-        return KEY_POLICY_SIZE_LIMIT if self.kind is PolicyKind.KEY else POLICY_SIZE_LIMIT
+    def rules(self) -> KindRules:
+        return RULES[self.kind]
 
     def read(self) -> LivePolicy:
-        if self.kind is PolicyKind.KEY:
-            return self.edge.read_key_policy(self.name, self.account)
-        if self.just_created:
-            return self.edge.read_new_policy(self.name, self.account)
-        return self.edge.read_policy(self.name, self.account)
+        calls = self.rules.calls
+        read = calls.read_new if self.just_created and calls.read_new is not None else calls.read
+        return read(self.edge, self.name, self.account)
 
     def write(self, text: str | None) -> None:
-        """Put text, or delete the policy when text is None (never for a key: it always has one)."""
-        if self.kind is PolicyKind.KEY:
-            if text is None:
-                raise BucketAccessError("refused: a key policy is never deleted; restore it by hand")
-            self.edge.put_key_policy(self.name, self.account, text)
-        elif text is None:
-            self.edge.delete_policy(self.name, self.account)
+        """Put text, or delete the policy when text is None (refused for a kind never deleted)."""
+        calls = self.rules.calls
+        if text is not None:
+            calls.put(self.edge, self.name, self.account, text)
+        elif calls.delete is None:
+            raise BucketAccessError(f"refused: a {self.rules.noun} is never deleted; restore it by hand")
         else:
-            self.edge.put_policy(self.name, self.account, text)
+            calls.delete(self.edge, self.name, self.account)
 
     def is_public(self) -> bool | None:
-        # Block Public Access judges bucket policies; a key policy's grants name principals.
-        return False if self.kind is PolicyKind.KEY else self.edge.policy_is_public(self.name, self.account)
+        status = self.rules.calls.public_status
+        return False if status is None else status(self.edge, self.name, self.account)
 
 
 class ApplyInterrupted(KeyboardInterrupt):

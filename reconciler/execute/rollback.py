@@ -23,7 +23,8 @@ from reconciler.execute.outcome import (
 )
 from reconciler.execute.pool import Announce, counting_presses, run_concurrently
 from reconciler.execute.write import live_holds, unsafe_reason, write_policy
-from reconciler.plan.model import PolicyKind, policy_hash
+from reconciler.plan.kinds import PolicyKind
+from reconciler.plan.model import policy_hash
 
 
 def rollback_target(

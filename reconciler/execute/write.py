@@ -19,13 +19,9 @@ from reconciler.execute.outcome import (
     Run,
 )
 from reconciler.live.policy import LivePolicy
-from reconciler.plan.model import PolicyKind, policy_hash
-from reconciler.policy.documents import (
-    KEY_POLICY_SIZE_LIMIT,
-    POLICY_SIZE_LIMIT,
-    policy_size,
-    public_statement_sids,
-)
+from reconciler.plan.kinds import RULES, PolicyKind
+from reconciler.plan.model import policy_hash
+from reconciler.policy.documents import policy_size, public_statement_sids
 from reconciler.policy.normalize import equivalent_policies
 
 
@@ -34,10 +30,10 @@ def unsafe_reason(document: dict[str, Any] | None, which: str, kind: PolicyKind)
     refuse, or a public bucket policy."""
     if document is None:
         return None
-    limit = KEY_POLICY_SIZE_LIMIT if kind is PolicyKind.KEY else POLICY_SIZE_LIMIT
-    if policy_size(document) > limit:
-        return f"refused: the {which} policy is over the {limit}-byte limit"
-    if kind is PolicyKind.BUCKET and public_statement_sids(document):
+    rules = RULES[kind]
+    if policy_size(document) > rules.size_limit:
+        return f"refused: the {which} policy is over the {rules.size_limit}-byte limit"
+    if rules.public_check and public_statement_sids(document):
         return f"refused: the {which} policy holds a public statement"
     return None
 

@@ -12,11 +12,9 @@ from typing import Any
 from reconciler.declare.expiry import ExpiringGrant
 from reconciler.live.facts import NEW_BUCKET_ENCRYPTION, NEW_BUCKET_OWNERSHIP, BucketFacts
 from reconciler.plan.explain import AccessChange
+from reconciler.plan.kinds import PolicyKind, Target
 from reconciler.policy.consumer import ConsumerPolicy
-from reconciler.policy.documents import (
-    POLICY_SIZE_LIMIT,
-    minified,
-)
+from reconciler.policy.documents import minified
 
 PLAN_FORMAT_VERSION = 1
 
@@ -70,14 +68,6 @@ class ChangeKind(StrEnum):
     REMOVE = "remove"
 
 
-class PolicyKind(StrEnum):
-    """The resource policies bucketshare co-owns: one planning, diff, write and rollback logic."""
-
-    BUCKET = "bucket-policy"
-    KEY = "key-policy"
-    """A KMS key's policy (`kms: manage`); the plan's `bucket` field holds the key ARN."""
-
-
 @dataclass(frozen=True)
 class StatementChange:
     sid: str
@@ -92,7 +82,8 @@ class StatementChange:
 @dataclass(frozen=True)
 class BucketPlan:
     """The plan for one resource policy we co-own: a bucket's, or (kind key-policy) the
-    policy of a customer managed KMS key, named by its ARN in `bucket`."""
+    policy of a customer managed KMS key. `bucket` is the policy's name (the bucket, or the
+    key ARN), as the JSON plan calls it; `target` says which resource that is."""
 
     bucket: str
     account: str
@@ -105,7 +96,6 @@ class BucketPlan:
     errors: tuple[str, ...] = ()
     new_policy: dict[str, Any] | None = None
     new_size: int = 0
-    size_limit: int = POLICY_SIZE_LIMIT
     owners: tuple[str, ...] = ()
     expiry_only: bool = False
     """The whole change is the removal of grants past their reviewed `expires:` date."""
@@ -126,6 +116,14 @@ class BucketPlan:
     """For a key policy: the buckets whose grants it carries."""
     create: Creation | None = None
     """Set exactly when action is CREATE."""
+
+    @property
+    def target(self) -> Target:
+        return Target(self.kind, self.bucket, self.account)
+
+    @property
+    def size_limit(self) -> int:
+        return self.target.rules.size_limit
 
     @property
     def new_policy_text(self) -> str | None:

@@ -11,9 +11,10 @@ from reconciler.live.policy import LivePolicy
 from reconciler.plan.digest import digest_lines
 from reconciler.plan.file_read import loads
 from reconciler.plan.file_write import dumps
-from reconciler.plan.key_policy import plan_key_policy
+from reconciler.plan.keys import plan_key_policy
+from reconciler.plan.kinds import PolicyKind
 from reconciler.plan.merge import MergeError, ShardPlan, merge_plans
-from reconciler.plan.model import BucketAction, BucketPlan, Plan, PolicyKind
+from reconciler.plan.model import BucketAction, BucketPlan, Plan
 from reconciler.policy.render import DesiredStatement
 
 KEY = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
