@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TypeVar
 
 from reconciler.edge.aws_errors import BucketAccessError
@@ -75,20 +76,60 @@ OVERWRITTEN = (
 )
 
 
+class OutcomeKind(StrEnum):
+    """What became of one policy in an apply or rollback: what code, scripts and the JSON
+    report branch on. The message says it to a person and is never parsed back."""
+
+    APPLIED = "applied"
+    """The write (or the creation) took effect as planned."""
+    NO_OP = "no-op"
+    """Nothing to write: the live policy already was what the plan writes."""
+    NOTHING_TO_UNDO = "nothing-to-undo"
+    """Rollback: the run's write never took effect, or was undone already."""
+    FAILED = "failed"
+    """Nothing was written: refused, an AWS error, or the plan's error."""
+    STALE = "stale"
+    """Nothing was written: the live policy changed since the plan (or the apply rolled back)."""
+    WRITTEN_BUT_FAILED = "written-but-failed"
+    """Something was written, then a later step failed: a check after the write, the rest of a
+    creation, or a second writer overwriting it."""
+    UNKNOWN = "unknown"
+    """A second Ctrl-C left it in flight: whether its write happened is not known."""
+    NOT_STARTED = "not-started"
+    """Interrupted before it began: nothing was read or written."""
+
+
+SUCCEEDED = frozenset((OutcomeKind.APPLIED, OutcomeKind.NO_OP, OutcomeKind.NOTHING_TO_UNDO))
+
+
 @dataclass(frozen=True)
 class BucketOutcome:
     bucket: str
-    ok: bool
+    kind: OutcomeKind
     message: str
-    started: bool = True
-    """False when apply was interrupted before this bucket began: nothing was read or written."""
     written_hash: str | None = None
     """Hash of the policy read back after a write that succeeded."""
-    settled: bool = True
-    """False when a second Ctrl-C stopped the run while this bucket was in flight: whether
-    its write happened is unknown (its journal record may say `pending`)."""
-    kind: PolicyKind = PolicyKind.BUCKET
+    account: str = ""
+    """The account that owns it (set by apply and rollback for every outcome, begun or not)."""
+    policy: PolicyKind = PolicyKind.BUCKET
     """What `bucket` names: a bucket, or a KMS key by its ARN."""
+
+    @property
+    def ok(self) -> bool:
+        return self.kind in SUCCEEDED
+
+    @property
+    def started(self) -> bool:
+        return self.kind is not OutcomeKind.NOT_STARTED
+
+    @property
+    def settled(self) -> bool:
+        return self.kind is not OutcomeKind.UNKNOWN
+
+    @property
+    def failed(self) -> bool:
+        """Known to have failed: begun, settled, not ok."""
+        return self.started and self.settled and not self.ok
 
 
 @dataclass(frozen=True)
