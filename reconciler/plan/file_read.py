@@ -23,6 +23,7 @@ from reconciler.plan.model import (
     Plan,
     StatementChange,
 )
+from reconciler.plan.scopes import AccountScope
 from reconciler.policy.consumer import ConsumerPolicy
 
 E = TypeVar("E", bound=Enum)
@@ -111,7 +112,7 @@ def loads(text: str, origin: str) -> Plan:
             errors=top.texts("errors", ()),
             expiring=tuple(_expiring_from_dict(e) for e in top.objects("expiring", default=True)),
             partial_since=top.text_or_none("partial_since"),
-            scope=top.text_or_none("scope"),
+            account_scope=AccountScope.from_text(top.text_or_none("scope")),
         )
     except ValueError as exc:
         raise BucketshareError(f"{origin}: malformed plan: {exc}; run plan again") from exc

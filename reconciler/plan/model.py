@@ -13,6 +13,7 @@ from reconciler.declare.expiry import ExpiringGrant
 from reconciler.live.facts import NEW_BUCKET_ENCRYPTION, NEW_BUCKET_OWNERSHIP, BucketFacts
 from reconciler.plan.explain import AccessChange
 from reconciler.plan.kinds import PolicyKind, Target
+from reconciler.plan.scopes import EVERY_ACCOUNT, AccountScope
 from reconciler.policy.consumer import ConsumerPolicy
 from reconciler.policy.documents import minified
 
@@ -145,11 +146,16 @@ class Plan:
     expiring: tuple[ExpiringGrant, ...] = ()
     partial_since: str | None = None
     """Set when only the buckets whose declarations changed since this revision were planned."""
-    scope: str | None = None
-    """Set when only some owner accounts were planned (a shard); merge-plans joins shards."""
+    account_scope: AccountScope = EVERY_ACCOUNT
+    """The owner accounts planned: some only in a shard's plan; merge-plans joins shards."""
     keys: tuple[BucketPlan, ...] = ()
     """The KMS key policies planned with `kms: manage`, one per key, sorted by key ARN."""
     format_version: int = field(default=PLAN_FORMAT_VERSION)
+
+    @property
+    def scope(self) -> str | None:
+        """The account scope as the plan file and the report say it; None: every account."""
+        return self.account_scope.describe()
 
     def count(self, action: BucketAction) -> int:
         return sum(1 for b in self.buckets if b.action is action)
