@@ -13,7 +13,10 @@ EdgeCalls(read=..., put=..., delete=..., public_status=...), write_problems=...,
 shown=lambda arn: f"access point policy of {arn}")`
 with edge methods for s3control's GetAccessPointPolicy, PutAccessPointPolicy,
 DeleteAccessPointPolicy and GetAccessPointPolicyStatus added to PolicyEdge and to the edge.
-Planning, apply, rollback, the journal and the plan file then need no change.
+Beyond that, only what is the kind's own: which of its policies a plan covers and the
+statements it wants in them (as plan/keys.py says for keys), and its list in the plan file
+beside `buckets` and `keys`. Diff, merge and checks, the safe write, apply, rollback, the
+journal, the plan file's entries and the reports take the row as it is.
 """
 
 from __future__ import annotations
