@@ -37,10 +37,8 @@ def apply_plan(
 
     def one(bucket_plan: BucketPlan) -> BucketOutcome:
         if bucket_plan.action is BucketAction.ERROR:
-            outcome = BucketOutcome(bucket_plan.bucket, OutcomeKind.FAILED, "; ".join(bucket_plan.errors))
-        else:
-            outcome = apply_bucket(bucket_plan, run, plan.sid_prefix)
-        return replace(outcome, policy=bucket_plan.kind)
+            return BucketOutcome(bucket_plan.bucket, OutcomeKind.FAILED, "; ".join(bucket_plan.errors))
+        return apply_bucket(bucket_plan, run, plan.sid_prefix)
 
     todo = [b for b in plan.policies if b.action is not BucketAction.NOOP]
     targets = {b.bucket: PolicyTarget.of(edge, b.target) for b in todo}
@@ -55,8 +53,9 @@ def apply_plan(
 
 
 def _owned(outcomes: list[BucketOutcome], targets: dict[str, PolicyTarget]) -> list[BucketOutcome]:
-    """Each outcome with its account, the ones never begun too."""
-    return [replace(o, account=targets[o.bucket].account) for o in outcomes]
+    """Each outcome with its policy's kind and account, the ones never begun (or left in
+    flight) too: a key left unsettled is named as a key."""
+    return [replace(o, account=targets[o.bucket].account, policy=targets[o.bucket].kind) for o in outcomes]
 
 
 def _still_written(

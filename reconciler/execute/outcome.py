@@ -110,7 +110,7 @@ class BucketOutcome:
     written_hash: str | None = None
     """Hash of the policy read back after a write that succeeded."""
     account: str = ""
-    """The account that owns it (set by apply and rollback for every outcome, begun or not)."""
+    """The account that owns it (set by apply for every outcome, begun or not)."""
     policy: PolicyKind = PolicyKind.BUCKET
     """What `bucket` names: a bucket, or a KMS key by its ARN."""
 
