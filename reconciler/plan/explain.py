@@ -48,15 +48,28 @@ class AccessChange:
     reason: str = ""
     """For a gain: the grant's `reason:`, shown beside what it gains. Prose about the change,
     not the change: two rows that differ only in it grant the same."""
+    held_by: str = ""
+    """For a gain the hand-written statements kept beside ours already grant: which ones
+    (`Sid X (position N)`); the grantee gains nothing new."""
 
     @property
     def scope(self) -> str:
         return ", ".join(self.prefixes) if self.prefixes else "the whole bucket"
 
+    def key(self) -> _Key:
+        """(grantee, access, prefixes): what the row is about, as grant_key says it of a grant."""
+        return (self.grantee, self.access, self.prefixes)
+
     def sentence(self) -> str:
+        where = f" ({self.declared_at})" if self.declared_at else ""
+        if self.held_by:
+            return (
+                f"{self.grantee}: {self.access} on {self.scope} already granted by {self.held_by}; "
+                f"adopt it to let bucketshare manage it{where}"
+            )
         text = f"{self.grantee} {self.direction.value} {self.access} on {self.scope}"
         if self.direction is Direction.GAINS:
-            return text + (f" ({self.declared_at})" if self.declared_at else "")
+            return text + where
         return f"{text} ({self.why})"
 
 
@@ -68,7 +81,7 @@ _Key = tuple[str, str, tuple[str, ...]]
 """(grantee as read, access, prefixes): the granularity at which statements group grants."""
 
 
-def _grant_key(grant: Grant) -> _Key:
+def grant_key(grant: Grant) -> _Key:
     return (
         f"{GRANTEE_KIND_NAMES[grant.grantee.kind]} {grant.grantee.id}",
         grant.access.value,
@@ -160,11 +173,11 @@ def access_changes(desired: DesiredBucket | None, ours: Sequence[Any]) -> tuple[
         for grant in desired.share.grants:
             if grant in rendered:
                 sids = object_sids.get(grant) or [""]
-                wanted[_grant_key(grant)] = (grant, sids[0])
+                wanted[grant_key(grant)] = (grant, sids[0])
                 for sid in sids:
-                    wanted_by_sid.setdefault(sid, set()).add(_grant_key(grant)[0])
+                    wanted_by_sid.setdefault(sid, set()).add(grant_key(grant)[0])
             else:
-                expired[_grant_key(grant)] = grant
+                expired[grant_key(grant)] = grant
     rows = []
     for key, (grant, sid) in wanted.items():
         if key not in live and key[0] not in live_by_sid.get(sid, set()):
