@@ -181,7 +181,9 @@ def _listed_prefixes(conditions: dict[str, list[str]], notes: list[str]) -> tupl
     starred = {v[:-1] for v in values if v.endswith("*") and not exact}
     prefixes = set()
     for value in values:
-        folder = value[:-1] if value.endswith("*") and not exact else value
+        folder = value[:-1] if value.endswith("*") else value
+        if exact and value.endswith("*"):
+            notes.append(f"StringEquals matches s3:prefix {value!r} literally, star included")
         if folder == "" or "*" in folder or "?" in folder:
             raise NotModelled(f"s3:prefix {value!r} is not a folder (prefix/ or prefix/*)")
         prefixes.add(_prefix(folder, f"s3:prefix {value}"))
