@@ -9,7 +9,6 @@ from conftest import RunCli, WriteShares
 
 from reconciler.declare.config import load_config
 from reconciler.declare.share_file import load_text
-from reconciler.policy.access import Access
 
 LEVELS = """\
 access_levels:
@@ -171,9 +170,3 @@ def test_bad_level_is_one_line_and_exit_1(tmp_path: Path, write_shares: WriteSha
     assert err.splitlines()[0].startswith(
         "reconciler.yaml:3:15: access level 'read-delete': s3:Delete* is a wildcard; list the S3 actions"
     )
-
-
-def test_builtin_levels_are_still_found_by_name() -> None:
-    assert Access("read") is Access.READ
-    with pytest.raises(ValueError):
-        Access("read-delete")

@@ -44,12 +44,15 @@ def test_a_defined_level_is_planned_applied_and_enforced(ws: Workspace) -> None:
     assert again.rc == 0 and "0 buckets to change" in again.out and "1 no-op" in again.out
 
 
-def test_an_undefined_level_fails_validation_with_its_location(ws: Workspace) -> None:
+def test_a_misspelled_level_fails_with_its_location_and_writes_nothing(ws: Workspace) -> None:
+    ws.set_config(LEVELS)
     bucket = ws.bucket("levels")
-    where = ws.declare(bucket, f'  - to: "{READER}"\n    access: read-delete\n')
-    result = ws.plan()
+    where = ws.declare(bucket, f'  - to: "{READER}"\n    access: read-delte\n')
+    result = ws.apply()
     assert result.rc == 1 and "Traceback" not in result.text
-    assert f"{where}:7:13: access 'read-delete' is not one of read, write, read-write" in result.err
+    expected = f"{where}:7:13: access 'read-delte' is not one of read, write, read-write, read-delete"
+    assert expected in result.err
+    assert ws.policy(bucket) is None
 
 
 def test_the_seed_policy_imports_widened_then_exactly_with_the_proposed_level(ws: Workspace) -> None:

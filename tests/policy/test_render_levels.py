@@ -15,6 +15,7 @@ from reconciler.declare.share_file import parse_grantee
 from reconciler.errors import Location
 from reconciler.plan.explain import access_changes
 from reconciler.policy.access import ACCESS_ACTIONS, Access
+from reconciler.policy.consumer import bucket_access, grants_of
 from reconciler.policy.documents import policy_document
 from reconciler.policy.key import render_key_statements
 from reconciler.policy.render import DesiredBucket, render_bucket
@@ -126,3 +127,15 @@ def test_live_statements_of_a_defined_level_are_named_by_it(tmp_path: Path) -> N
     desired = _render(_config(tmp_path).access_levels["read-delete"])
     live = [s.statement for s in desired.statements]
     assert access_changes(desired, live) == ()
+
+
+def test_the_consumer_policy_of_a_defined_level_carries_its_actions_and_key_needs(tmp_path: Path) -> None:
+    level = _config(tmp_path).access_levels["read-delete"]
+    desired = _render(level)
+    key = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    found = bucket_access(BUCKET, desired.statements, grants_of("222222222222", None), key, "aws")
+    assert found is not None
+    actions = sorted(a for s in found.statements for a in s["Action"])
+    assert actions == ["s3:DeleteObject", "s3:GetBucketLocation", "s3:GetObject", "s3:GetObjectVersion",
+                       "s3:ListBucket"]
+    assert found.key_actions == ("kms:Decrypt",)
