@@ -10,7 +10,7 @@ A statement is expressed when the grants cover everything it allows: only then m
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from reconciler.declare.model import HASH_PREFIX, Grantee
@@ -28,6 +28,7 @@ from reconciler.policy.atoms import (
     read_atoms,
     scope_text,
     spell,
+    spell_actions,
     statement_label,
 )
 from reconciler.policy.normalize import content_hash
@@ -165,6 +166,9 @@ def _widening(
     added = sorted(
         (a for a in rendered if not covers(held, a)), key=lambda a: (order[a.scope], a.prefix, a.action)
     )
+    # Held only with the owner's ACL: the grant drops that condition rather than adds the action.
+    unconditioned = [a for a in added if replace(a, owner_acl=True) in held]
+    added = [a for a in added if a not in unconditioned]
     said = []
     if added:
         listed = ", ".join(
@@ -172,6 +176,12 @@ def _widening(
             for a in added
         )
         said.append(f"adds {listed}")
+    if unconditioned:
+        said.append(
+            f"allows {', '.join(spell_actions({a.action for a in unconditioned}))} without the "
+            "bucket-owner-full-control ACL the statements required (bucketshare renders that condition "
+            "when the bucket's Object Ownership is BucketOwnerPreferred)"
+        )
     for index in indices:
         said += [f"{labels[index]} allowed less: {note}" for note in readings[index].notes]
     return tuple(said)

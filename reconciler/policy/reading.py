@@ -7,10 +7,11 @@ spell the same access many ways: wildcards (`s3:Get*`, `s3:*`, CDK's `s3:GetObje
 aws:PrincipalOrgPaths, roles by aws:PrincipalArn beside their account root. All of these are
 read here; any other condition keeps the statement unmanaged, with the reason.
 
-A reading may allow more than the statement does (a condition that only narrows, such as
-the ACL one, is read as allowing the unconditioned access): safe for adoption, which only
-drops a statement whose reading the grants cover. `notes` say where it is broader, so
-nobody is told a statement "already grants" what it grants only in part.
+A reading may allow more than the statement does (listing exactly `p/` is read as listing
+`p/` and below; aws:PrincipalArn of an account's root as the account): safe for adoption,
+which only drops a statement whose reading the grants cover. `notes` say where it is
+broader, so nobody is told a statement "already grants" what it grants only in part. The
+owner's ACL condition is kept exactly, as a mark on what the statement allows.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ class Part:
     objects: tuple[str, ...]
     listing: tuple[str, ...]
     notes: tuple[str, ...]
+    owner_acl: bool = False
+    """Requests must carry the bucket-owner-full-control ACL (what bucketshare renders for
+    uploads under BucketOwnerPreferred): requests without it are not allowed."""
 
 
 def read_statement(statement: Any, bucket: str, partition: str) -> Part:
@@ -84,15 +88,10 @@ def read_statement(statement: Any, bucket: str, partition: str) -> Part:
         if not actions:
             raise NotModelled("its s3:prefix condition leaves none of its actions allowed")
         listing = _listed_prefixes(conditions, notes)
-    if "acl" in conditions:
-        if conditions["acl"] != [OWNER_FULL_CONTROL]:
-            values = ", ".join(conditions["acl"])
-            raise NotModelled(f"condition s3:x-amz-acl {values} is not one bucketshare renders")
-        notes.append(
-            "its uploads must carry the bucket-owner-full-control ACL (bucketshare renders that "
-            "condition when the bucket's Object Ownership is BucketOwnerPreferred)"
-        )
-    return Part(tuple(grantees), tuple(actions), objects, listing, tuple(notes))
+    if "acl" in conditions and conditions["acl"] != [OWNER_FULL_CONTROL]:
+        values = ", ".join(conditions["acl"])
+        raise NotModelled(f"condition s3:x-amz-acl {values} is not one bucketshare renders")
+    return Part(tuple(grantees), tuple(actions), objects, listing, tuple(notes), "acl" in conditions)
 
 
 def _conditions(value: Any) -> dict[str, list[str]]:

@@ -12,6 +12,7 @@ from reconciler.declare.model import Adoption, BucketShare, Grant
 from reconciler.declare.share_file import load_text, parse_grantee
 from reconciler.errors import Location
 from reconciler.importer.grants import adoption_entry
+from reconciler.live.facts import BucketFacts, Ownership
 from reconciler.live.policy import LivePolicy
 from reconciler.plan.bucket import plan_bucket
 from reconciler.plan.explain import Direction
@@ -276,3 +277,41 @@ def test_kept_statements_that_grant_only_part_of_a_grant_leave_it_a_gain() -> No
         [row] = plan(desired(), live).access
         assert (row.direction, row.held_by) == (Direction.GAINS, "")
         assert " gains read on models/" in row.sentence()
+
+
+# --- the owner's ACL condition, under BucketOwnerPreferred ----------------------------------
+
+WRITES = {
+    "Sid": "Uploads",
+    "Effect": "Allow",
+    "Principal": {"AWS": READER},
+    "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+    "Resource": f"{ARN}/models/*",
+}
+UPLOAD_LISTING = {
+    "Sid": "UploadList",
+    "Effect": "Allow",
+    "Principal": {"AWS": READER},
+    "Action": "s3:ListBucketMultipartUploads",
+    "Resource": ARN,
+}
+OWNER_ACL = {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}
+
+
+def _preferred(want: DesiredBucket, live_text: str) -> BucketPlan:
+    facts = BucketFacts(ownership=Ownership.PREFERRED)
+    return plan_bucket(want, LivePolicy(BUCKET, OWNER, live_text, facts=facts), "BucketShare", "aws")
+
+
+def test_under_bucket_owner_preferred_adopting_uploads_without_the_acl_is_refused() -> None:
+    # The managed write statement will require the owner's ACL: adopting a statement that did
+    # not would take uploads without it away, so plan refuses.
+    want = desired("Uploads", "UploadList", access="write")
+    refused = _preferred(want, text(WRITES, UPLOAD_LISTING))
+    assert refused.action is BucketAction.ERROR
+    expected = "statement 'Uploads' cannot be adopted: it grants account 222222222222: s3:Abort"
+    assert expected in refused.errors[0]
+    # bucketshare's own form (the condition written out) is adopted.
+    adopted = _preferred(want, text({**WRITES, "Condition": OWNER_ACL}, UPLOAD_LISTING))
+    assert adopted.action is BucketAction.PUT, adopted.errors
+    assert adopted.adopted == ("Uploads", "UploadList")
