@@ -146,9 +146,9 @@ def key_actions_for(objects: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def writes(access: Access) -> bool:
-    """The level may change objects, not only read them: a protected bucket refuses it, and
-    its uploads need the owner's ACL under BucketOwnerPreferred."""
-    return any(access_kind(a) not in ("Read", "List") for a in access.actions.objects)
+    """The level may change the bucket or its objects, not only read them: a protected bucket
+    refuses it, and its uploads need the owner's ACL under BucketOwnerPreferred."""
+    return any(access_kind(a) not in ("Read", "List") for a in access.actions.s3())
 
 
 def uploads(access: Access) -> tuple[str, ...]:
