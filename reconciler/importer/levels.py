@@ -73,7 +73,7 @@ def plan_grantee(grantee: Grantee, atoms: frozenset[Atom], levels: Sequence[Acce
     bucket_actions = frozenset(a.action for a in on_bucket)
     if not groups:
         actions = sorted(bucket_actions)
-        proposal = propose(actions)
+        proposal = propose(actions, levels)
         reason = (
             f"{grantee.describe()} gets only {', '.join(spell_actions(actions))} on the bucket, which no "
             f"access level is; proposed level {proposal.name}"
@@ -87,7 +87,7 @@ def plan_grantee(grantee: Grantee, atoms: frozenset[Atom], levels: Sequence[Acce
         both = _choose_all(groups, bucket_actions, levels, with_bucket=True)
         if all(c is not None for c in both.values()):
             chosen, missing = both, frozenset()
-    return _outcome(grantee, atoms, groups, on_bucket, chosen, missing, bucket_actions)
+    return _outcome(grantee, atoms, groups, on_bucket, chosen, missing, bucket_actions, levels)
 
 
 def _outcome(
@@ -98,6 +98,7 @@ def _outcome(
     chosen: dict[str, Access | None],
     missing: frozenset[str],
     bucket_actions: frozenset[str],
+    levels: Sequence[Access],
 ) -> GranteePlan:
     choices, failures, proposals = [], [], []
     for prefix, group in sorted(groups.items()):
@@ -106,7 +107,7 @@ def _outcome(
         # Exact: the level adds nothing the grantee does not already hold (at this prefix or above).
         scope = (prefix,) if prefix else ()
         exact = level is not None and all(covers(atoms, a) for a in grant_atoms(grantee, level, scope))
-        proposal = None if exact else propose(needed)
+        proposal = None if exact else propose(needed, levels)
         if proposal is not None and proposal not in proposals:
             proposals.append(proposal)
         if level is None:
@@ -167,13 +168,18 @@ def _lower(actions: tuple[str, ...]) -> set[str]:
     return {a.lower() for a in actions}
 
 
-def propose(actions: Sequence[str]) -> Proposal:
-    """A level of exactly these actions, named after them when few, else by their hash."""
+def propose(actions: Sequence[str], levels: Sequence[Access] = ()) -> Proposal:
+    """A level of exactly these actions, named after them when few, else by their hash; never
+    the name of a level that exists already."""
     spelled = tuple(spell_actions(actions))
     words = [spell(a).removeprefix("s3:").lower() for a in spelled]
     if len(words) <= 3:
         name = "-".join(words)
     else:
         name = "imported-" + hashlib.sha256(" ".join(words).encode()).hexdigest()[:6]
+    taken = {str(level) for level in levels}
+    base, number = name, 2
+    while name in taken:
+        name, number = f"{base}-{number}", number + 1
     administration = any(found.administration for found in (lookup(a) for a in spelled) if found)
     return Proposal(name, spelled, administration)

@@ -241,3 +241,11 @@ def test_reasons_name_the_statement_that_causes_them() -> None:
         "covers; proposed level deleteobject-getbucketlocation"
     }
     assert result.adoptable == ("Read", "List")
+
+
+def test_a_proposal_never_takes_the_name_of_a_defined_level(tmp_path: Any) -> None:
+    path = tmp_path / "reconciler.yaml"
+    path.write_text("access_levels:\n  getobject:\n    actions: [s3:GetObjectTagging]\n", encoding="utf-8")
+    config, _ = load_config(path)
+    [proposal] = run(allow("s3:GetObject", f"{ARN}/*"), config=config).proposals
+    assert (proposal.name, proposal.actions) == ("getobject-2", ("s3:GetObject",))
