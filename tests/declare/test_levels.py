@@ -9,7 +9,6 @@ from conftest import RunCli, WriteShares
 
 from reconciler.declare.config import load_config
 from reconciler.declare.share_file import load_text
-from reconciler.policy.access import Access
 
 LEVELS = """\
 access_levels:
@@ -173,7 +172,15 @@ def test_bad_level_is_one_line_and_exit_1(tmp_path: Path, write_shares: WriteSha
     )
 
 
-def test_builtin_levels_are_still_found_by_name() -> None:
-    assert Access("read") is Access.READ
-    with pytest.raises(ValueError):
-        Access("read-delete")
+def test_a_protected_bucket_refuses_a_defined_level_that_changes_anything(
+    tmp_path: Path, write_shares: WriteShares, run_cli: RunCli
+) -> None:
+    other = SHARE.replace("acme-data", "acme-other").replace("read-delete", "admin")
+    write_shares({"f.yaml": SHARE, "g.yaml": other})
+    (tmp_path / "reconciler.yaml").write_text(
+        LEVELS + "  admin:\n    actions: [s3:PutBucketTagging]\n    administration: true\n"
+        "guardrails:\n  protected_buckets: [acme-data, acme-other]\n"
+    )
+    rc, _, err = run_cli("validate", "--shares", "shares")
+    assert rc == 1
+    assert sum("protected" in line for line in err.splitlines()) == 2, err
