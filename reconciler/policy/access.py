@@ -116,9 +116,12 @@ LISTING_ACTIONS = frozenset({"s3:listbucket", "s3:listbucketversions"})
 """Bucket actions whose requests carry `s3:prefix` (the service authorization reference lists
 the key for these two only), so they can be scoped to a grant's prefixes."""
 
-BUCKET_LEVEL_ACTIONS = frozenset(
-    action.lower() for actions in ACCESS_ACTIONS.values() for action in actions.listing + actions.bucket
-) | LISTING_ACTIONS
+BUCKET_LEVEL_ACTIONS = (
+    frozenset(
+        action.lower() for actions in ACCESS_ACTIONS.values() for action in actions.listing + actions.bucket
+    )
+    | LISTING_ACTIONS
+)
 
 KMS_DECRYPT_ACTIONS = frozenset(
     {"s3:getobject", "s3:getobjectversion", "s3:getobjecttorrent", "s3:getobjectversiontorrent"}
@@ -155,6 +158,7 @@ def writes(access: Access) -> bool:
 def uploads(access: Access) -> tuple[str, ...]:
     """The level's object actions whose requests can carry the x-amz-acl header."""
     return tuple(a for a in access.actions.objects if a.lower() in UPLOAD_ACTIONS)
+
 
 @dataclass(frozen=True)
 class S3Action:

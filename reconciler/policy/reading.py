@@ -247,8 +247,10 @@ def _fixed_everyone(conditions: dict[str, list[str]], partition: str, notes: lis
         notes.append("its aws:PrincipalOrgPaths matches only principals directly in the OU, not below")
     if not orgs:
         # S3 calls a statement fixed by aws:PrincipalOrgPaths alone public (AWS-BEHAVIOUR.md).
-        raise NotModelled("Principal * without a fixing condition bucketshare renders (aws:PrincipalOrgPaths "
-                          "without aws:PrincipalOrgID is public)")
+        raise NotModelled(
+            "Principal * without a fixing condition bucketshare renders (aws:PrincipalOrgPaths "
+            "without aws:PrincipalOrgID is public)"
+        )
     if set(orgs) != {u.org for u in units}:
         raise NotModelled("its aws:PrincipalOrgID values are not exactly the organizations of its OU paths")
     return units

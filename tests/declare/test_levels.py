@@ -153,8 +153,9 @@ def test_level_errors_are_located(tmp_path: Path, body: str, expected: str) -> N
 
 
 def test_administration_level_is_allowed_when_it_says_so(tmp_path: Path) -> None:
-    config, problems = _config(tmp_path, "access_levels:\n  admin:\n    actions: [s3:PutBucketPolicy]\n"
-                               "    administration: true\n")
+    config, problems = _config(
+        tmp_path, "access_levels:\n  admin:\n    actions: [s3:PutBucketPolicy]\n    administration: true\n"
+    )
     assert problems == []
     assert config.access_levels["admin"].actions.bucket == ("s3:PutBucketPolicy",)  # type: ignore[attr-defined]
 

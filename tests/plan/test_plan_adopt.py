@@ -197,6 +197,7 @@ def test_the_saved_plan_carries_what_it_adopts() -> None:
 
 # --- statements without a Sid, adopted by content hash ------------------------------------
 
+
 def _without_sid(statement: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in statement.items() if k != "Sid"}
 
@@ -271,8 +272,12 @@ def test_kept_statements_that_grant_only_part_of_a_grant_leave_it_a_gain() -> No
     get_only = {**OBJECTS, "Action": "s3:GetObject"}
     for live in (
         text(DENY, get_only, LISTING, BUCKET_LEVEL),
-        text(DENY, {**OBJECTS, "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}},
-             LISTING, BUCKET_LEVEL),
+        text(
+            DENY,
+            {**OBJECTS, "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}},
+            LISTING,
+            BUCKET_LEVEL,
+        ),
     ):
         [row] = plan(desired(), live).access
         assert (row.direction, row.held_by) == (Direction.GAINS, "")

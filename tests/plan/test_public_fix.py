@@ -46,8 +46,14 @@ def _read(**extra: Any) -> dict[str, Any]:
 
 
 def test_a_public_statement_without_a_sid_is_named_by_position() -> None:
-    deny = {"Sid": "Tls", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": f"{ARN}/*",
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    deny = {
+        "Sid": "Tls",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": f"{ARN}/*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
     assert _errors(deny, _read()) == (
         f"statement 2 (no Sid) {PUBLIC}: add a condition with fixed values that fixes who may use it "
         f"(StringEquals aws:PrincipalOrgID, aws:PrincipalAccount or aws:SourceVpce); {REMOVE}",

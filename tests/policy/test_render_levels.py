@@ -136,6 +136,11 @@ def test_the_consumer_policy_of_a_defined_level_carries_its_actions_and_key_need
     found = bucket_access(BUCKET, desired.statements, grants_of("222222222222", None), key, "aws")
     assert found is not None
     actions = sorted(a for s in found.statements for a in s["Action"])
-    assert actions == ["s3:DeleteObject", "s3:GetBucketLocation", "s3:GetObject", "s3:GetObjectVersion",
-                       "s3:ListBucket"]
+    assert actions == [
+        "s3:DeleteObject",
+        "s3:GetBucketLocation",
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:ListBucket",
+    ]
     assert found.key_actions == ("kms:Decrypt",)

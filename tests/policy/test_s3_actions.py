@@ -31,8 +31,16 @@ def test_wildcards_match_as_iam_matches_them() -> None:
 def test_administration_is_policy_acl_and_bucket_configuration() -> None:
     administers = {
         name: found.administration
-        for name in ("s3:PutBucketPolicy", "s3:PutObjectAcl", "s3:DeleteBucket", "s3:PutBucketVersioning",
-                     "s3:PutBucketTagging", "s3:GetObject", "s3:DeleteObject", "s3:GetBucketPolicy")
+        for name in (
+            "s3:PutBucketPolicy",
+            "s3:PutObjectAcl",
+            "s3:DeleteBucket",
+            "s3:PutBucketVersioning",
+            "s3:PutBucketTagging",
+            "s3:GetObject",
+            "s3:DeleteObject",
+            "s3:GetBucketPolicy",
+        )
         if (found := lookup(name)) is not None
     }
     assert administers == {
