@@ -82,7 +82,9 @@ def test_the_comment_table_and_details_say_already_granted_not_gains() -> None:
     assert all("adopt it to let bucketshare manage it" in row for row in rows), rows
     said = [line for line in markdown.splitlines() if line.startswith("- ") and HELD in line]
     assert said and all(" gains " not in line and "already granted by" in line for line in said), said
-    assert [line for line in markdown.splitlines() if line.startswith("|") and NEW in line and "**gains**" in line]
+    assert [
+        line for line in markdown.splitlines() if line.startswith("|") and NEW in line and "**gains**" in line
+    ]
 
 
 def test_the_json_plan_keeps_who_already_grants_it() -> None:
@@ -91,3 +93,19 @@ def test_the_json_plan_keeps_who_already_grants_it() -> None:
     held = {row.grantee: row.held_by for row in bucket.access}
     assert "Sid LegacyObjects" in held[f"account {HELD}"] and held[f"account {NEW}"] == ""
     assert render_markdown(loads(dumps(plan), "plan.json")) == render_markdown(plan)
+
+
+def test_a_kept_statement_is_named_by_its_place_in_the_live_policy() -> None:
+    # bucketshare's own statements first, as an earlier apply left them: a reader counting the
+    # statements of `aws s3api get-bucket-policy` finds LegacyObjects fourth.
+    share = BucketShare(BUCKET, OWNER, (_grant(HELD, 6), _grant(NEW, 9)), (Location(YAML, 2, 9),), ())
+    want = render_bucket(share, Config(), TODAY)
+    only_new = BucketShare(BUCKET, OWNER, (_grant(NEW, 9),), (Location(YAML, 2, 9),), ())
+    ours = [d.statement for d in render_bucket(only_new, Config(), TODAY).statements]
+    live = json.dumps({"Version": "2012-10-17", "Statement": [*ours, *HAND_WRITTEN]})
+    plan = build_plan([want], [LivePolicy(BUCKET, OWNER, live)], "BucketShare", "aws", [], [])
+    [row] = [row for bucket in plan.buckets for row in bucket.access if HELD in row.grantee]
+    assert (
+        row.held_by
+        == f"Sid LegacyObjects (position {len(ours) + 1}) and Sid LegacyBucket (position {len(ours) + 2})"
+    )
