@@ -301,6 +301,8 @@ class Verdict:
 def judge(original: dict[str, Any], final: dict[str, Any], cases: list[Probe]) -> Verdict:
     """Every case the original allows, the final allows too: by the oracle on the whole
     policies, else by iam-simulate, else by the oracle on what the two policies do not share."""
+    if not cases:
+        return Verdict("- (no Allow to probe)")
     verdict = _by_oracle("oracle", original, final, cases)
     if verdict is not None:
         return verdict
@@ -611,3 +613,54 @@ def test_every_corpus_policy_parses_and_cites_its_source() -> None:
             f"{source.name}: needs a '- Source: URL: https://...' line "
             "or a '- Source: repo: owner/name, path: ..., commit: <sha>' line"
         )
+
+
+def test_the_checks_catch_a_changed_statement_and_lost_access() -> None:
+    """The slow test's own checks, on policies whose answer is known: they must not pass vacuously."""
+    read = {
+        "Sid": "R",
+        "Effect": "Allow",
+        "Principal": {"AWS": "111122223333"},
+        "Action": ["s3:GetObject", "s3:ListBucket"],
+    }
+    read["Resource"] = ["arn:aws:s3:::b", "arn:aws:s3:::b/*"]
+    tls = {
+        "Sid": "TLS",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    original = {"Version": "2012-10-17", "Statement": [tls, read]}
+    narrower = {
+        **read,
+        "Sid": "BucketShareX",
+        "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+        "Action": "s3:GetObject",
+    }
+    narrower["Resource"] = "arn:aws:s3:::b/*"
+    cases, skipped = probes(original)
+    assert {(c.action, c.resource) for c in cases} == {
+        ("s3:GetObject", "arn:aws:s3:::b/corpus/probe.bin"),
+        ("s3:ListBucket", "arn:aws:s3:::b"),
+    }
+    assert not skipped
+
+    # The same statements, spelled as AWS hands them back, lose nothing.
+    same = {
+        "Version": "2012-10-17",
+        "Statement": [{**tls, "Condition": {"Bool": {"aws:SecureTransport": False}}}, read],
+    }
+    assert judge(original, same, cases).lost == []
+    assert _kept_problems(statements(original), [], same) == []
+    # Adopting R for a narrower grant loses ListBucket; dropping TLS changes a kept statement.
+    adopted = {"Version": "2012-10-17", "Statement": [tls, narrower]}
+    verdict = judge(original, adopted, cases)
+    assert verdict.evaluator == "oracle, shared statements dropped"
+    assert [lost.split(" by ")[0] for lost in verdict.lost] == ["Sid 'R': s3:ListBucket arn:aws:s3:::b"]
+    assert _kept_problems(statements(original), ["R"], adopted) == []
+    assert _kept_problems(statements(original), ["R"], {"Statement": [narrower]})[0].startswith(
+        "missing or changed"
+    )
+    assert _kept_problems(statements(original), [], adopted)  # R was not adopted: it must stay
