@@ -77,8 +77,10 @@ OBJECT_ACTIONS = (
 )
 BUCKET_ACTION_PREFIXES = ("s3:listbucket", "s3:getbucket", "s3:putbucket", "s3:deletebucket")
 BUCKET_LEVEL = frozenset(a.lower() for a in BUCKET_ACTIONS)
-# Condition keys the oracle's Request can carry.
-ORACLE_KEYS = frozenset({"aws:principalorgid", "aws:principalorgpaths", "s3:prefix"})
+# Condition keys the oracle's Request carries (the principal's ARN and account come with it).
+ORACLE_KEYS = frozenset(
+    {"aws:principalorgid", "aws:principalorgpaths", "s3:prefix", "aws:principalarn", "aws:principalaccount"}
+)
 
 
 def substituted(text: str, bucket: str, account: str) -> str:
@@ -147,9 +149,11 @@ class Probe:
             "context": {k: list(v) if len(v) > 1 else v[0] for k, v in self.context},
         }
 
-    def oracle_request(self) -> Request | None:
+    def oracle_request(self, tested: frozenset[str]) -> Request | None:
+        """The request as the oracle takes it; None when it carries a key the policies test
+        that the oracle's Request cannot (keys no statement tests do not matter)."""
         keys = dict(self.context)
-        if set(keys) - ORACLE_KEYS - {"aws:principalarn", "aws:principalaccount", "aws:securetransport"}:
+        if (set(keys) - ORACLE_KEYS) & tested:
             return None
         org = keys.get("aws:principalorgid")
         prefix = keys.get("s3:prefix")
@@ -325,10 +329,17 @@ def judge(original: dict[str, Any], final: dict[str, Any], cases: list[Probe]) -
     return Verdict(failure + "none (the oracle declines; iam-simulate absent)")
 
 
+def _condition_keys(policy: dict[str, Any]) -> frozenset[str]:
+    return frozenset(
+        key.lower() for s in statements(policy) for block in s.get("Condition", {}).values() for key in block
+    )
+
+
 def _by_oracle(
     name: str, before: dict[str, Any], after: dict[str, Any], cases: list[Probe]
 ) -> Verdict | None:
-    requests = [c.oracle_request() for c in cases]
+    tested = _condition_keys(before) | _condition_keys(after)
+    requests = [c.oracle_request(tested) for c in cases]
     if any(r is None for r in requests) and statements(before):
         return None  # a condition key the oracle's requests cannot carry
     known = [(c, r) for c, r in zip(cases, requests, strict=True) if r is not None]
