@@ -606,6 +606,22 @@ def test_most_cross_account_policies_import_into_grants(
     assert len(converted) >= TARGET * len(cross), summary
 
 
+@pytest.mark.slow
+def test_the_seed_policy_imports_as_one_grant_with_its_widening_stated(ws: Workspace) -> None:
+    """Issue 16, "Done when": the one-statement GetObject policy bucketshare started from."""
+    bucket = ws.bucket("seed")
+    seed = CORPUS / "01-seed-cross-account-getobject.json"
+    ws.put_policy(bucket, substituted(seed.read_text(encoding="utf-8"), bucket, ws.account))
+    result = _import(ws, bucket)
+    assert result.rc == 0, result.text
+    text = (ws.shares / f"{bucket}.yaml").read_text(encoding="utf-8")
+    grants = yaml.safe_load(text)["grants"]
+    assert [str(g["to"]) for g in grants] == ["111122223333"], text
+    assert not grants[0].get("prefixes"), text
+    # The grant renders more than s3:GetObject (every level does); the file must say what it adds.
+    assert "GetObjectVersion" in text, text
+
+
 def test_every_corpus_policy_parses_and_cites_its_source() -> None:
     assert len(POLICY_FILES) >= 40
     for path in POLICY_FILES:
