@@ -70,7 +70,8 @@ def _arn_like(value: str, pattern: str) -> Ternary:
     # Each of the six colon-separated parts is matched on its own (the last keeps its colons).
     got, want = value.split(":", 5), pattern.split(":", 5)
     if len(got) != 6 or len(want) != 6:
-        return False
+        # IAM documents ARN operators over ARNs only; what it does with other text is unknown.
+        return None
     return all(wildcard_match(p, v) for p, v in zip(want, got, strict=True))
 
 

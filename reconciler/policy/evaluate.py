@@ -139,10 +139,10 @@ def _combine(
 
 
 def _effect(statement: Any) -> str | None:
-    """ "allow" or "deny" (AWS reads Effect case-insensitively); None when it is neither."""
+    """"allow" or "deny"; None for anything else, "deny" in lower case included (IAM's
+    grammar spells them exactly; what S3 made of another spelling is not known here)."""
     effect = statement.get("Effect") if isinstance(statement, dict) else None
-    lowered = effect.lower() if isinstance(effect, str) else None
-    return lowered if lowered in ("allow", "deny") else None
+    return effect.lower() if effect in ("Allow", "Deny") else None
 
 
 def _sid(statement: Any) -> str | None:
