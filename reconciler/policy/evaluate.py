@@ -139,7 +139,7 @@ def _combine(
 
 
 def _effect(statement: Any) -> str | None:
-    """"allow" or "deny"; None for anything else, "deny" in lower case included (IAM's
+    """ "allow" or "deny"; None for anything else, "deny" in lower case included (IAM's
     grammar spells them exactly; what S3 made of another spelling is not known here)."""
     effect = statement.get("Effect") if isinstance(statement, dict) else None
     return effect.lower() if effect in ("Allow", "Deny") else None
