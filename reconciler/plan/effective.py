@@ -31,7 +31,7 @@ from typing import Any
 
 from reconciler.declare.model import Grant, GranteeKind
 from reconciler.policy.conditions import Context
-from reconciler.policy.evaluate import Decision, Request, StatementRef, Verdict, decide
+from reconciler.policy.evaluate import Decision, Request, StatementRef, Verdict, account_of, decide
 from reconciler.policy.render import DesiredStatement
 
 ANY_PRINCIPAL_NAME = "bucketshare-any-principal"
@@ -83,7 +83,7 @@ _STATED = frozenset(
         *_CLIENT_DEFAULTS,
     )
 )
-_ORG_KEYS = ("aws:principalorgid", "aws:principalorgpaths")
+_NETWORK_KEYS = frozenset(("aws:sourceip", "aws:sourcevpc", "aws:sourcevpce"))
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,10 @@ def _caller(grant: Grant, owner: str, policy_text: str) -> _Caller:
         "aws:SourceIp": SOURCE_IP,
     }
     known = set(_STATED)
+    if account_of(principal) == owner:
+        # The owner's own principals may well come through its VPC endpoints and networks.
+        known -= _NETWORK_KEYS
+        del keys["aws:SourceIp"]
     if grantee.org is not None:
         keys["aws:PrincipalOrgID"] = grantee.org
         known.add("aws:principalorgid")

@@ -17,7 +17,7 @@ from reconciler.declare.model import BucketShare, Grant
 from reconciler.declare.share_file import parse_grantee
 from reconciler.errors import Location
 from reconciler.plan.effective import GrantAccess, effective_access
-from reconciler.policy.access import Access
+from reconciler.policy.access import Access, Actions
 from reconciler.policy.documents import policy_document
 from reconciler.policy.render import render_bucket
 
@@ -189,3 +189,16 @@ def test_each_grant_is_answered_for_itself() -> None:
     results = effective_access(policy, desired.statements, grants, OWNER)
     assert [r.grant for r in results] == list(grants)
     assert [r.blocked for r in results] == [False, True]
+
+
+def test_the_owners_own_principals_may_come_through_its_network() -> None:
+    result = access(VPCE, grants=(grant(f"arn:aws:iam::{OWNER}:role/etl"),))
+    assert not result.blocked
+    assert [(b.statement.label, b.certain) for b in result.blocks] == [("VpceOnly", False)]
+
+
+def test_a_defined_access_level_is_checked_action_by_action() -> None:
+    level = Access("read-delete", Actions(("s3:DeleteObject", "s3:GetObject"), ("s3:ListBucket",), (), ()))
+    no_delete = deny("NoDeletes", Action="s3:DeleteObject", Resource=f"{B}/*")
+    reader = Grant(grant(ROLE).grantee, level, (), Location("shares/acme.yaml", 3, 5))
+    assert blocking(access(no_delete, grants=(reader,))) == {"NoDeletes": ["s3:DeleteObject"]}

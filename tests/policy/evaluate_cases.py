@@ -21,7 +21,7 @@ from reconciler.declare.identifiers import normalize_prefix
 from reconciler.declare.model import BucketShare, Grant
 from reconciler.declare.share_file import parse_grantee
 from reconciler.errors import Location
-from reconciler.policy.access import Access
+from reconciler.policy.access import Access, Actions
 from reconciler.policy.documents import policy_document
 from reconciler.policy.render import render_bucket
 
@@ -76,6 +76,17 @@ BUCKET_ACTIONS = (
     "s3:PutBucketPolicy",
 )
 KEYS = ("models/fraud/v1.bin", "models/other.bin", "datasets/a.csv", "top.txt", "secret/x")
+# A level a platform team defines (reconciler.yaml access_levels:), rendered like the built-ins.
+READ_DELETE = Access(
+    "read-delete",
+    Actions(
+        objects=("s3:DeleteObject", "s3:GetObject"),
+        listing=("s3:ListBucket",),
+        bucket=("s3:GetBucketLocation",),
+        key=(),
+    ),
+)
+LEVELS = (Access.READ, Access.WRITE, Access.READ_WRITE, READ_DELETE)
 PREFIXES = ("models/", "models/fraud/", "datasets/", "")
 
 
@@ -197,7 +208,7 @@ def _grant(rng: random.Random, line: int) -> Grant:
     assert problem is None and grantee is not None, problem
     count = rng.choice((0, 0, 1, 2))
     prefixes = tuple(sorted({normalize_prefix(p) for p in rng.sample(PREFIXES[:3], count)}))
-    access = rng.choice(list(Access))
+    access = rng.choice(LEVELS)
     return Grant(grantee, access, prefixes, Location("shares/generated.yaml", line, 5))
 
 
