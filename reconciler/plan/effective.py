@@ -106,6 +106,27 @@ class GrantAccess:
     def blocked(self) -> bool:
         return any(b.certain for b in self.blocks)
 
+    def warnings(self) -> list[str]:
+        """One sentence per Deny that blocks (or may block) the grant: what a reviewer must
+        fix by hand, since bucketshare never edits statements it does not own."""
+        grant = self.grant
+        who = f"{grant.location}: {grant.grantee.describe()} gains {grant.access} on {grant.scope()}"
+        said = []
+        for block in self.blocks:
+            actions = ", ".join(block.actions)
+            if block.certain:
+                said.append(
+                    f"{who}, but kept {block.statement.named} denies it {actions}: AWS "
+                    "refuses those requests until that statement is changed by hand"
+                )
+            else:
+                keys = ", ".join(block.unknown_keys)
+                said.append(
+                    f"{who}, but kept {block.statement.named} may deny it {actions}, "
+                    f"depending on {keys} of the grantee, which bucketshare cannot see"
+                )
+        return said
+
 
 @dataclass(frozen=True)
 class _Caller:
@@ -121,7 +142,8 @@ def effective_access(
     owner: str,
 ) -> tuple[GrantAccess, ...]:
     """For each grant, the Denies of `policy` (the whole merged policy) that block its requests."""
-    keys = _condition_keys(policy)
+    spelling = _condition_keys(policy)
+    keys = frozenset(spelling)
     choices = _client_choices(policy, keys)
     text = repr(policy)
     result = []
@@ -134,7 +156,9 @@ def effective_access(
             for ref, certain in _denials(policy, decision):
                 found.setdefault((ref, certain), set()).add(request.action)
         blocks = tuple(
-            Block(ref, tuple(sorted(actions)), certain, () if certain else tuple(unknown))
+            Block(
+                ref, tuple(sorted(actions)), certain, () if certain else tuple(spelling[k] for k in unknown)
+            )
             for (ref, certain), actions in sorted(
                 found.items(), key=lambda item: (item[0][0].position, item[0][1])
             )
@@ -247,8 +271,15 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
-def _condition_keys(policy: Mapping[str, Any]) -> frozenset[str]:
-    return frozenset(key for key, _ in _condition_entries(policy))
+def _condition_keys(policy: Mapping[str, Any]) -> dict[str, str]:
+    """Every condition key the policy names (lower case) -> its first spelling there."""
+    spelling: dict[str, str] = {}
+    for statement in _statements(policy):
+        condition = statement.get("Condition") if isinstance(statement, dict) else None
+        for block in condition.values() if isinstance(condition, dict) else ():
+            for key in block if isinstance(block, dict) else ():
+                spelling.setdefault(str(key).lower(), str(key))
+    return spelling
 
 
 def _client_choices(policy: Mapping[str, Any], keys: frozenset[str]) -> list[dict[str, str]]:

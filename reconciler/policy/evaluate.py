@@ -80,6 +80,11 @@ class StatementRef:
     def label(self) -> str:
         return self.sid if self.sid else f"statement {self.position} (no Sid)"
 
+    @property
+    def named(self) -> str:
+        """As a sentence names it: `Sid OnlyEtl`, or `statement 3 (no Sid)`."""
+        return f"Sid {self.sid}" if self.sid else self.label
+
 
 @dataclass(frozen=True)
 class Decision:

@@ -166,7 +166,7 @@ def test_outside_org_deny_depends_on_facts_bucketshare_does_not_have() -> None:
     maybe = access(outside, grants=(grant("222222222222"),))
     assert not maybe.blocked
     assert [(b.statement.label, b.certain, b.unknown_keys) for b in maybe.blocks] == [
-        ("OrgOnly", False, ("aws:principalorgid",))
+        ("OrgOnly", False, ("aws:PrincipalOrgID",))
     ]
     assert access(outside, grants=(grant(f"org:{ORG}"),)).blocks == ()
     assert blocking(access(outside, grants=(grant("org:o-zzzzzzzzzz"),))) == {"OrgOnly": READ}
@@ -202,3 +202,19 @@ def test_a_defined_access_level_is_checked_action_by_action() -> None:
     no_delete = deny("NoDeletes", Action="s3:DeleteObject", Resource=f"{B}/*")
     reader = Grant(grant(ROLE).grantee, level, (), Location("shares/acme.yaml", 3, 5))
     assert blocking(access(no_delete, grants=(reader,))) == {"NoDeletes": ["s3:DeleteObject"]}
+
+
+def test_warnings_name_the_grant_the_statement_and_the_actions() -> None:
+    blocked = access(TLS_ONLY, ONLY_ROLE, grants=(grant("222222222222"),))
+    assert blocked.warnings() == [
+        "shares/acme.yaml:3:5: account 222222222222 gains read on the whole bucket, but kept "
+        "Sid OnlyInference denies it s3:GetBucketLocation, s3:GetObject, s3:GetObjectVersion, s3:ListBucket: "
+        "AWS refuses those requests until that statement is changed by hand"
+    ]
+    outside = deny(None, {"StringNotEquals": {"aws:PrincipalOrgID": ORG}}, Action="s3:GetObject")
+    maybe = access(outside, grants=(grant("222222222222"),))
+    assert maybe.warnings() == [
+        "shares/acme.yaml:3:5: account 222222222222 gains read on the whole bucket, but kept "
+        "statement 1 (no Sid) may deny it s3:GetObject, depending on aws:PrincipalOrgID of the grantee, "
+        "which bucketshare cannot see"
+    ]
