@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from reconciler.declare.expiry import utc_today
 from reconciler.plan.explain import AccessChange, Direction
-from reconciler.plan.model import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind
+from reconciler.plan.kinds import Target
+from reconciler.plan.model import BucketAction, BucketPlan, ChangeKind, Plan
 from reconciler.policy.render import bucket_arn, bucket_uri
 
 
@@ -38,9 +39,8 @@ def json_lines(document: dict[str, object] | list[dict[str, object]]) -> list[st
 
 def policy_name(plan: BucketPlan) -> str:
     """How a planned policy is named to a reader: the bucket, or the key and its buckets."""
-    if plan.kind is PolicyKind.KEY:
-        return f"key policy of {plan.bucket} (for {', '.join(plan.key_users)})"
-    return plan.bucket
+    name = plan.target.rules.shown(plan.bucket)
+    return f"{name} (for {', '.join(plan.key_users)})" if plan.key_users else name
 
 
 def errors(plan: Plan) -> list[str]:
@@ -134,6 +134,12 @@ def row_cells(row: GranteeRow) -> list[str]:
 def locators(bucket: str, partition: str) -> str:
     """How people and tools name the bucket: its ARN and its s3:// URI."""
     return f"{bucket_arn(bucket, partition)}  {bucket_uri(bucket)}"
+
+
+def target_locators(target: Target, partition: str) -> str | None:
+    """A target's ARN and URI, for kinds whose name is not its ARN already (a bucket)."""
+    uri = target.uri
+    return None if uri is None else f"{target.arn(partition)}  {uri}"
 
 
 ROW_HEADERS = ("", "grantee", "bucket", "access", "prefixes", "expires", "declared at / why")
