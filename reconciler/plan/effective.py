@@ -86,7 +86,7 @@ _STATED = frozenset(
 _NETWORK_KEYS = frozenset(("aws:sourceip", "aws:sourcevpc", "aws:sourcevpce"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Block:
     """A kept Deny that denies some of a grant's requests."""
 

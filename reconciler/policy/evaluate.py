@@ -68,7 +68,7 @@ class Request:
         return Request(principal, action, resource, Context.of(given, unknown))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class StatementRef:
     """A statement named as a person finds it: by Sid, or by position when it has none."""
 
