@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.declare.model import Grant, GranteeKind
-from reconciler.policy.conditions import Context
-from reconciler.policy.evaluate import Decision, Request, StatementRef, Verdict, account_of, decide
+from reconciler.policy.conditions import Context, Ternary
+from reconciler.policy.evaluate import Request, StatementRef, account_of, statement_applies
 from reconciler.policy.render import DesiredStatement
 
 ANY_PRINCIPAL_NAME = "bucketshare-any-principal"
@@ -39,6 +39,7 @@ ANY_PRINCIPAL_NAME = "bucketshare-any-principal"
 SOURCE_IP = "198.51.100.7"
 """A documentation address (RFC 5737): the grantee's network is never the owner's."""
 _EXAMPLE_OBJECT = "example-object"
+_VARIABLES_VERSION = "2012-10-17"
 _MAX_ASSIGNMENTS = 256
 
 # Keys a compliant client sets as the bucket requires: how the request is made.
@@ -141,30 +142,88 @@ def effective_access(
     grants: Iterable[Grant],
     owner: str,
 ) -> tuple[GrantAccess, ...]:
-    """For each grant, the Denies of `policy` (the whole merged policy) that block its requests."""
-    spelling = _condition_keys(policy)
-    keys = frozenset(spelling)
-    choices = _client_choices(policy, keys)
+    """For each grant, the Denies of `policy` (the whole merged policy) that block its requests.
+
+    Only Denies can take away what our own Allow statements grant, so only they are evaluated
+    (a bucket without a kept Deny costs nothing), each on its own: the compliant client meets
+    each Deny's conditions on how the request is made as that Deny requires.
+    """
+    denies = _denies(policy)
+    grants = list(grants)
+    if not denies:
+        return tuple(GrantAccess(grant, ()) for grant in grants)
+    variables = policy.get("Version") == _VARIABLES_VERSION
+    deny_keys = frozenset(k for deny in denies for k in deny.keys)
     text = repr(policy)
+    by_grant: dict[Grant, list[DesiredStatement]] = {}
+    for desired in statements:
+        for grant in desired.grants:
+            by_grant.setdefault(grant, []).append(desired)
     result = []
     for grant in grants:
         caller = _caller(grant, owner, text)
-        unknown = sorted(k for k in keys if k not in caller.known)
-        found: dict[tuple[StatementRef, bool], set[str]] = {}
-        for request in _requests(grant, statements, caller, unknown):
-            decision = _best_decision(policy, request, choices)
-            for ref, certain in _denials(policy, decision):
-                found.setdefault((ref, certain), set()).add(request.action)
-        blocks = tuple(
-            Block(
-                ref, tuple(sorted(actions)), certain, () if certain else tuple(spelling[k] for k in unknown)
-            )
-            for (ref, certain), actions in sorted(
-                found.items(), key=lambda item: (item[0][0].position, item[0][1])
-            )
+        unknown = sorted(k for k in deny_keys if k not in caller.known)
+        found: dict[tuple[_Deny, bool], set[str]] = {}
+        for request in _requests(by_grant.get(grant, ()), caller, unknown):
+            for deny in denies:
+                applies = _applies(deny, request, variables)
+                if applies is not False:
+                    found.setdefault((deny, applies is True), set()).add(request.action)
+        blocks = (
+            Block(deny.ref, tuple(sorted(actions)), certain, () if certain else _unknown(deny, caller))
+            for (deny, certain), actions in found.items()
         )
-        result.append(GrantAccess(grant, blocks))
+        result.append(GrantAccess(grant, tuple(sorted(blocks))))
     return tuple(result)
+
+
+@dataclass(frozen=True, eq=False)
+class _Deny:
+    """A statement that may deny: its Effect is Deny (or unreadable, which can't be told)."""
+
+    ref: StatementRef
+    statement: Any
+    keys: dict[str, str]
+    """Its condition keys, lower case -> as spelt in it."""
+    choices: tuple[dict[str, str], ...]
+    """The ways a compliant client may send the keys on how a request is made that it names,
+    the most usual first."""
+
+    @property
+    def certain_effect(self) -> bool:
+        return isinstance(self.statement, dict) and self.statement.get("Effect") == "Deny"
+
+
+def _denies(policy: Mapping[str, Any]) -> list[_Deny]:
+    denies = []
+    for position, statement in enumerate(_statements(policy), start=1):
+        if isinstance(statement, dict) and statement.get("Effect") == "Allow":
+            continue
+        sid = statement.get("Sid") if isinstance(statement, dict) else None
+        ref = StatementRef(position, str(sid) if sid else None)
+        entries = list(_condition_entries(statement))
+        keys = {key.lower(): key for key, _ in entries}
+        denies.append(_Deny(ref, statement, keys, _client_choices(entries)))
+    return denies
+
+
+def _applies(deny: _Deny, request: Request, variables: bool) -> Ternary:
+    """Whether the Deny applies however a compliant client sends the request: False as soon
+    as one way avoids it; None when no way is certain to."""
+    if not isinstance(deny.statement, dict):
+        return None
+    verdict: Ternary = True
+    for choice in deny.choices:
+        applies = statement_applies(deny.statement, _with_keys(request, choice), variables)
+        if applies is False:
+            return False
+        if applies is None:
+            verdict = None
+    return verdict if deny.certain_effect else None
+
+
+def _unknown(deny: _Deny, caller: _Caller) -> tuple[str, ...]:
+    return tuple(spelt for key, spelt in sorted(deny.keys.items()) if key not in caller.known)
 
 
 def _caller(grant: Grant, owner: str, policy_text: str) -> _Caller:
@@ -210,17 +269,14 @@ def _member_account(owner: str, policy_text: str) -> str:
 
 
 def _requests(
-    grant: Grant, statements: Sequence[DesiredStatement], caller: _Caller, unknown: Sequence[str]
+    statements: Sequence[DesiredStatement], caller: _Caller, unknown: Sequence[str]
 ) -> Iterator[Request]:
     for desired in statements:
-        if grant not in desired.grants:
-            continue
         statement = desired.statement
-        needed = _needed_keys(statement.get("Condition"))
+        keys = {**caller.keys, **_needed_keys(statement.get("Condition"))}
         for action in _texts(statement.get("Action")):
             for resource in _texts(statement.get("Resource")):
                 concrete = resource[:-1] + _EXAMPLE_OBJECT if resource.endswith("*") else resource
-                keys = {**caller.keys, **needed}
                 yield Request.of(caller.principal, action, concrete, keys, unknown)
 
 
@@ -251,18 +307,16 @@ def _statements(policy: Mapping[str, Any]) -> list[Any]:
     return [statements] if isinstance(statements, dict) else list(statements or [])
 
 
-def _condition_entries(policy: Mapping[str, Any]) -> Iterator[tuple[str, list[str]]]:
-    for statement in _statements(policy):
-        condition = statement.get("Condition") if isinstance(statement, dict) else None
-        if not isinstance(condition, dict):
-            continue
-        for block in condition.values():
-            if isinstance(block, dict):
-                for key, values in block.items():
-                    yield (
-                        str(key).lower(),
-                        [_scalar(v) for v in (values if isinstance(values, list) else [values])],
-                    )
+def _condition_entries(statement: Any) -> list[tuple[str, list[str]]]:
+    """(key as spelt, its values as text) of each entry of a statement's Condition."""
+    condition = statement.get("Condition") if isinstance(statement, dict) else None
+    entries = []
+    for block in condition.values() if isinstance(condition, dict) else ():
+        for key, values in block.items() if isinstance(block, dict) else ():
+            entries.append(
+                (str(key), [_scalar(v) for v in (values if isinstance(values, list) else [values])])
+            )
+    return entries
 
 
 def _scalar(value: Any) -> str:
@@ -271,33 +325,23 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
-def _condition_keys(policy: Mapping[str, Any]) -> dict[str, str]:
-    """Every condition key the policy names (lower case) -> its first spelling there."""
-    spelling: dict[str, str] = {}
-    for statement in _statements(policy):
-        condition = statement.get("Condition") if isinstance(statement, dict) else None
-        for block in condition.values() if isinstance(condition, dict) else ():
-            for key in block if isinstance(block, dict) else ():
-                spelling.setdefault(str(key).lower(), str(key))
-    return spelling
-
-
-def _client_choices(policy: Mapping[str, Any], keys: frozenset[str]) -> list[dict[str, str]]:
-    """Every combination of values (or absence) of the client-set keys the policy names."""
+def _client_choices(entries: Sequence[tuple[str, list[str]]]) -> tuple[dict[str, str], ...]:
+    """Every combination of values (or absence) of the keys on how a request is made that a
+    statement's conditions name: the usual values first, then the statement's own, then none."""
     values: dict[str, list[str | None]] = {}
-    for key in sorted(k for k in keys if k in _CLIENT_DEFAULTS):
-        options: list[str | None] = [*_CLIENT_DEFAULTS[key]]
-        for named, given in _condition_entries(policy):
-            if named == key:
-                options.extend(v.replace("*", "x").replace("?", "x") for v in given if "${" not in v)
-        options.append(None)
-        values[key] = list(dict.fromkeys(options))
+    for key, given in entries:
+        lowered = key.lower()
+        if lowered not in _CLIENT_DEFAULTS:
+            continue
+        options = values.setdefault(lowered, [*_CLIENT_DEFAULTS[lowered]])
+        options.extend(v.replace("*", "x").replace("?", "x") for v in given if "${" not in v)
     combos: list[dict[str, str]] = []
-    for picked in itertools.product(*values.values()):
+    choices = [list(dict.fromkeys([*options, None])) for options in values.values()]
+    for picked in itertools.product(*choices):
         combos.append({k: v for k, v in zip(values, picked, strict=True) if v is not None})
         if len(combos) >= _MAX_ASSIGNMENTS:
             break
-    return combos
+    return tuple(combos)
 
 
 def _with_keys(request: Request, extra: Mapping[str, str]) -> Request:
@@ -306,33 +350,3 @@ def _with_keys(request: Request, extra: Mapping[str, str]) -> Request:
     values = {**request.context.values, **{k: (v,) for k, v in extra.items()}}
     context = Context(values, request.context.unknown)
     return Request(request.principal, request.action, request.resource, context)
-
-
-def _rank(decision: Decision) -> tuple[int, int]:
-    order = {Verdict.ALLOWED: 0, Verdict.CANT_TELL: 1, Verdict.EXPLICIT_DENY: 2, Verdict.IMPLICIT_DENY: 3}
-    return order[decision.verdict], len(decision.deciding) + len(decision.undecided)
-
-
-def _best_decision(
-    policy: Mapping[str, Any], request: Request, choices: Sequence[dict[str, str]]
-) -> Decision:
-    """The decision for the compliant client: the best over the ways it may send the request."""
-    best: Decision | None = None
-    for choice in choices:
-        decision = decide(policy, _with_keys(request, choice))
-        if best is None or _rank(decision) < _rank(best):
-            best = decision
-        if best.verdict is Verdict.ALLOWED:
-            break
-    return best if best is not None else decide(policy, request)
-
-
-def _denials(policy: Mapping[str, Any], decision: Decision) -> Iterator[tuple[StatementRef, bool]]:
-    if decision.verdict is Verdict.EXPLICIT_DENY:
-        yield from ((ref, True) for ref in decision.deciding)
-    statements = _statements(policy)
-    for ref in decision.undecided:
-        statement = statements[ref.position - 1]
-        effect = statement.get("Effect") if isinstance(statement, dict) else None
-        if not (isinstance(effect, str) and effect.lower() == "allow"):
-            yield ref, False
