@@ -52,13 +52,23 @@ class Held:
     "already granted", not a gain."""
     bucket: str = ""
     partition: str = "aws"
+    live: tuple[Any, ...] = ()
+    """Every live statement, in policy order: a kept statement is named by its place there,
+    as the person reading the bucket's policy counts."""
 
     def kept_grants(self) -> list[tuple[str, frozenset[Atom]]]:
         """(label, what it certainly grants) of each kept statement."""
         return [
-            (_kept_label(statement, index), exact_atoms(statement, self.bucket, self.partition))
+            (
+                _kept_label(statement, self._position(statement, index)),
+                exact_atoms(statement, self.bucket, self.partition),
+            )
             for index, statement in enumerate(self.kept)
         ]
+
+    def _position(self, statement: Any, fallback: int) -> int:
+        # By identity: two hand-written statements may be equal, yet each has its own place.
+        return next((i for i, live in enumerate(self.live) if live is statement), fallback)
 
 
 def _kept_label(statement: Any, index: int) -> str:
@@ -79,7 +89,12 @@ class _Adoption:
 
 
 def adopt_statements(
-    desired: DesiredBucket | None, kept: list[Any], bucket: str, partition: str, ours_change: bool
+    desired: DesiredBucket | None,
+    live: list[Any],
+    kept: list[Any],
+    bucket: str,
+    partition: str,
+    ours_change: bool,
 ) -> _Adoption:
     """Drop the hand-written statements `adopt:` names, only where ours grant all they grant.
 
@@ -89,7 +104,9 @@ def adopt_statements(
     """
     adoptions = desired.share.adopted if desired is not None else ()
     if not adoptions or desired is None:
-        return _Adoption(kept, held=Held(kept=tuple(kept), bucket=bucket, partition=partition))
+        return _Adoption(
+            kept, held=Held(kept=tuple(kept), bucket=bucket, partition=partition, live=tuple(live))
+        )
     granted = policy_atoms([w.statement for w in desired.statements], bucket, partition)
     result = _Adoption(list(kept))
     held: set[Atom] = set()
@@ -109,7 +126,7 @@ def adopt_statements(
                 else ""
             )
             result.errors.append(f"{adoption.location}: {problem}{hint}")
-    return replace(result, held=Held(frozenset(held), tuple(result.kept), bucket, partition))
+    return replace(result, held=Held(frozenset(held), tuple(result.kept), bucket, partition, tuple(live)))
 
 
 def _adoption_problem(

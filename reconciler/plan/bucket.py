@@ -59,7 +59,7 @@ def plan_bucket(
     wanted = desired.statements if desired is not None else ()
     errors = [*facts.errors, *sid_collisions(split.kept, wanted)]
     changes = diff_statements(split.ours, wanted, PlanContext(sid_prefix, partition, declared))
-    adoption = adopt_statements(desired, split.kept, live.bucket, partition, bool(changes))
+    adoption = adopt_statements(desired, split.statements, split.kept, live.bucket, partition, bool(changes))
     errors.extend(adoption.errors)
     # No change means the live statements we own render the declared grants: nothing to explain.
     access = held_rows(access_changes(desired, split.ours), desired, adoption.held) if changes else ()

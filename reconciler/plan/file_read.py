@@ -234,6 +234,8 @@ def _access_from_dict(data: _Fields) -> AccessChange:
         declared_at=data.text_or_none("declared_at"),
         why=data.text("why"),
         reason=data.text_or_none("reason") or "",
+        held_by=data.text_or_none("held_by") or "",
+        administration=data.flag("administration", False),
         # Absent in plans written before effective access was planned: nothing blocked.
         blocked_by=tuple(_block_from_dict(b) for b in data.objects("blocked_by", default=True)),
     )

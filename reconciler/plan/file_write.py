@@ -133,6 +133,8 @@ def _access_to_dict(row: AccessChange) -> dict[str, Any]:
         "declared_at": row.declared_at,
         "why": row.why,
         "reason": row.reason,
+        "held_by": row.held_by,
+        "administration": row.administration,
         "blocked_by": [
             {"sid": b.statement.sid, "position": b.statement.position, "actions": list(b.actions)}
             for b in row.blocked_by

@@ -278,6 +278,9 @@ def _sentence(sentence: str, rows: dict[str, AccessChange]) -> str:
         return escape(sentence)
     why = escape(row.declared_at or "") if row.direction is Direction.GAINS else lost_why(row.why)
     what = f"{escape(row.access)} on {scope_text(row, False)}"
+    if row.held_by:
+        held = f"already granted by {escape(row.held_by)}; adopt it to let bucketshare manage it"
+        return f"{_identity_owner(row.grantee)}: {what} {held}" + (f" ({why})" if why else "")
     said = f"{_identity_owner(row.grantee)} {row.direction.value} {what}{until_text(row)}"
     return (f"{said} ({why})" if why else said) + _blocked((row,), False)
 

@@ -119,9 +119,9 @@ def grantee_rows(plan: Plan) -> list[GranteeRow]:
 def row_cells(row: GranteeRow) -> list[str]:
     """grantee, bucket, access, prefixes, expires, declared at (or why it goes)."""
     change = row.change
-    where = change.declared_at or change.why
+    where = f"by {change.held_by}" if change.held_by else change.declared_at or change.why
     return [
-        f"{change.direction.value}",
+        verb(change),
         change.grantee,
         row.bucket,
         change.access,
@@ -158,18 +158,33 @@ class GranteeChange:
     def verb(self) -> str:
         if self.lost and self.gained:
             return "changes"
+        if self.gained and all(row.held_by for row in self.gained):
+            return ALREADY_GRANTED
         return Direction.GAINS.value if self.gained else Direction.LOSES.value
+
+
+ALREADY_GRANTED = "already granted"
+"""The verb for a gain that kept hand-written statements already give: nothing new to review."""
+
+
+def verb(row: AccessChange) -> str:
+    return ALREADY_GRANTED if row.held_by else row.direction.value
 
 
 def grantee_changes(bucket: BucketPlan) -> list[GranteeChange]:
     """The bucket's access rows joined per grantee: losses alone first (they break things),
     then changes, then gains."""
     by_grantee: dict[str, tuple[list[AccessChange], list[AccessChange]]] = {}
+    held: list[GranteeChange] = []
     for row in bucket.access:
+        if row.held_by:
+            held.append(GranteeChange(row.grantee, (), (row,)))
+            continue
         lost, gained = by_grantee.setdefault(row.grantee, ([], []))
         (gained if row.direction is Direction.GAINS else lost).append(row)
     changes = [GranteeChange(g, tuple(lost), tuple(gained)) for g, (lost, gained) in by_grantee.items()]
-    order = {"loses": 0, "changes": 1, "gains": 2}
+    changes += held
+    order = {"loses": 0, "changes": 1, "gains": 2, ALREADY_GRANTED: 3}
     return sorted(changes, key=lambda c: (order[c.verb], c.grantee))
 
 

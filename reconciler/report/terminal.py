@@ -160,10 +160,12 @@ def _cells(row: summary.GranteeRow) -> list[str]:
 def _row_sentence(row: summary.GranteeRow) -> str:
     """A row of the grantee table as one line, for a screen too narrow for the table."""
     change = row.change
-    said = [f"{change.direction.value} {change.grantee}: {change.access} on {row.bucket}, {change.scope}"]
+    said = [f"{summary.verb(change)} {change.grantee}: {change.access} on {row.bucket}, {change.scope}"]
     if change.expires:
         said.append(f"expires {change.expires}")
-    if change.declared_at:
+    if change.held_by:
+        said.append(f"by {change.held_by}; adopt it to let bucketshare manage it")
+    elif change.declared_at:
         said.append(f"declared at {change.declared_at}")
     elif change.why:
         said.append(change.why)
