@@ -3,7 +3,8 @@
 A kept hand-written Deny ("deny everyone but this role", a NotPrincipal deny, "deny outside
 our VPC endpoint or IP range") can deny every request a new grant allows, and the plan
 would still say the grantee "gains read". Here each gained grant becomes the requests it
-implies (reconciler.policy.evaluate decides each against the whole merged policy):
+implies, and each Deny of the whole merged policy (kept statements included) is evaluated
+on them (reconciler.policy.evaluate); only a Deny can take away what our Allows grant:
 
 - who asks: a role or user grant's own ARN; for an account, any principal of it (a role
   no statement names); for an organization or OU, a principal of a member account with
