@@ -224,7 +224,11 @@ def test_org_paths_without_the_org_id_is_public_and_stays() -> None:
         ),
         (
             {**read_objects("Z", {"AWS": "222222222222"}), "Action": "s3:GetObjekt"},
-            "grants s3:getobjekt, which is not an S3 action AWS's reference lists",
+            # Named as written, with both ways out: a typo allows nothing; a new action needs
+            # a newer copy of the reference.
+            "grants s3:GetObjekt, which is not an S3 action in bucketshare's copy of AWS's service "
+            "authorization reference: if it is a typo (it allows nothing), remove it from the statement; "
+            "if AWS added it since, refresh reconciler/policy/data/s3_actions.json",
         ),
         (
             {**read_objects("O", {"AWS": "222222222222"}), "Resource": "arn:aws:s3:::other/*"},
