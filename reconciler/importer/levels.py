@@ -113,7 +113,10 @@ def _outcome(
         # Exact: the level adds nothing the grantee does not already hold (at this prefix or above).
         scope = (prefix,) if prefix else ()
         exact = level is not None and all(covers(atoms, a) for a in grant_atoms(grantee, level, scope))
-        proposal = None if exact else propose(needed)
+        # A level of the same actions would be no closer (what differs is a condition, such as
+        # the owner's ACL, or where listing applies): proposing it would never end.
+        same = level is not None and set(needed) == _lower(level.actions.s3())
+        proposal = None if exact or same else propose(needed)
         if proposal is not None and proposal not in proposals:
             proposals.append(proposal)
         if level is None:

@@ -89,3 +89,27 @@ def test_a_name_a_defined_level_holds_gets_a_hash_suffix_and_converts_on_the_sec
     result = run(allow(["s3:GetObject"]), config=config)
     assert [str(g.access) for g in result.grants] == [proposal.name]
     assert result.proposals == () and result.unmanaged == ()
+
+
+def test_a_level_of_the_same_actions_is_not_proposed_again_for_the_owner_acl(tmp_path: Any) -> None:
+    # The S3 user guide's upload policy: PutObject only with bucket-owner-full-control. No
+    # level holds that condition (bucketshare renders it under BucketOwnerPreferred), so once
+    # a level of exactly PutObject exists, importing again must propose nothing more.
+    upload = {
+        "Sid": "Upload",
+        "Effect": "Allow",
+        "Principal": {"AWS": "222222222222"},
+        "Action": "s3:PutObject",
+        "Resource": f"{ARN}/*",
+        "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
+    }
+    [proposal] = run(upload).proposals
+    path = tmp_path / "reconciler.yaml"
+    path.write_text("\n".join(["access_levels:", *proposal.snippet()]) + "\n", encoding="utf-8")
+    config, problems = load_config(path)
+    assert problems == []
+    second = run(upload, config=config)
+    assert second.proposals == ()
+    [grant] = second.grants
+    assert str(grant.access) == proposal.name
+    assert any("bucket-owner-full-control" in line for line in grant.widening)
