@@ -798,3 +798,24 @@ def test_the_checks_catch_a_changed_statement_and_lost_access() -> None:
         "missing or changed"
     )
     assert _kept_problems(statements(original), [], adopted)  # R was not adopted: it must stay
+
+
+def test_the_proposed_levels_are_read_from_the_printed_snippet_as_yaml() -> None:
+    """What import prints, and the declaration's comment beside it: only the level names
+    count (the loose reading took `actions`, `yaml-language-server`, `access_levels`)."""
+    printed = (
+        "wrote shares/b.yaml: 1 grants, 1 statements left unmanaged (listed at the top of the file)\n"
+        "To express the rest exactly, add these access levels to reconciler.yaml and import again:\n"
+        "access_levels:\n"
+        "  put-with-acl:\n"
+        "    actions: [s3:PutObject, s3:PutObjectAcl]\n"
+        "    administration: true\n"
+        "  get-only:\n"
+        "    actions: [s3:GetObject]\n"
+        "3 problems: edit shares/b.yaml before committing it\n"
+    )
+    snippet = _proposed_snippet(printed)
+    assert snippet.startswith("access_levels:\n") and snippet.endswith("    actions: [s3:GetObject]\n")
+    assert _proposed_levels(snippet) == ["put-with-acl", "get-only"]
+    assert _proposed_snippet("wrote shares/b.yaml: 1 grants\n") == ""
+    assert _proposed_levels("") == []
