@@ -234,25 +234,33 @@ def _descriptive_name(actions: set[str], built_in: Sequence[Access]) -> str:
     if whole:
         return whole
     levels = {str(level): {a.lower() for a in level.actions.s3()} for level in built_in}
-    within = [name for name, held in levels.items() if held >= actions]
+    within = sorted((n for n, held in levels.items() if held >= actions), key=lambda n: len(levels[n]))
     if within:
-        return _joined(_words(actions, drop_location=True), "only")
+        words = _words(actions, drop_location=True)
+        missing = _words(levels[within[0]] - actions, drop_location=True)
+        if len(words) > _MOST_WORDS and len(missing) <= 2:
+            return "-".join([within[0], "without", *missing])
+        return _joined(words, [], "only")
     holding = sorted((n for n, held in levels.items() if held <= actions), key=lambda n: -len(levels[n]))
     if holding:
-        return _joined([holding[0], *_words(actions - levels[holding[0]])])
+        return _joined([holding[0]], _words(actions - levels[holding[0]]))
     known = set().union(*levels.values()) if levels else set()
     core, extra = actions & known, actions - known
     if core and extra:
-        return _joined([*_words(core, drop_location=True), "with", *_words(extra)])
-    return _joined(_words(actions, drop_location=True))
+        return _joined(_words(core, drop_location=True), _words(extra), "with")
+    return _joined(_words(actions, drop_location=True), [])
 
 
-def _joined(words: list[str], last: str = "") -> str:
-    """words joined by '-', or the first word and a count when they are too many."""
-    if len(words) > _MOST_WORDS:
-        head = words[0] if words[0] in ("read", "write", "read-write") else words[0].split("-")[0]
-        words = [head, "and", str(len(words) - 1), "more"]
-    return "-".join([*words, last] if last else words)
+def _joined(head: list[str], extra: list[str], link: str = "") -> str:
+    """head, link and extra joined by '-' (link last when there is no extra); when they are
+    too many words, the first few of head and how many more there are."""
+    if len(head) + len(extra) <= _MOST_WORDS:
+        words = [*head, link, *extra] if extra else [*head, link]
+    elif extra and len(head) <= 3:
+        words = [*head, "with", str(len(extra)), "more"]
+    else:
+        words = [*head[:3], "and", str(len(head) + len(extra) - 3), "more"]
+    return "-".join(w for w in words if w)
 
 
 def _words(actions: set[str], drop_location: bool = False) -> list[str]:

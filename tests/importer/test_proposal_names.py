@@ -48,6 +48,21 @@ def allow(actions: list[str], to: str = "222222222222") -> dict[str, Any]:
         # Actions of the built-in levels with others.
         (["s3:PutObject", "s3:PutObjectAcl"], "put-with-acl"),
         (["s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:DeleteObject"], "get-list-put-with-delete"),
+        # Too many to list: what is missing from a built-in level, or the first few and a count.
+        ([a for a in READ_WRITE if a != "s3:ListBucketMultipartUploads"], "read-write-without-list-uploads"),
+        (
+            # A pastebin policy of the corpus (26).
+            [
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:ListBucket",
+                "s3:GetBucketLocation",
+                "s3:GetObjectAcl",
+                "s3:PutObjectAcl",
+                "s3:GetBucketAcl",
+            ],
+            "get-list-put-with-3-more",
+        ),
         # Every action of S3 a bucket policy can grant, or all of some verbs.
         (["s3:*"], "all-s3-actions"),
         (["s3:Get*", "s3:List*"], "all-get-list"),
