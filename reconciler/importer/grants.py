@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from reconciler.declare.model import HASH_PREFIX, Grantee
-from reconciler.importer.levels import Choice, Failure, Proposal, plan_grantee
+from reconciler.importer.levels import Choice, Failure, Proposal, Proposer, plan_grantee
 from reconciler.policy.access import BUILT_IN, Access
 from reconciler.policy.atoms import (
     BUCKET,
@@ -92,8 +92,9 @@ def import_policy(
         by_grantee.setdefault(atom.grantee, set()).add(atom)
     grants: list[ImportedGrant] = []
     proposals: list[Proposal] = []
+    proposer = Proposer(levels)
     for grantee, held in sorted(by_grantee.items(), key=lambda item: (item[0].kind, item[0].id)):
-        plan = plan_grantee(grantee, frozenset(held), levels)
+        plan = plan_grantee(grantee, frozenset(held), levels, proposer)
         grants += _grants(grantee, plan.choices, frozenset(held), sources, readings, labels)
         proposals += [p for p in plan.proposals if p not in proposals]
         for failure in plan.failures:

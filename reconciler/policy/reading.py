@@ -78,7 +78,7 @@ def read_statement(statement: Any, bucket: str, partition: str) -> Part:
     normal = normalize_statement(statement, partition)
     conditions = _conditions(normal.get("Condition", {}))
     objects, on_bucket = _resources(normal.get("Resource", []), bucket, partition)
-    actions = _actions(normal.get("Action", []), bool(objects), on_bucket)
+    actions = _actions(normal.get("Action", []), bool(objects), on_bucket, statement.get("Action"))
     notes: list[str] = []
     grantees = _grantees(normal.get("Principal"), conditions, partition, notes)
     listing: tuple[str, ...] = ("",)
@@ -113,12 +113,15 @@ def _conditions(value: Any) -> dict[str, list[str]]:
     return found
 
 
-def _actions(values: list[str], on_objects: bool, on_bucket: bool) -> list[tuple[str, str]]:
+def _actions(
+    values: list[str], on_objects: bool, on_bucket: bool, written: Any = ()
+) -> list[tuple[str, str]]:
     """(action, scope) of every S3 action allowed on a resource the statement names.
 
     An action that applies to none of the statement's resources allows nothing (AWS matches
     actions to resources); so do the actions a wildcard matches that act on neither the
-    bucket nor its objects (access points, jobs, the account)."""
+    bucket nor its objects (access points, jobs, the account). written: the statement's Action
+    as written, to name an unknown action as its author spelled it."""
     if not values:
         raise NotModelled("has no Action")
     found = set()
@@ -129,8 +132,7 @@ def _actions(values: list[str], on_objects: bool, on_bucket: bool) -> list[tuple
         for name in matches:
             action = lookup(name)
             if action is None:
-                where = "an S3 action AWS's reference lists" if name.startswith("s3:") else "an S3 action"
-                raise NotModelled(f"grants {name}, which is not {where}")
+                raise NotModelled(_unknown_action(name, written))
             lowered = action.name.lower()
             if action.on_objects and on_objects:
                 found.add((lowered, OBJECTS))
@@ -139,6 +141,21 @@ def _actions(values: list[str], on_objects: bool, on_bucket: bool) -> list[tuple
     if not found:
         raise NotModelled("none of its actions applies to its resources")
     return sorted(found)
+
+
+def _unknown_action(name: str, written: Any) -> str:
+    """Why an action no S3 reference lists keeps its statement, and what to do: as written, it
+    may be a typo (which allows nothing) or an action newer than bucketshare's copy of the
+    reference (which does allow something, so import must not drop it)."""
+    spellings = written if isinstance(written, list) else [written]
+    shown = next((str(s) for s in spellings if str(s).lower() == name.lower()), name)
+    if not name.startswith("s3:"):
+        return f"grants {shown}, which is not an S3 action"
+    return (
+        f"grants {shown}, which is not an S3 action in bucketshare's copy of AWS's service "
+        "authorization reference: if it is a typo (it allows nothing), remove it from the statement; "
+        "if AWS added it since, refresh reconciler/policy/data/s3_actions.json (its README says how)"
+    )
 
 
 def _resources(values: list[str], bucket: str, partition: str) -> tuple[tuple[str, ...], bool]:
@@ -274,6 +291,11 @@ def _named(name: str, partition: str) -> Grantee:
     if ORPHANED_ID_RE.match(name):
         raise NotModelled(f"names orphaned principal {name} (a deleted role or user); fix it by hand")
     match = IAM_ARN_RE.match(name)
+    if name.startswith(f"arn:{partition}:iam::cloudfront:user/CloudFront Origin Access Identity "):
+        raise NotModelled(
+            f"principal {name} is a CloudFront origin access identity, CloudFront's own principal: "
+            "bucketshare grants only to AWS accounts, roles, users and organizations"
+        )
     if match is None or match["partition"] != partition:
         raise NotModelled(f"principal {name} is not an account, role or user of partition {partition}")
     if match["root"]:

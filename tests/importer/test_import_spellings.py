@@ -152,7 +152,7 @@ def test_a_partial_read_converts_exactly_once_its_proposed_level_is_defined(tmp_
     path.write_text("\n".join(["access_levels:", *proposal.snippet()]) + "\n", encoding="utf-8")
     config, _ = load_config(path)
     result = run(seed, config=config)
-    assert grants(result) == {(READER, "getobject", ())}
+    assert grants(result) == {(READER, "get-only", ())}
     assert result.grants[0].widening == () and result.proposals == ()
 
 
@@ -238,14 +238,15 @@ def test_reasons_name_the_statement_that_causes_them() -> None:
     assert grants(result) == {(READER, "read", ())}
     assert {u.label: u.reason for u in result.unmanaged} == {
         "statement 3 (no Sid)": "account 222222222222 gets s3:DeleteObject on tmp/, which no access level "
-        "covers; proposed level deleteobject-getbucketlocation"
+        "covers; proposed level location-with-delete"
     }
     assert result.adoptable == ("Read", "List")
 
 
 def test_a_proposal_never_takes_the_name_of_a_defined_level(tmp_path: Any) -> None:
     path = tmp_path / "reconciler.yaml"
-    path.write_text("access_levels:\n  getobject:\n    actions: [s3:GetObjectTagging]\n", encoding="utf-8")
+    path.write_text("access_levels:\n  get-only:\n    actions: [s3:GetObjectTagging]\n", encoding="utf-8")
     config, _ = load_config(path)
     [proposal] = run(allow("s3:GetObject", f"{ARN}/*"), config=config).proposals
-    assert (proposal.name, proposal.actions) == ("getobject-2", ("s3:GetObject",))
+    # The name says what it holds; taken, it gets a hash of its actions (the same every import).
+    assert (proposal.name, proposal.actions) == ("get-only-0b5aac", ("s3:GetObject",))
