@@ -76,6 +76,9 @@ def moto_server() -> Iterator[str]:
                 [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                # A child inherits the blocked mask: moto would ignore SIGTERM and cost
+                # every sandbox run _stop's whole wait before the kill.
+                preexec_fn=_unblock_held,
             )
         _wait_until_up(url, process)
         yield url
@@ -96,6 +99,10 @@ def _signals_held() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _unblock_held() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

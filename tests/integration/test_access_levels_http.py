@@ -79,13 +79,13 @@ def test_the_seed_policy_imports_widened_then_exactly_with_the_proposed_level(ws
     assert "# widens: adds s3:GetObjectVersion on the whole bucket, s3:ListBucket on the whole bucket" in text
     assert [(g["to"], g["access"]) for g in yaml.safe_load(text)["grants"]] == [(READER, "read")]
     snippet = first.out.split("add these access levels to reconciler.yaml and import again:\n", 1)[1]
-    assert snippet == "access_levels:\n  getobject:\n    actions: [s3:GetObject]\n"
+    assert snippet == "access_levels:\n  get-only:\n    actions: [s3:GetObject]\n"
 
     ws.set_config("version: 1\n" + snippet)
     second = ws.run("import", *source, "--adopt", "--force")
     assert second.rc == 0, second.text
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert [(g["to"], g["access"]) for g in document["grants"]] == [(READER, "getobject")]
+    assert [(g["to"], g["access"]) for g in document["grants"]] == [(READER, "get-only")]
     assert "widens" not in path.read_text(encoding="utf-8")
     [entry] = document["adopt"]
     assert entry.startswith("sha256:")
