@@ -121,11 +121,17 @@ class GrantAccess:
                     f"{who}, but kept {block.statement.named} denies it {actions}: AWS "
                     "refuses those requests until that statement is changed by hand"
                 )
-            else:
+            elif block.unknown_keys:
                 keys = ", ".join(block.unknown_keys)
                 said.append(
                     f"{who}, but kept {block.statement.named} may deny it {actions}, "
                     f"depending on {keys} of the grantee, which bucketshare cannot see"
+                )
+            else:
+                said.append(
+                    f"{who}, but kept {block.statement.named} may deny it {actions}: bucketshare "
+                    "cannot tell whether it applies (a NotPrincipal must name the grantee's account "
+                    "as well as its role or user, or AWS may deny the whole account)"
                 )
         return said
 

@@ -1,0 +1,39 @@
+"""Effective access where a wrong "not blocked" or "already granted" would mislead a reviewer.
+
+- A NotPrincipal Deny that names a role but not its account: AWS checks the account as well
+  as the role (IAM User Guide, NotPrincipal: "you must also specify the account ARN ...
+  otherwise, the policy might deny access to the entire account"), so it may deny the role.
+- A gain the kept hand-written statements already give, beside a kept Deny that denies it:
+  the grantee does not hold it, and the plan must say the Deny blocks it.
+"""
+
+from __future__ import annotations
+
+from test_effective import BUCKET, ROLE, access, deny, grant
+
+from reconciler.policy.evaluate import Request, Verdict, decide
+
+ACCOUNT_ROOT = "arn:aws:iam::222222222222:root"
+OBJECT = f"arn:aws:s3:::{BUCKET}/k"
+
+
+def test_a_notprincipal_deny_naming_the_role_but_not_its_account_is_not_decided_as_sparing_it() -> None:
+    deny_all_but = deny("OnlyInference", NotPrincipal={"AWS": [ROLE]})
+    policy = {"Version": "2012-10-17", "Statement": [deny_all_but]}
+    verdict = decide(policy, Request.of(ROLE, "s3:GetObject", OBJECT)).verdict
+    assert verdict is Verdict.CANT_TELL
+
+
+def test_a_notprincipal_deny_naming_the_role_and_its_account_spares_it() -> None:
+    deny_all_but = deny("OnlyInference", NotPrincipal={"AWS": [ROLE, ACCOUNT_ROOT]})
+    policy = {"Version": "2012-10-17", "Statement": [deny_all_but]}
+    assert decide(policy, Request.of(ROLE, "s3:GetObject", OBJECT)).verdict is Verdict.IMPLICIT_DENY
+
+
+def test_the_plan_warns_that_such_a_deny_may_block_the_role_and_says_why() -> None:
+    result = access(deny("OnlyInference", NotPrincipal={"AWS": [ROLE]}), grants=(grant(ROLE),))
+    warnings = result.warnings()
+    assert len(warnings) == 1
+    assert "kept Sid OnlyInference may deny it" in warnings[0]
+    assert "account" in warnings[0].split("may deny it", 1)[1]
+    assert "depending on  of" not in warnings[0]
