@@ -37,3 +37,17 @@ def test_the_plan_warns_that_such_a_deny_may_block_the_role_and_says_why() -> No
     assert "kept Sid OnlyInference may deny it" in warnings[0]
     assert "account" in warnings[0].split("may deny it", 1)[1]
     assert "depending on  of" not in warnings[0]
+
+
+def test_a_gain_the_kept_statements_give_beside_a_kept_deny_is_not_said_already_granted() -> None:
+    # The hand-written copy grants it, but the kept Deny takes it away: the grantee holds
+    # nothing, so "already granted; adopt it" would hide that the new grant is blocked too.
+    from test_plan import READER, desired, plan, policy, rendered
+    from test_plan_effective import ONLY_ETL
+
+    copies = [{**statement, "Sid": f"Hand{n}"} for n, statement in enumerate(rendered(READER))]
+    result = plan(desired(READER), policy(ONLY_ETL, *copies))
+    [row] = result.access
+    assert row.held_by == ""
+    assert row.blocked_text == "blocked by Sid OnlyEtl"
+    assert any("kept Sid OnlyEtl denies it" in w for w in result.warnings)
