@@ -56,6 +56,18 @@ _CLIENT_DEFAULTS: dict[str, tuple[str, ...]] = {
     "s3:x-amz-server-side-encryption-aws-kms-key-id": (),
     "s3:x-amz-server-side-encryption-customer-algorithm": ("AES256",),
 }
+_SSE_ACTIONS = frozenset(("s3:putobject", "s3:replicateobject"))
+# Request headers a client can send only with some actions (the service authorization
+# reference lists each key for these alone): on any other request the key is absent, so a
+# "deny unless encrypted" on s3:* denies reads however compliant the client is.
+_HEADER_ACTIONS: dict[str, frozenset[str]] = {
+    "s3:x-amz-acl": frozenset(
+        ("s3:putobject", "s3:putobjectacl", "s3:putobjectversionacl", "s3:putbucketacl")
+    ),
+    "s3:x-amz-server-side-encryption": _SSE_ACTIONS,
+    "s3:x-amz-server-side-encryption-aws-kms-key-id": _SSE_ACTIONS,
+    "s3:x-amz-server-side-encryption-customer-algorithm": _SSE_ACTIONS,
+}
 # Keys whose value (or absence) the request built here states exactly; any other key a
 # condition names is unknown for it.
 _STATED = frozenset(
@@ -220,13 +232,23 @@ def _applies(deny: _Deny, request: Request, variables: bool) -> Ternary:
     if not isinstance(deny.statement, dict):
         return None
     verdict: Ternary = True
-    for choice in deny.choices:
+    for choice in _sendable(deny.choices, request.action):
         applies = statement_applies(deny.statement, _with_keys(request, choice), variables)
         if applies is False:
             return False
         if applies is None:
             verdict = None
     return verdict if deny.certain_effect else None
+
+
+def _sendable(choices: Sequence[dict[str, str]], action: str) -> list[dict[str, str]]:
+    """The choices as a request for `action` can carry them: without the headers it can't send."""
+    lowered = action.lower()
+    sendable = (
+        {k: v for k, v in choice.items() if k not in _HEADER_ACTIONS or lowered in _HEADER_ACTIONS[k]}
+        for choice in choices
+    )
+    return list({tuple(sorted(c.items())): c for c in sendable}.values())
 
 
 def _unknown(deny: _Deny, caller: _Caller) -> tuple[str, ...]:

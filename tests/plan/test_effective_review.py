@@ -51,3 +51,23 @@ def test_a_gain_the_kept_statements_give_beside_a_kept_deny_is_not_said_already_
     assert row.held_by == ""
     assert row.blocked_text == "blocked by Sid OnlyEtl"
     assert any("kept Sid OnlyEtl denies it" in w for w in result.warnings)
+
+
+def test_an_encryption_deny_on_every_action_blocks_reads_which_never_send_the_header() -> None:
+    # A classic mistake: "deny unless SSE" on s3:* also denies GetObject and ListBucket, whose
+    # requests carry no x-amz-server-side-encryption header (IAM sends the key for PutObject
+    # and ReplicateObject only), so the key is absent and StringNotEquals holds.
+    sse_everywhere = deny("RequireSse", {"StringNotEquals": {"s3:x-amz-server-side-encryption": "AES256"}})
+    result = access(sse_everywhere, grants=(grant(ROLE),))
+    certain = {b.statement.label: list(b.actions) for b in result.blocks if b.certain}
+    assert certain == {
+        "RequireSse": ["s3:GetBucketLocation", "s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"]
+    }
+
+
+def test_an_owner_acl_deny_on_every_action_blocks_reads_but_not_the_compliant_upload() -> None:
+    acl_everywhere = deny("OwnerAcl", {"StringNotEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}})
+    result = access(acl_everywhere, grants=(grant(ROLE, "read-write"),))
+    blocked = {a for b in result.blocks if b.certain for a in b.actions}
+    assert "s3:GetObject" in blocked
+    assert "s3:PutObject" not in blocked
