@@ -302,28 +302,25 @@ def _requests(
 ) -> Iterator[Request]:
     for desired in statements:
         statement = desired.statement
-        keys = {**caller.keys, **_needed_keys(statement.get("Condition"))}
-        for action in _texts(statement.get("Action")):
-            for resource in _texts(statement.get("Resource")):
-                concrete = resource[:-1] + _EXAMPLE_OBJECT if resource.endswith("*") else resource
-                yield Request.of(caller.principal, action, concrete, keys, unknown)
+        for needed in _needed_keys(statement.get("Condition")):
+            keys = {**caller.keys, **needed}
+            for action in _texts(statement.get("Action")):
+                for resource in _texts(statement.get("Resource")):
+                    concrete = resource[:-1] + _EXAMPLE_OBJECT if resource.endswith("*") else resource
+                    yield Request.of(caller.principal, action, concrete, keys, unknown)
 
 
-def _needed_keys(condition: Any) -> dict[str, str | list[str]]:
+def _needed_keys(condition: Any) -> list[dict[str, str | list[str]]]:
     """The request keys a rendered statement's conditions ask for that the caller does not
-    already carry: a listing's s3:prefix (the prefix itself)."""
-    needed: dict[str, str | list[str]] = {}
-    if not isinstance(condition, dict):
-        return needed
-    for block in condition.values():
-        if not isinstance(block, dict):
-            continue
-        for key, values in block.items():
+    already carry, one set per request: a listing under each of its prefixes (a Deny may
+    refuse listing one prefix and not another)."""
+    prefixes: list[str] = []
+    blocks = condition.values() if isinstance(condition, dict) else ()
+    for block in blocks:
+        for key, values in block.items() if isinstance(block, dict) else ():
             if key.lower() == "s3:prefix":
-                prefixes = sorted(_texts(values))
-                if prefixes:
-                    needed["s3:prefix"] = prefixes[0].rstrip("*")
-    return needed
+                prefixes.extend(p.rstrip("*") for p in sorted(_texts(values)))
+    return [{"s3:prefix": p} for p in dict.fromkeys(prefixes)] or [{}]
 
 
 def _texts(value: Any) -> list[str]:

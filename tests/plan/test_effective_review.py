@@ -71,3 +71,17 @@ def test_an_owner_acl_deny_on_every_action_blocks_reads_but_not_the_compliant_up
     blocked = {a for b in result.blocks if b.certain for a in b.actions}
     assert "s3:GetObject" in blocked
     assert "s3:PutObject" not in blocked
+
+
+def test_a_deny_on_listing_the_second_prefix_blocks_the_grants_listing() -> None:
+    # The grant lists both prefixes; a kept Deny refuses listing under one of them.
+    no_b = deny(
+        "NoListB",
+        {"StringLike": {"s3:prefix": "b/*"}},
+        Action="s3:ListBucket",
+        Resource=f"arn:aws:s3:::{BUCKET}",
+    )
+    result = access(no_b, grants=(grant(ROLE, prefixes=("a/", "b/")),))
+    assert {b.statement.label: list(b.actions) for b in result.blocks if b.certain} == {
+        "NoListB": ["s3:ListBucket"]
+    }
