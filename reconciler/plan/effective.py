@@ -184,10 +184,15 @@ def effective_access(
         unknown = sorted(k for k in deny_keys if k not in caller.known)
         found: dict[tuple[_Deny, bool], set[str]] = {}
         for request in _requests(by_grant.get(grant, ()), caller, unknown):
+            avoided = []
             for deny in denies:
                 applies = _applies(deny, request, variables)
                 if applies is not False:
                     found.setdefault((deny, applies is True), set()).add(request.action)
+                elif len(deny.choices) > 1:
+                    avoided.append(deny)
+            for deny in _jointly_unavoidable(avoided, request, variables):
+                found.setdefault((deny, True), set()).add(request.action)
         blocks = (
             Block(deny.ref, tuple(sorted(actions)), certain, () if certain else _unknown(deny, caller))
             for (deny, certain), actions in found.items()
@@ -204,6 +209,8 @@ class _Deny:
     statement: Any
     keys: dict[str, str]
     """Its condition keys, lower case -> as spelt in it."""
+    entries: tuple[tuple[str, list[str]], ...]
+    """Its condition entries: (key as spelt, values as text)."""
     choices: tuple[dict[str, str], ...]
     """The ways a compliant client may send the keys on how a request is made that it names,
     the most usual first."""
@@ -222,7 +229,7 @@ def _denies(policy: Mapping[str, Any]) -> list[_Deny]:
         ref = StatementRef(position, str(sid) if sid else None)
         entries = list(_condition_entries(statement))
         keys = {key.lower(): key for key, _ in entries}
-        denies.append(_Deny(ref, statement, keys, _client_choices(entries)))
+        denies.append(_Deny(ref, statement, keys, tuple(entries), _client_choices(entries)))
     return denies
 
 
@@ -239,6 +246,28 @@ def _applies(deny: _Deny, request: Request, variables: bool) -> Ternary:
         if applies is None:
             verdict = None
     return verdict if deny.certain_effect else None
+
+
+def _jointly_unavoidable(avoided: Sequence[_Deny], request: Request, variables: bool) -> list[_Deny]:
+    """The Denies a client avoids one at a time by how it sends a request (an encryption
+    header, TLS) but not all at once, since one request carries one value of each header:
+    together they certainly deny it. Empty when some way of sending avoids them all."""
+    relevant = [
+        deny
+        for deny in avoided
+        if any(
+            statement_applies(deny.statement, _with_keys(request, choice), variables) is not False
+            for choice in _sendable(deny.choices, request.action)
+        )
+    ]
+    if len(relevant) < 2:
+        return []
+    entries = [entry for deny in relevant for entry in deny.entries]
+    for choice in _sendable(_client_choices(entries), request.action):
+        sent = _with_keys(request, choice)
+        if all(statement_applies(deny.statement, sent, variables) is False for deny in relevant):
+            return []
+    return relevant
 
 
 def _sendable(choices: Sequence[dict[str, str]], action: str) -> list[dict[str, str]]:

@@ -85,3 +85,29 @@ def test_a_deny_on_listing_the_second_prefix_blocks_the_grants_listing() -> None
     assert {b.statement.label: list(b.actions) for b in result.blocks if b.certain} == {
         "NoListB": ["s3:ListBucket"]
     }
+
+
+def test_two_denies_a_client_can_meet_one_at_a_time_but_not_both_block_the_upload() -> None:
+    # One Deny wants SSE-S3, another SSE-KMS: each alone a compliant client meets, together
+    # no upload gets through (one request carries one encryption header value).
+    wants_aes = deny(
+        "WantsAes", {"StringNotEquals": {"s3:x-amz-server-side-encryption": "AES256"}}, Action="s3:PutObject"
+    )
+    wants_kms = deny(
+        "WantsKms", {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}, Action="s3:PutObject"
+    )
+    result = access(wants_aes, wants_kms, grants=(grant(ROLE, "write"),))
+    certain = {b.statement.label: list(b.actions) for b in result.blocks if b.certain}
+    assert certain == {"WantsAes": ["s3:PutObject"], "WantsKms": ["s3:PutObject"]}
+
+
+def test_two_denies_a_client_meets_together_block_nothing() -> None:
+    sse_present = deny(
+        "SseHeader", {"Null": {"s3:x-amz-server-side-encryption": "true"}}, Action="s3:PutObject"
+    )
+    wants_kms = deny(
+        "WantsKms", {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}, Action="s3:PutObject"
+    )
+    tls = deny("TlsOnly", {"Bool": {"aws:SecureTransport": "false"}})
+    result = access(sse_present, wants_kms, tls, grants=(grant(ROLE, "write"),))
+    assert result.blocks == ()
