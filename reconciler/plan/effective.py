@@ -14,9 +14,11 @@ on them (reconciler.policy.evaluate); only a Deny can take away what our Allows 
 - how: as a compliant client sends it. A condition key that describes how the request is
   made (aws:SecureTransport, the encryption and ACL headers, TLS and signature versions)
   takes a value that keeps the Denies from applying when one exists, so a TLS-only or
-  encryption-required Deny blocks nothing. Where it comes from is different: a grantee in
-  another account does not come through the bucket owner's VPC, VPC endpoint or IP range,
-  so those Denies do block.
+  encryption-required Deny blocks nothing. The encryption and ACL headers go only with the
+  actions that take them (a GetObject carries none), and one request carries one value of
+  each, so Denies that want different values together block it. Where it comes from is
+  different: a grantee in another account does not come through the bucket owner's VPC,
+  VPC endpoint or IP range, so those Denies do block.
 
 Facts bucketshare does not have (whether an account grantee belongs to some organization,
 a principal's tags) make a Deny "may block" rather than a guess either way.
@@ -165,7 +167,8 @@ def effective_access(
 
     Only Denies can take away what our own Allow statements grant, so only they are evaluated
     (a bucket without a kept Deny costs nothing), each on its own: the compliant client meets
-    each Deny's conditions on how the request is made as that Deny requires.
+    each Deny's conditions on how the request is made as that Deny requires. The Denies a
+    client avoids one at a time are then checked together, with one way of sending the request.
     """
     denies = _denies(policy)
     grants = list(grants)
