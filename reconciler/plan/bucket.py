@@ -101,12 +101,14 @@ def _effective_access(
     owner: str,
 ) -> tuple[tuple[AccessChange, ...], list[str]]:
     """The gains a kept Deny of the merged policy blocks: each row says by which statement,
-    and a warning per Deny names the actions; the rest of the bucket's plan goes ahead."""
+    and a warning per Deny names the actions; the rest of the bucket's plan goes ahead.
+    A gain the kept statements already give is evaluated too: if a kept Deny takes it away,
+    the grantee holds nothing, so the row is a blocked gain, not "already granted"."""
     gains = {(row.key(), row.declared_at): row for row in rows if row.direction is Direction.GAINS}
     if new_policy is None or not gains:
         return rows, []
     grants = {g: (grant_key(g), str(g.location)) for s in wanted for g in s.grants}
-    gained = [g for g, found in grants.items() if found in gains and not gains[found].held_by]
+    gained = [g for g, found in grants.items() if found in gains]
     blocked_by: dict[tuple[Any, ...], tuple[Block, ...]] = {}
     warnings = []
     for result in effective_access(new_policy, wanted, gained, owner):
@@ -115,7 +117,7 @@ def _effective_access(
         if certain:
             blocked_by[grants[result.grant]] = certain
     marked = tuple(
-        replace(row, blocked_by=blocked_by[found])
+        replace(row, blocked_by=blocked_by[found], held_by="")
         if row.direction is Direction.GAINS and (found := (row.key(), row.declared_at)) in blocked_by
         else row
         for row in rows

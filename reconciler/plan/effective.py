@@ -14,9 +14,11 @@ on them (reconciler.policy.evaluate); only a Deny can take away what our Allows 
 - how: as a compliant client sends it. A condition key that describes how the request is
   made (aws:SecureTransport, the encryption and ACL headers, TLS and signature versions)
   takes a value that keeps the Denies from applying when one exists, so a TLS-only or
-  encryption-required Deny blocks nothing. Where it comes from is different: a grantee in
-  another account does not come through the bucket owner's VPC, VPC endpoint or IP range,
-  so those Denies do block.
+  encryption-required Deny blocks nothing. The encryption and ACL headers go only with the
+  actions that take them (a GetObject carries none), and one request carries one value of
+  each, so Denies that want different values together block it. Where it comes from is
+  different: a grantee in another account does not come through the bucket owner's VPC,
+  VPC endpoint or IP range, so those Denies do block.
 
 Facts bucketshare does not have (whether an account grantee belongs to some organization,
 a principal's tags) make a Deny "may block" rather than a guess either way.
@@ -55,6 +57,18 @@ _CLIENT_DEFAULTS: dict[str, tuple[str, ...]] = {
     "s3:x-amz-server-side-encryption": ("AES256", "aws:kms"),
     "s3:x-amz-server-side-encryption-aws-kms-key-id": (),
     "s3:x-amz-server-side-encryption-customer-algorithm": ("AES256",),
+}
+_SSE_ACTIONS = frozenset(("s3:putobject", "s3:replicateobject"))
+# Request headers a client can send only with some actions (the service authorization
+# reference lists each key for these alone): on any other request the key is absent, so a
+# "deny unless encrypted" on s3:* denies reads however compliant the client is.
+_HEADER_ACTIONS: dict[str, frozenset[str]] = {
+    "s3:x-amz-acl": frozenset(
+        ("s3:putobject", "s3:putobjectacl", "s3:putobjectversionacl", "s3:putbucketacl")
+    ),
+    "s3:x-amz-server-side-encryption": _SSE_ACTIONS,
+    "s3:x-amz-server-side-encryption-aws-kms-key-id": _SSE_ACTIONS,
+    "s3:x-amz-server-side-encryption-customer-algorithm": _SSE_ACTIONS,
 }
 # Keys whose value (or absence) the request built here states exactly; any other key a
 # condition names is unknown for it.
@@ -121,11 +135,17 @@ class GrantAccess:
                     f"{who}, but kept {block.statement.named} denies it {actions}: AWS "
                     "refuses those requests until that statement is changed by hand"
                 )
-            else:
+            elif block.unknown_keys:
                 keys = ", ".join(block.unknown_keys)
                 said.append(
                     f"{who}, but kept {block.statement.named} may deny it {actions}, "
                     f"depending on {keys} of the grantee, which bucketshare cannot see"
+                )
+            else:
+                said.append(
+                    f"{who}, but kept {block.statement.named} may deny it {actions}: bucketshare "
+                    "cannot tell whether it applies (a NotPrincipal must name the grantee's account "
+                    "as well as its role or user, or AWS may deny the whole account)"
                 )
         return said
 
@@ -147,7 +167,8 @@ def effective_access(
 
     Only Denies can take away what our own Allow statements grant, so only they are evaluated
     (a bucket without a kept Deny costs nothing), each on its own: the compliant client meets
-    each Deny's conditions on how the request is made as that Deny requires.
+    each Deny's conditions on how the request is made as that Deny requires. The Denies a
+    client avoids one at a time are then checked together, with one way of sending the request.
     """
     denies = _denies(policy)
     grants = list(grants)
@@ -166,10 +187,15 @@ def effective_access(
         unknown = sorted(k for k in deny_keys if k not in caller.known)
         found: dict[tuple[_Deny, bool], set[str]] = {}
         for request in _requests(by_grant.get(grant, ()), caller, unknown):
+            avoided = []
             for deny in denies:
                 applies = _applies(deny, request, variables)
                 if applies is not False:
                     found.setdefault((deny, applies is True), set()).add(request.action)
+                elif len(deny.choices) > 1:
+                    avoided.append(deny)
+            for deny in _jointly_unavoidable(avoided, request, variables):
+                found.setdefault((deny, True), set()).add(request.action)
         blocks = (
             Block(deny.ref, tuple(sorted(actions)), certain, () if certain else _unknown(deny, caller))
             for (deny, certain), actions in found.items()
@@ -186,6 +212,8 @@ class _Deny:
     statement: Any
     keys: dict[str, str]
     """Its condition keys, lower case -> as spelt in it."""
+    entries: tuple[tuple[str, list[str]], ...]
+    """Its condition entries: (key as spelt, values as text)."""
     choices: tuple[dict[str, str], ...]
     """The ways a compliant client may send the keys on how a request is made that it names,
     the most usual first."""
@@ -204,7 +232,7 @@ def _denies(policy: Mapping[str, Any]) -> list[_Deny]:
         ref = StatementRef(position, str(sid) if sid else None)
         entries = list(_condition_entries(statement))
         keys = {key.lower(): key for key, _ in entries}
-        denies.append(_Deny(ref, statement, keys, _client_choices(entries)))
+        denies.append(_Deny(ref, statement, keys, tuple(entries), _client_choices(entries)))
     return denies
 
 
@@ -214,13 +242,45 @@ def _applies(deny: _Deny, request: Request, variables: bool) -> Ternary:
     if not isinstance(deny.statement, dict):
         return None
     verdict: Ternary = True
-    for choice in deny.choices:
+    for choice in _sendable(deny.choices, request.action):
         applies = statement_applies(deny.statement, _with_keys(request, choice), variables)
         if applies is False:
             return False
         if applies is None:
             verdict = None
     return verdict if deny.certain_effect else None
+
+
+def _jointly_unavoidable(avoided: Sequence[_Deny], request: Request, variables: bool) -> list[_Deny]:
+    """The Denies a client avoids one at a time by how it sends a request (an encryption
+    header, TLS) but not all at once, since one request carries one value of each header:
+    together they certainly deny it. Empty when some way of sending avoids them all."""
+    relevant = [
+        deny
+        for deny in avoided
+        if any(
+            statement_applies(deny.statement, _with_keys(request, choice), variables) is not False
+            for choice in _sendable(deny.choices, request.action)
+        )
+    ]
+    if len(relevant) < 2:
+        return []
+    entries = [entry for deny in relevant for entry in deny.entries]
+    for choice in _sendable(_client_choices(entries), request.action):
+        sent = _with_keys(request, choice)
+        if all(statement_applies(deny.statement, sent, variables) is False for deny in relevant):
+            return []
+    return relevant
+
+
+def _sendable(choices: Sequence[dict[str, str]], action: str) -> list[dict[str, str]]:
+    """The choices as a request for `action` can carry them: without the headers it can't send."""
+    lowered = action.lower()
+    sendable = (
+        {k: v for k, v in choice.items() if k not in _HEADER_ACTIONS or lowered in _HEADER_ACTIONS[k]}
+        for choice in choices
+    )
+    return list({tuple(sorted(c.items())): c for c in sendable}.values())
 
 
 def _unknown(deny: _Deny, caller: _Caller) -> tuple[str, ...]:
@@ -274,28 +334,25 @@ def _requests(
 ) -> Iterator[Request]:
     for desired in statements:
         statement = desired.statement
-        keys = {**caller.keys, **_needed_keys(statement.get("Condition"))}
-        for action in _texts(statement.get("Action")):
-            for resource in _texts(statement.get("Resource")):
-                concrete = resource[:-1] + _EXAMPLE_OBJECT if resource.endswith("*") else resource
-                yield Request.of(caller.principal, action, concrete, keys, unknown)
+        for needed in _needed_keys(statement.get("Condition")):
+            keys = {**caller.keys, **needed}
+            for action in _texts(statement.get("Action")):
+                for resource in _texts(statement.get("Resource")):
+                    concrete = resource[:-1] + _EXAMPLE_OBJECT if resource.endswith("*") else resource
+                    yield Request.of(caller.principal, action, concrete, keys, unknown)
 
 
-def _needed_keys(condition: Any) -> dict[str, str | list[str]]:
+def _needed_keys(condition: Any) -> list[dict[str, str | list[str]]]:
     """The request keys a rendered statement's conditions ask for that the caller does not
-    already carry: a listing's s3:prefix (the prefix itself)."""
-    needed: dict[str, str | list[str]] = {}
-    if not isinstance(condition, dict):
-        return needed
-    for block in condition.values():
-        if not isinstance(block, dict):
-            continue
-        for key, values in block.items():
+    already carry, one set per request: a listing under each of its prefixes (a Deny may
+    refuse listing one prefix and not another)."""
+    prefixes: list[str] = []
+    blocks = condition.values() if isinstance(condition, dict) else ()
+    for block in blocks:
+        for key, values in block.items() if isinstance(block, dict) else ():
             if key.lower() == "s3:prefix":
-                prefixes = sorted(_texts(values))
-                if prefixes:
-                    needed["s3:prefix"] = prefixes[0].rstrip("*")
-    return needed
+                prefixes.extend(p.rstrip("*") for p in sorted(_texts(values)))
+    return [{"s3:prefix": p} for p in dict.fromkeys(prefixes)] or [{}]
 
 
 def _texts(value: Any) -> list[str]:

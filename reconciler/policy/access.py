@@ -124,7 +124,13 @@ BUCKET_LEVEL_ACTIONS = (
 )
 
 KMS_DECRYPT_ACTIONS = frozenset(
-    {"s3:getobject", "s3:getobjectversion", "s3:getobjecttorrent", "s3:getobjectversiontorrent"}
+    {
+        "s3:getobject",
+        "s3:getobjectversion",
+        "s3:getobjecttorrent",
+        "s3:getobjectversiontorrent",
+        "s3:getobjectversionforreplication",
+    }
 )
 """Object reads that return data S3 must decrypt with the bucket's key."""
 KMS_ENCRYPT_ACTIONS = frozenset({"s3:putobject", "s3:replicateobject"})

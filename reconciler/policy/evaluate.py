@@ -211,8 +211,30 @@ def _principal_part(statement: Mapping[str, Any], request: Request) -> Ternary:
         return None
     if "Principal" in statement:
         return principal_matches(statement["Principal"], request)
-    hit = principal_matches(statement["NotPrincipal"], request)
+    excepted = statement["NotPrincipal"]
+    hit = principal_matches(excepted, request)
+    if hit is True and not _names_account(excepted, request.account):
+        # AWS checks the caller's account as well as its role or user: a NotPrincipal that
+        # names the role but not its account "might deny access to the entire account"
+        # (IAM User Guide, NotPrincipal), so whether it spares the caller can't be told.
+        return None
     return None if hit is None else not hit
+
+
+def _names_account(principal: Any, account: str) -> bool:
+    """Whether a Principal value names `account` itself (its root or bare id), or everyone."""
+    if principal == "*":
+        return True
+    values = principal.get("AWS", []) if isinstance(principal, dict) else []
+    items = values if isinstance(values, list) else [values]
+    return any(_aws_account_named(str(item), account) for item in items)
+
+
+def _aws_account_named(item: str, account: str) -> bool:
+    if item == "*" or item == account:
+        return True
+    root = _ROOT.match(item)
+    return root is not None and root.group(1) == account
 
 
 def principal_matches(principal: Any, request: Request) -> Ternary:

@@ -282,6 +282,8 @@ def _sentence(sentence: str, rows: dict[str, AccessChange]) -> str:
         held = f"already granted by {escape(row.held_by)}; adopt it to let bucketshare manage it"
         return f"{_identity_owner(row.grantee)}: {what} {held}" + (f" ({why})" if why else "")
     said = f"{_identity_owner(row.grantee)} {row.direction.value} {what}{until_text(row)}"
+    if row.direction is Direction.GAINS and row.administration:
+        said += " **\\[administers the bucket: policy, ACL or configuration actions\\]**"
     return (f"{said} ({why})" if why else said) + _blocked((row,), False)
 
 

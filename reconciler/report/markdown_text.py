@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls (ESC, BEL, CSI...): the comment is printed to CI logs too, where they
+# would drive the log viewer; as spaces, they still separate what they separated.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 _BARE_LINK = re.compile(r"(?i)\b(www)(?=\.)")
@@ -15,7 +18,7 @@ _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 
 def escape(text: str) -> str:
     """Inline-safe text: HTML entities, Markdown punctuation escaped, mentions and links defused."""
-    text = _BIDI.sub("", text)
+    text = _CONTROL.sub(" ", _BIDI.sub("", text))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _SPECIAL.sub(r"\\\1", text)
     # GitHub finds @mentions and bare links (www.x, http://x) in the rendered text, after
@@ -25,7 +28,9 @@ def escape(text: str) -> str:
     return " ".join(text.split())
 
 
-_INVISIBLE = re.compile("[\u0000-\u001f\u007f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]")
+_INVISIBLE = re.compile(
+    "[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]"
+)
 
 
 def code_span(text: str, in_table: bool = False) -> str:

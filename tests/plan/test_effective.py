@@ -72,6 +72,11 @@ def blocking(result: GrantAccess) -> dict[str, list[str]]:
 ONLY_ROLE = deny("OnlyInference", {"StringNotEquals": {"aws:PrincipalArn": ROLE}})
 ONLY_OUR_ACCOUNT = deny("OnlyOwner", {"StringNotEquals": {"aws:PrincipalAccount": [OWNER]}})
 NOT_PRINCIPAL = deny("NotPrincipal", NotPrincipal={"AWS": [ROLE, f"arn:aws:iam::{OWNER}:root"]})
+# AWS checks the role's account too: a NotPrincipal spares a role only when it names both.
+NOT_PRINCIPAL_WITH_ACCOUNT = deny(
+    "NotPrincipal",
+    NotPrincipal={"AWS": [ROLE, "arn:aws:iam::222222222222:root", f"arn:aws:iam::{OWNER}:root"]},
+)
 VPCE = deny("VpceOnly", {"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}})
 VPC = deny("VpcOnly", {"StringNotEqualsIfExists": {"aws:SourceVpc": ["vpc-0abc1234"]}})
 IP_RANGE = deny("OfficeOnly", {"NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8", "203.0.113.0/24"]}})
@@ -105,7 +110,12 @@ NO_DELETE = deny("NoPuts", Action=["s3:PutObject", "s3:DeleteObject"], Resource=
             ONLY_OUR_ACCOUNT, (grant(ROLE),), {"OnlyOwner": READ}, id="all-but-account by PrincipalAccount"
         ),
         pytest.param(NOT_PRINCIPAL, (grant("333333333333"),), {"NotPrincipal": READ}, id="NotPrincipal"),
-        pytest.param(NOT_PRINCIPAL, (grant(ROLE),), {}, id="NotPrincipal spares the role it names"),
+        pytest.param(
+            NOT_PRINCIPAL_WITH_ACCOUNT,
+            (grant(ROLE),),
+            {},
+            id="NotPrincipal spares the role and account it names",
+        ),
         pytest.param(VPCE, (grant(ROLE),), {"VpceOnly": READ}, id="VPC endpoint"),
         pytest.param(VPC, (grant(f"org:{ORG}"),), {"VpcOnly": READ}, id="VPC, IfExists"),
         pytest.param(IP_RANGE, (grant(f"ou:{OU}"),), {"OfficeOnly": READ}, id="IP range"),

@@ -60,12 +60,14 @@ def test_a_tls_only_deny_is_not_reported() -> None:
     assert not any("TlsOnly" in w for w in result.warnings)
 
 
-def test_a_gain_already_held_by_a_hand_written_statement_is_not_evaluated() -> None:
-    # The hand-written copy already grants it (and is already denied): nothing new is gained.
+def test_a_gain_already_held_by_a_hand_written_statement_is_still_evaluated() -> None:
+    # The hand-written copy grants it but the kept Deny takes it away: the grantee holds
+    # nothing, so the row is a blocked gain (tests/plan/test_effective_review.py).
     copies = [{**statement, "Sid": f"Hand{n}"} for n, statement in enumerate(rendered(READER))]
     result = plan(desired(READER), policy(ONLY_ETL, *copies))
-    assert [(bool(row.held_by), row.blocked_by) for row in result.access] == [(True, ())]
-    assert not any("OnlyEtl" in w for w in result.warnings)
+    assert [(bool(row.held_by), bool(row.blocked_by)) for row in result.access] == [(False, True)]
+    held = plan(desired(READER), policy(TLS_ONLY, *copies))
+    assert [(bool(row.held_by), row.blocked_by) for row in held.access] == [(True, ())]
 
 
 @pytest.fixture

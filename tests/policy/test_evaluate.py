@@ -71,7 +71,14 @@ CASES: list[tuple[str, dict[str, Any], Request, Verdict]] = [
     ("deny names a bare account id", _deny(Principal={"AWS": "222222222222"}), _get(), X),
     ("deny names another role", _deny(Principal={"AWS": OTHER}), _get(), A),
     ("deny names a service only", _deny(Principal={"Service": "logs.amazonaws.com"}), _get(), A),
-    ("NotPrincipal spares the role", _deny(NotPrincipal={"AWS": [ROLE]}), _get(), A),
+    # Without its account, AWS "might deny access to the entire account" (IAM User Guide).
+    ("NotPrincipal naming the role alone", _deny(NotPrincipal={"AWS": [ROLE]}), _get(), U),
+    (
+        "NotPrincipal spares the role and account",
+        _deny(NotPrincipal={"AWS": [ROLE, "222222222222"]}),
+        _get(),
+        A,
+    ),
     ("NotPrincipal denies the rest", _deny(NotPrincipal={"AWS": [ROLE]}), _get(OTHER), X),
     ("NotPrincipal sparing the account root", _deny(NotPrincipal={"AWS": "222222222222"}), _get(OTHER), A),
     (
