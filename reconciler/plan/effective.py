@@ -220,13 +220,19 @@ class _Deny:
 
     @property
     def certain_effect(self) -> bool:
-        return isinstance(self.statement, dict) and self.statement.get("Effect") == "Deny"
+        return _effect_is(self.statement, "deny")
+
+
+def _effect_is(statement: Any, effect: str) -> bool:
+    """S3 takes the Effect in any case, as the evaluator does."""
+    spelt = statement.get("Effect") if isinstance(statement, dict) else None
+    return isinstance(spelt, str) and spelt.lower() == effect
 
 
 def _denies(policy: Mapping[str, Any]) -> list[_Deny]:
     denies = []
     for position, statement in enumerate(_statements(policy), start=1):
-        if isinstance(statement, dict) and statement.get("Effect") == "Allow":
+        if _effect_is(statement, "allow"):
             continue
         sid = statement.get("Sid") if isinstance(statement, dict) else None
         ref = StatementRef(position, str(sid) if sid else None)

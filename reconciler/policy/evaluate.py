@@ -144,10 +144,11 @@ def _combine(
 
 
 def _effect(statement: Any) -> str | None:
-    """ "allow" or "deny"; None for anything else, "deny" in lower case included (IAM's
-    grammar spells them exactly; what S3 made of another spelling is not known here)."""
+    """ "allow" or "deny"; None for anything else. S3 takes the Effect in any case, as the
+    diff and import do: a kept "deny" denies."""
     effect = statement.get("Effect") if isinstance(statement, dict) else None
-    return effect.lower() if effect in ("Allow", "Deny") else None
+    spelt = effect.lower() if isinstance(effect, str) else None
+    return spelt if spelt in ("allow", "deny") else None
 
 
 def _sid(statement: Any) -> str | None:
