@@ -111,7 +111,7 @@ def adopt_statements(
     result = _Adoption(list(kept))
     held: set[Atom] = set()
     for adoption in adoptions:
-        matches = matching(adoption.sid, kept, partition)
+        matches = matching(adoption.sid, result.kept, partition)
         problem = _adoption_problem(adoption, matches, granted, bucket, partition)
         if problem is None:
             result.kept.remove(matches[0])
