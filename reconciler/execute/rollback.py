@@ -8,7 +8,9 @@ from dataclasses import dataclass, replace
 
 from reconciler.edge.s3 import S3Edge
 from reconciler.errors import BucketshareError
-from reconciler.execute.journal import RESTORED_PUBLIC, ROLLBACK, ApplyRun, Journal, JournalEntry
+from reconciler.execute.apply_run import ApplyRun
+from reconciler.execute.journal import Journal
+from reconciler.execute.journal_entry import RESTORED_PUBLIC, ROLLBACK, JournalEntry
 from reconciler.execute.outcome import (
     ALREADY_ROLLED_BACK,
     CREATED_KEPT,

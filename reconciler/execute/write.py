@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from reconciler.edge.aws_errors import BucketAccessError
-from reconciler.execute.journal import RESTORED_PUBLIC, JournalEntry, now
+from reconciler.execute.journal_entry import RESTORED_PUBLIC, JournalEntry, now
 from reconciler.execute.outcome import (
     PUBLIC_RESTORED,
     PUBLIC_UNKNOWN,
