@@ -15,7 +15,8 @@ from reconciler.declare.identifiers import check_account, check_bucket_name
 from reconciler.declare.share_file import load_text
 from reconciler.edge.s3 import S3Edge
 from reconciler.errors import BucketshareError, ExitCode, errors_only
-from reconciler.importer.grants import ImportResult, import_policy
+from reconciler.importer.grants import import_policy
+from reconciler.importer.result import ImportResult
 from reconciler.importer.writer import declaration_text, proposals_snippet
 from reconciler.policy.normalize import statements_of
 

@@ -24,7 +24,8 @@ from reconciler.commands.outcomes import (
 )
 from reconciler.commands.source import Source, add_source_arguments, describe
 from reconciler.errors import BucketshareError, ExitCode
-from reconciler.execute.journal import ApplyRun, Journal
+from reconciler.execute.apply_run import ApplyRun
+from reconciler.execute.journal import Journal
 from reconciler.execute.outcome import ApplyInterrupted, BucketOutcome
 from reconciler.execute.rollback import choose_run, rollback
 from reconciler.report.summary import plural

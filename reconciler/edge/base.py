@@ -42,7 +42,6 @@ from reconciler.edge.aws_errors import (
     TRANSIENT_WRITE_ATTEMPTS,
     AccountAccessError,
     BucketAccessError,
-    describe_client_error,
     is_transient,
     rejected_credentials,
 )
@@ -57,6 +56,7 @@ from reconciler.edge.clients import (
     read_timeout,
     worker_pool,
 )
+from reconciler.edge.error_wording import describe_client_error
 
 T = TypeVar("T")
 

@@ -8,14 +8,9 @@ from reconciler.edge.aws_errors import CredentialsRejected
 from reconciler.edge.s3 import S3Edge
 from reconciler.execute.create import create_bucket
 from reconciler.execute.journal import Journal
-from reconciler.execute.outcome import (
-    OVERWRITTEN,
-    ApplyInterrupted,
-    BucketOutcome,
-    OutcomeKind,
-    PolicyTarget,
-    Run,
-)
+from reconciler.execute.outcome import ApplyInterrupted, BucketOutcome, OutcomeKind
+from reconciler.execute.outcome_messages import OVERWRITTEN
+from reconciler.execute.policy_target import PolicyTarget, Run
 from reconciler.execute.pool import Announce, Presses, counting_presses, run_concurrently, run_pool
 from reconciler.execute.write import unsafe_reason, write_policy
 from reconciler.plan.model import BucketAction, BucketPlan, Plan, policy_hash

@@ -7,8 +7,10 @@ from dataclasses import replace
 
 from reconciler.edge.aws_errors import BucketAccessError
 from reconciler.edge.s3 import S3Edge
-from reconciler.execute.journal import CREATED, JournalEntry, now
-from reconciler.execute.outcome import WRITTEN_BUT, BucketOutcome, OutcomeKind, PolicyTarget, Run
+from reconciler.execute.journal_entry import CREATED, JournalEntry, now
+from reconciler.execute.outcome import BucketOutcome, OutcomeKind
+from reconciler.execute.outcome_messages import WRITTEN_BUT
+from reconciler.execute.policy_target import PolicyTarget, Run
 from reconciler.execute.write import write_policy
 from reconciler.plan.model import BucketAction, BucketPlan, Creation, policy_hash
 from reconciler.plan.verify import check_creation_against_live

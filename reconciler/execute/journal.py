@@ -6,126 +6,16 @@ touched it is ever lost, and `reconciler rollback` can restore it.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import threading
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import IO
 
 from reconciler.errors import BucketshareError
-from reconciler.plan.kinds import PolicyKind
-
-
-@dataclass(frozen=True)
-class JournalEntry:
-    run: str
-    time: str
-    bucket: str
-    account: str
-    action: str
-    """put-policy, delete-policy, rollback, restore-not-public, or create-bucket (a bucket
-    apply created: no policy texts, never undone by rollback)."""
-    previous_policy: str | None
-    new_policy: str | None
-    outcome: str
-    """pending (written before the call), applied, or failed."""
-    message: str = ""
-    written_hash: str | None = None
-    """Hash of the policy read back after an applied write: rollback's stale check."""
-    kind: str = PolicyKind.BUCKET.value
-    """A PolicyKind: bucket-policy (`bucket` names the bucket) or key-policy (`bucket` holds the key ARN)."""
-    rolls_back: str | None = None
-    """On a rollback's records: the id of the apply run it undoes. Journals written before this
-    field existed lack it; their rollback records are matched to a run by `runs()`."""
-
-
-@dataclass(frozen=True)
-class ApplyRun:
-    """One apply run as the journal tells it, with the records of every rollback of it."""
-
-    id: str
-    started: str
-    """The time of its first record."""
-    writes: dict[str, list[JournalEntry]]
-    """Per bucket (or key ARN), the run's policy-write records, in journal order: the first
-    one's previous policy is what the bucket held before the run."""
-    created: dict[str, JournalEntry]
-    """Per bucket, the last record of a creation that took effect or may have (`pending`)."""
-    rollbacks: dict[str, list[JournalEntry]]
-    """Per bucket, the records rollbacks of this run wrote, in journal order."""
-
-    @property
-    def buckets(self) -> list[str]:
-        return sorted(self.writes.keys() | self.created.keys())
-
-    @property
-    def keys(self) -> int:
-        """How many of `buckets` are KMS keys."""
-        return sum(1 for records in self.writes.values() if records[0].kind == PolicyKind.KEY)
-
-    def last_restore(self, bucket: str) -> JournalEntry | None:
-        """The last record a rollback of this run wrote for bucket, when it is one of a write
-        restoring the policy the bucket held before this run (whatever its outcome)."""
-        records, writes = self.rollbacks.get(bucket), self.writes.get(bucket)
-        if not records or not writes:
-            return None
-        last = records[-1]
-        # Checked against the run, not taken from the record's word: a journal is a file anyone
-        # can edit, and the previous version's rollback could undo its own rollback.
-        restores = last.action == ROLLBACK and last.new_policy == writes[0].previous_policy
-        return last if restores else None
-
-    def restore_was_public(self, bucket: str) -> bool:
-        """Whether the last thing a rollback of this run did to bucket was to put back what it
-        had replaced, because S3 called the restored policy public: trying again would only
-        make the bucket public for a moment once more."""
-        records = self.rollbacks.get(bucket)
-        return records is not None and records[-1].action == RESTORED_PUBLIC
-
-    def rolled_back(self, bucket: str) -> bool:
-        """Whether a rollback of this run restored bucket, and that is the last it did to it."""
-        last = self.last_restore(bucket)
-        return last is not None and last.outcome == "applied"
-
-
-def now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-CREATED = "create-bucket"
-"""The action of a creation record: BucketAction.CREATE's word."""
-ROLLBACK = "rollback"
-"""The action of a record of rollback's own write."""
-RESTORED_PUBLIC = "restore-not-public"
-"""The action of putting back the policy a write replaced, because S3 said the written one is
-public (with RestrictPublicBuckets it would cut off every cross-account grant)."""
-
-_TEXT_FIELDS = ("run", "time", "bucket", "account", "action", "outcome", "message", "kind")
-KINDS = tuple(kind.value for kind in PolicyKind)
-_OPTIONAL_FIELDS = ("previous_policy", "new_policy", "written_hash", "rolls_back")
-
-
-def _entry(data: object) -> JournalEntry:
-    """A record, with every field of the type rollback relies on."""
-    if not isinstance(data, dict):
-        raise ValueError("not an object")
-    known = {f.name for f in fields(JournalEntry)}
-    if unknown := sorted(set(data) - known):
-        raise ValueError(f"unknown field {unknown[0]!r}")
-    if missing := sorted(f.name for f in fields(JournalEntry) if f.name not in data and f.default is MISSING):
-        raise ValueError(f"missing field {missing[0]!r}")
-    entry = JournalEntry(**data)
-    for name in _TEXT_FIELDS:
-        if not isinstance(getattr(entry, name), str):
-            raise ValueError(f"{name} must be a string")
-    for name in _OPTIONAL_FIELDS:
-        if not isinstance(getattr(entry, name), str | None):
-            raise ValueError(f"{name} must be a string or null")
-    if entry.kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
-    return entry
+from reconciler.execute.apply_run import ApplyRun, group_runs
+from reconciler.execute.journal_entry import JournalEntry, entry_from_json
 
 
 def _ends_with_newline(path: Path) -> bool:
@@ -206,33 +96,11 @@ class Journal:
                 if not raw.strip():
                     continue
                 try:
-                    entries.append(_entry(json.loads(raw.decode("utf-8"))))
+                    entries.append(entry_from_json(json.loads(raw.decode("utf-8"))))
                 except (UnicodeDecodeError, json.JSONDecodeError, TypeError, ValueError) as exc:
                     self.skipped.append(f"{self.path}:{number}:1: skipped, not a journal entry ({exc})")
         return entries
 
     def runs(self) -> list[ApplyRun]:
-        """Every apply run, oldest first, with the rollbacks of each. A rollback record of the
-        previous version names no run: it undid the latest write to its bucket, so it belongs to
-        the latest apply run that wrote that bucket before it."""
-        rollback_runs: dict[str, bool] = {}
-        applies: dict[str, ApplyRun] = {}
-        latest: dict[str, str] = {}
-        for entry in self.entries():
-            is_rollback = entry.rolls_back is not None or entry.action == ROLLBACK
-            if rollback_runs.setdefault(entry.run, is_rollback):
-                target = applies.get(entry.rolls_back or latest.get(entry.bucket, ""))
-                if target is not None:
-                    target.rollbacks.setdefault(entry.bucket, []).append(entry)
-                continue
-            run = applies.setdefault(entry.run, ApplyRun(entry.run, entry.time, {}, {}, {}))
-            if entry.action == CREATED:
-                run.created.pop(entry.bucket, None)
-                run.created[entry.bucket] = entry
-            else:
-                run.writes.setdefault(entry.bucket, []).append(entry)
-                latest[entry.bucket] = entry.run
-        for run in applies.values():
-            for bucket in [b for b, e in run.created.items() if e.outcome == "failed"]:
-                del run.created[bucket]  # a failed CreateBucket created nothing
-        return list(applies.values())
+        """Every apply run, oldest first, with the rollbacks of each (see group_runs)."""
+        return group_runs(self.entries())

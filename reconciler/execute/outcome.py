@@ -1,79 +1,12 @@
-"""What apply reports per bucket, the run it works in, and the wording of outcomes."""
+"""What became of each bucket (or key) in an apply or rollback: its kind, for code and scripts
+to branch on, and its message for a person (worded in outcome_messages.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
 
-from reconciler.edge.aws_errors import BucketAccessError
-from reconciler.edge.s3 import S3Edge
-from reconciler.execute.journal import Journal
-from reconciler.live.policy import LivePolicy
-from reconciler.plan.kinds import RULES, KindRules, PolicyKind, Target
-
-T = TypeVar("T")
-
-
-STALE_SINCE_PLAN = "the live policy changed since the plan; run plan again"
-
-
-STALE_SINCE_APPLY = (
-    "not restored: the live policy changed since the apply being rolled back; "
-    "compare it with the journal and restore by hand"
-)
-
-
-NOT_STARTED = "not started: interrupted"
-
-
-IN_FLIGHT = "in flight when stopped: its write may or may not have happened"
-
-
-NOTHING_TO_UNDO = "nothing to undo"
-
-
-ALREADY_ROLLED_BACK = "already rolled back; nothing to do"
-
-
-WRITTEN_BUT = "written, but "
-"""How a failure after a write that took effect begins."""
-
-
-PUBLIC_RESTORED = (
-    "written, but S3 reports the bucket policy as public (GetBucketPolicyStatus IsPublic: true), "
-    "which with RestrictPublicBuckets blocks every cross-account grant on it; the previous policy "
-    "was restored. Find the public statement (plan warns about it) and fix it, then plan again"
-)
-
-
-PUBLIC_UNKNOWN = (
-    "written, but S3 did not say whether the bucket policy is public (GetBucketPolicyStatus "
-    "failed); check it with `aws s3api get-bucket-policy-status` before relying on the grants"
-)
-
-
-ROLL_BACK_FIRST = "not restored: apply run {run} wrote it since; roll that run back first (--run {run})"
-RESTORE_WAS_PUBLIC = (
-    "not restored: an earlier rollback wrote the previous policy, S3 reported it as public, so "
-    "the policy it replaced was put back; find the public statement in the journal's previous "
-    "policy and restore by hand"
-)
-CREATED_KEPT = (
-    "created bucket {bucket} is kept (rollback never deletes a bucket); delete it by hand if unwanted"
-)
-
-
-MAYBE_CREATED = (
-    "bucket {bucket} may have been created by run {run} (journalled pending: it stopped during the "
-    "creation); rollback never deletes a bucket: check it and delete it by hand if unwanted"
-)
-
-
-OVERWRITTEN = (
-    "written, then overwritten before apply ended (by another apply or a person: S3 has no "
-    "conditional write); run plan again"
-)
+from reconciler.plan.kinds import PolicyKind
 
 
 class OutcomeKind(StrEnum):
@@ -130,62 +63,6 @@ class BucketOutcome:
     def failed(self) -> bool:
         """Known to have failed: begun, settled, not ok."""
         return self.started and self.settled and not self.ok
-
-
-@dataclass(frozen=True)
-class Run:
-    """What every write of one apply or rollback run shares."""
-
-    edge: S3Edge
-    journal: Journal
-    partition: str
-    rolls_back: str | None = None
-    """For a rollback: the apply run it undoes, recorded on each of its journal records."""
-
-    @property
-    def id(self) -> str:
-        """The edge's run id: the journal entries and the assumed-role sessions share it."""
-        return self.edge.run_id
-
-
-@dataclass(frozen=True)
-class PolicyTarget:
-    """One resource policy we co-own, as apply and rollback read and write it: a bucket's, or
-    a KMS key's (named by its ARN). What differs between kinds is their row in plan/kinds.py."""
-
-    edge: S3Edge
-    name: str
-    account: str
-    kind: PolicyKind = PolicyKind.BUCKET
-    just_created: bool = False
-    """A resource this run created: a NoSuchBucket on reading it may be transient."""
-
-    @classmethod
-    def of(cls, edge: S3Edge, target: Target) -> PolicyTarget:
-        return cls(edge, target.name, target.account, target.kind)
-
-    @property
-    def rules(self) -> KindRules:
-        return RULES[self.kind]
-
-    def read(self) -> LivePolicy:
-        calls = self.rules.calls
-        read = calls.read_new if self.just_created and calls.read_new is not None else calls.read
-        return read(self.edge, self.name, self.account)
-
-    def write(self, text: str | None) -> None:
-        """Put text, or delete the policy when text is None (refused for a kind never deleted)."""
-        calls = self.rules.calls
-        if text is not None:
-            calls.put(self.edge, self.name, self.account, text)
-        elif calls.delete is None:
-            raise BucketAccessError(f"refused: a {self.rules.noun} is never deleted; restore it by hand")
-        else:
-            calls.delete(self.edge, self.name, self.account)
-
-    def is_public(self) -> bool | None:
-        status = self.rules.calls.public_status
-        return False if status is None else status(self.edge, self.name, self.account)
 
 
 class ApplyInterrupted(KeyboardInterrupt):

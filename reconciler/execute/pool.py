@@ -12,9 +12,11 @@ from types import FrameType
 from typing import Generic, TypeVar
 
 from reconciler.execute.journal import Journal
-from reconciler.execute.outcome import IN_FLIGHT, NOT_STARTED, ApplyInterrupted, BucketOutcome, OutcomeKind, T
+from reconciler.execute.outcome import ApplyInterrupted, BucketOutcome, OutcomeKind
+from reconciler.execute.outcome_messages import IN_FLIGHT, NOT_STARTED
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 Announce = Callable[[int], None]
 

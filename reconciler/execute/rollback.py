@@ -8,8 +8,11 @@ from dataclasses import dataclass, replace
 
 from reconciler.edge.s3 import S3Edge
 from reconciler.errors import BucketshareError
-from reconciler.execute.journal import RESTORED_PUBLIC, ROLLBACK, ApplyRun, Journal, JournalEntry
-from reconciler.execute.outcome import (
+from reconciler.execute.apply_run import ApplyRun
+from reconciler.execute.journal import Journal
+from reconciler.execute.journal_entry import RESTORED_PUBLIC, ROLLBACK, JournalEntry
+from reconciler.execute.outcome import BucketOutcome, OutcomeKind
+from reconciler.execute.outcome_messages import (
     ALREADY_ROLLED_BACK,
     CREATED_KEPT,
     MAYBE_CREATED,
@@ -17,11 +20,8 @@ from reconciler.execute.outcome import (
     RESTORE_WAS_PUBLIC,
     ROLL_BACK_FIRST,
     STALE_SINCE_APPLY,
-    BucketOutcome,
-    OutcomeKind,
-    PolicyTarget,
-    Run,
 )
+from reconciler.execute.policy_target import PolicyTarget, Run
 from reconciler.execute.pool import Announce, counting_presses, run_concurrently
 from reconciler.execute.write import live_holds, unsafe_reason, write_policy
 from reconciler.plan.kinds import PolicyKind

@@ -8,16 +8,10 @@ from dataclasses import replace
 from typing import Any
 
 from reconciler.edge.aws_errors import BucketAccessError
-from reconciler.execute.journal import RESTORED_PUBLIC, JournalEntry, now
-from reconciler.execute.outcome import (
-    PUBLIC_RESTORED,
-    PUBLIC_UNKNOWN,
-    STALE_SINCE_PLAN,
-    BucketOutcome,
-    OutcomeKind,
-    PolicyTarget,
-    Run,
-)
+from reconciler.execute.journal_entry import RESTORED_PUBLIC, JournalEntry, now
+from reconciler.execute.outcome import BucketOutcome, OutcomeKind
+from reconciler.execute.outcome_messages import PUBLIC_RESTORED, PUBLIC_UNKNOWN, STALE_SINCE_PLAN
+from reconciler.execute.policy_target import PolicyTarget, Run
 from reconciler.live.policy import LivePolicy
 from reconciler.plan.kinds import RULES, PolicyKind
 from reconciler.plan.model import policy_hash

@@ -10,11 +10,13 @@ A statement is expressed when the grants cover everything it allows: only then m
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from reconciler.declare.model import HASH_PREFIX, Grantee
+from reconciler.declare.model import Grantee
+from reconciler.importer.adoption_entries import adoptable, not_adoptable
 from reconciler.importer.levels import Choice, Failure, Proposal, Proposer, plan_grantee
+from reconciler.importer.result import ImportedGrant, ImportResult, Unmanaged
 from reconciler.policy.access import BUILT_IN, Access
 from reconciler.policy.atoms import (
     BUCKET,
@@ -31,39 +33,6 @@ from reconciler.policy.atoms import (
     spell_actions,
     statement_label,
 )
-from reconciler.policy.normalize import content_hash
-
-
-@dataclass(frozen=True)
-class ImportedGrant:
-    grantee: Grantee
-    access: Access
-    prefixes: tuple[str, ...]
-    statements: tuple[str, ...]
-    """Labels of the statements it was read from (for the declaration's reason)."""
-    widening: tuple[str, ...] = ()
-    """What the grant allows beyond those statements, one sentence each; empty when exact."""
-
-
-@dataclass(frozen=True)
-class Unmanaged:
-    label: str
-    """`Sid 'X'` or `statement 3 (no Sid)`."""
-    reason: str
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    grants: tuple[ImportedGrant, ...]
-    unmanaged: tuple[Unmanaged, ...]
-    """Statements no grant expresses: kept exactly as they are by every plan."""
-    adoptable: tuple[str, ...]
-    """`adopt:` entries (Sid, or sha256: and content hash) of the statements the grants express
-    in full, in policy order."""
-    not_adoptable: tuple[Unmanaged, ...]
-    """Statements the grants express in full that cannot be named alone (a repeated Sid or content)."""
-    proposals: tuple[Proposal, ...] = ()
-    """Access levels that would express statements exactly, for reconciler.yaml."""
 
 
 def import_policy(
@@ -106,8 +75,8 @@ def import_policy(
     return ImportResult(
         grants=tuple(sorted(grants, key=lambda g: (g.grantee.kind, g.grantee.id, str(g.access), g.prefixes))),
         unmanaged=tuple(Unmanaged(labels[i], "; ".join(reasons[i])) for i in sorted(reasons)),
-        adoptable=tuple(_adoptable(statements, expressed, partition)),
-        not_adoptable=tuple(_not_adoptable(statements, expressed, labels, partition)),
+        adoptable=tuple(adoptable(statements, expressed, partition)),
+        not_adoptable=tuple(not_adoptable(statements, expressed, labels, partition)),
         proposals=tuple(proposals),
     )
 
@@ -186,38 +155,3 @@ def _widening(
     for index in indices:
         said += [f"{labels[index]} allowed less: {note}" for note in readings[index].notes]
     return tuple(said)
-
-
-def adoption_entry(statement: Any, partition: str) -> str:
-    """How `adopt:` names a statement: its Sid, or sha256: and its content hash when it has none."""
-    sid = statement.get("Sid") if isinstance(statement, dict) else None
-    if isinstance(sid, str) and sid:
-        return sid
-    return HASH_PREFIX + content_hash(statement, partition)
-
-
-def _entry_counts(statements: Sequence[Any], partition: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for statement in statements:
-        entry = adoption_entry(statement, partition)
-        counts[entry] = counts.get(entry, 0) + 1
-    return counts
-
-
-def _adoptable(statements: Sequence[Any], expressed: list[int], partition: str) -> list[str]:
-    counts = _entry_counts(statements, partition)
-    entries = [adoption_entry(statements[i], partition) for i in sorted(expressed)]
-    return [entry for entry in entries if counts[entry] == 1]
-
-
-def _not_adoptable(
-    statements: Sequence[Any], expressed: list[int], labels: list[str], partition: str
-) -> list[Unmanaged]:
-    counts = _entry_counts(statements, partition)
-    found = []
-    for i in sorted(expressed):
-        entry = adoption_entry(statements[i], partition)
-        if counts[entry] > 1:
-            what = "content" if entry.startswith(HASH_PREFIX) else "Sid"
-            found.append(Unmanaged(labels[i], f"expressed by the grants below, but its {what} is not unique"))
-    return found

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from reconciler.declare.model import Grantee, GranteeKind
-from reconciler.importer.grants import ImportedGrant, ImportResult, Unmanaged
+from reconciler.importer.result import ImportedGrant, ImportResult, Unmanaged
 
 SCHEMA_LINE = "# yaml-language-server: $schema=../schema/shares.schema.json"
 

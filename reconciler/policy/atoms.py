@@ -19,7 +19,9 @@ from typing import Any
 
 from reconciler.declare.model import Grantee, GranteeKind
 from reconciler.policy.access import Access, lookup
-from reconciler.policy.reading import BUCKET, LIST, OBJECTS, NotModelled, read_statement
+from reconciler.policy.not_modelled import NotModelled
+from reconciler.policy.reading import read_statement
+from reconciler.policy.reading_scope import BUCKET, LIST, OBJECTS
 
 __all__ = ["BUCKET", "LIST", "OBJECTS", "Atom", "NotModelled", "Reading"]
 

@@ -19,14 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.declare.identifiers import IAM_ARN_RE, ORPHANED_ID_RE, check_org, check_ou_path, check_prefix
-from reconciler.declare.model import Grantee, GranteeKind
-from reconciler.policy.access import LISTING_ACTIONS, expand, lookup
+from reconciler.declare.model import Grantee
 from reconciler.policy.normalize import normalize_statement
+from reconciler.policy.not_modelled import NotModelled
+from reconciler.policy.reading_principals import read_grantees
+from reconciler.policy.reading_scope import LIST, listed_prefixes, read_actions, read_resources
 
-OBJECTS = "objects"
-LIST = "list"
-BUCKET = "bucket"
 OWNER_FULL_CONTROL = "bucket-owner-full-control"
 _KNOWN_FIELDS = frozenset(("Sid", "Effect", "Principal", "Action", "Resource", "Condition"))
 
@@ -42,10 +40,6 @@ _KINDS: dict[tuple[str, str], str] = {
     ("StringEquals", "aws:principalaccount"): "account",
     **{(op, "aws:principalarn"): "arn" for op in ("ArnEquals", "ArnLike", "StringEquals", "StringLike")},
 }
-
-
-class NotModelled(ValueError):
-    """A statement (or a grantee's statements) that no grants of ours express; str() says why."""
 
 
 @dataclass(frozen=True)
@@ -77,17 +71,17 @@ def read_statement(statement: Any, bucket: str, partition: str) -> Part:
         raise NotModelled(f"has fields bucketshare does not model: {', '.join(unknown)}")
     normal = normalize_statement(statement, partition)
     conditions = _conditions(normal.get("Condition", {}))
-    objects, on_bucket = _resources(normal.get("Resource", []), bucket, partition)
-    actions = _actions(normal.get("Action", []), bool(objects), on_bucket, statement.get("Action"))
+    objects, on_bucket = read_resources(normal.get("Resource", []), bucket, partition)
+    actions = read_actions(normal.get("Action", []), bool(objects), on_bucket, statement.get("Action"))
     notes: list[str] = []
-    grantees = _grantees(normal.get("Principal"), conditions, partition, notes)
+    grantees = read_grantees(normal.get("Principal"), conditions, partition, notes)
     listing: tuple[str, ...] = ("",)
     if "prefix" in conditions or "prefix-exact" in conditions:
         # Requests without s3:prefix (object and other bucket actions) fail the condition.
         actions = [(a, s) for a, s in actions if s == LIST]
         if not actions:
             raise NotModelled("its s3:prefix condition leaves none of its actions allowed")
-        listing = _listed_prefixes(conditions, notes)
+        listing = listed_prefixes(conditions, notes)
     if "acl" in conditions and conditions["acl"] != [OWNER_FULL_CONTROL]:
         values = ", ".join(conditions["acl"])
         raise NotModelled(f"condition s3:x-amz-acl {values} is not one bucketshare renders")
@@ -111,206 +105,3 @@ def _conditions(value: Any) -> dict[str, list[str]]:
                 raise NotModelled(f"condition {operator} {key} {shown} is a pattern, not fixed values")
             found[kind] = list(values)
     return found
-
-
-def _actions(
-    values: list[str], on_objects: bool, on_bucket: bool, written: Any = ()
-) -> list[tuple[str, str]]:
-    """(action, scope) of every S3 action allowed on a resource the statement names.
-
-    An action that applies to none of the statement's resources allows nothing (AWS matches
-    actions to resources); so do the actions a wildcard matches that act on neither the
-    bucket nor its objects (access points, jobs, the account). written: the statement's Action
-    as written, to name an unknown action as its author spelled it."""
-    if not values:
-        raise NotModelled("has no Action")
-    found = set()
-    for value in values:
-        matches = expand(value) if "*" in value or "?" in value else (value,)
-        if not matches:
-            raise NotModelled(f"action {value} matches no S3 action")
-        for name in matches:
-            action = lookup(name)
-            if action is None:
-                raise NotModelled(_unknown_action(name, written))
-            lowered = action.name.lower()
-            if action.on_objects and on_objects:
-                found.add((lowered, OBJECTS))
-            elif action.on_bucket and on_bucket:
-                found.add((lowered, LIST if lowered in LISTING_ACTIONS else BUCKET))
-    if not found:
-        raise NotModelled("none of its actions applies to its resources")
-    return sorted(found)
-
-
-def _unknown_action(name: str, written: Any) -> str:
-    """Why an action no S3 reference lists keeps its statement, and what to do: as written, it
-    may be a typo (which allows nothing) or an action newer than bucketshare's copy of the
-    reference (which does allow something, so import must not drop it)."""
-    spellings = written if isinstance(written, list) else [written]
-    shown = next((str(s) for s in spellings if str(s).lower() == name.lower()), name)
-    if not name.startswith("s3:"):
-        return f"grants {shown}, which is not an S3 action"
-    return (
-        f"grants {shown}, which is not an S3 action in bucketshare's copy of AWS's service "
-        "authorization reference: if it is a typo (it allows nothing), remove it from the statement; "
-        "if AWS added it since, refresh reconciler/policy/data/s3_actions.json (its README says how)"
-    )
-
-
-def _resources(values: list[str], bucket: str, partition: str) -> tuple[tuple[str, ...], bool]:
-    """(object prefixes, whether the bucket ARN itself is a resource)."""
-    bucket_arn = f"arn:{partition}:s3:::{bucket}"
-    prefixes = set()
-    on_bucket = False
-    for value in values:
-        if value == bucket_arn:
-            on_bucket = True
-            continue
-        path = value.removeprefix(bucket_arn + "/")
-        if path == value:
-            raise NotModelled(f"resource {value} is not this bucket or an object in it")
-        if not path.endswith("*") or "*" in path[:-1] or "?" in path:
-            raise NotModelled(f"resource {value} is not a whole prefix (bucket/prefix/*)")
-        prefixes.add(_prefix(path[:-1], value))
-    if not values:
-        raise NotModelled("has no Resource")
-    return tuple(sorted(prefixes)), on_bucket
-
-
-def _prefix(text: str, context: str) -> str:
-    """A prefix as grants hold it: "" (whole bucket) or a valid folder ending in '/'."""
-    if text == "":
-        return text
-    # `models*` also matches `models-old/`: only a folder is one of our prefixes.
-    if not text.endswith("/") or check_prefix(text) is not None:
-        raise NotModelled(f"{context} does not end in a folder (prefix/*), so no grant prefix matches it")
-    return text
-
-
-def _listed_prefixes(conditions: dict[str, list[str]], notes: list[str]) -> tuple[str, ...]:
-    """The folders listing is scoped to. Rendering writes StringLike [p, p*]; `p*` alone means
-    the same (`*` matches the empty string); `p` alone (StringLike or StringEquals) lists only
-    p itself, so reading it as p and below is broader (noted)."""
-    exact = "prefix-exact" in conditions
-    values = conditions.get("prefix-exact") or conditions.get("prefix") or []
-    starred = {v[:-1] for v in values if v.endswith("*") and not exact}
-    prefixes = set()
-    for value in values:
-        folder = value[:-1] if value.endswith("*") else value
-        if exact and value.endswith("*"):
-            notes.append(f"StringEquals matches s3:prefix {value!r} literally, star included")
-        if folder == "" or "*" in folder or "?" in folder:
-            raise NotModelled(f"s3:prefix {value!r} is not a folder (prefix/ or prefix/*)")
-        prefixes.add(_prefix(folder, f"s3:prefix {value}"))
-    only_exact = sorted(prefixes - starred)
-    if only_exact:
-        notes.append(f"it lists only exactly {', '.join(only_exact)}, not below")
-    return tuple(sorted(prefixes))
-
-
-def _grantees(
-    principal: Any, conditions: dict[str, list[str]], partition: str, notes: list[str]
-) -> list[Grantee]:
-    if not isinstance(principal, dict) or not principal:
-        raise NotModelled("has no Principal")
-    others = sorted(set(principal) - {"AWS"})
-    if others:
-        raise NotModelled(
-            f"names a {others[0]} principal; bucketshare grants only to AWS accounts, roles and orgs"
-        )
-    names = principal["AWS"]
-    arns, accounts = conditions.get("arn", []), conditions.get("account", [])
-    orgs = conditions.get("org", [])
-    paths = conditions.get("paths", []) + conditions.get("paths-exact", [])
-    if "*" in names:
-        return _fixed_everyone(conditions, partition, notes)
-    if orgs or paths or accounts:
-        raise NotModelled(
-            "restricts named principals by organization or account, which bucketshare does not render"
-        )
-    named = [_named(name, partition) for name in names]
-    if not arns:
-        return named
-    roots = {g.account for g in named if g.kind is GranteeKind.ACCOUNT}
-    holders = _arn_grantees(arns, partition, notes)
-    if len(roots) != len(named) or roots != {g.account for g in holders}:
-        raise NotModelled("its principals are not exactly the root accounts of its aws:PrincipalArn values")
-    return holders
-
-
-def _fixed_everyone(conditions: dict[str, list[str]], partition: str, notes: list[str]) -> list[Grantee]:
-    arns, accounts = conditions.get("arn", []), conditions.get("account", [])
-    orgs = conditions.get("org", [])
-    paths, exact_paths = conditions.get("paths", []), conditions.get("paths-exact", [])
-    fixers: list[str] = [k for k in ("arn", "account", "org") if k in conditions]
-    fixers += ["paths"] if paths or exact_paths else []
-    if not fixers:
-        raise NotModelled("Principal * without a fixing condition bucketshare renders (public or unmodelled)")
-    if fixers == ["arn"]:
-        return _arn_grantees(arns, partition, notes)
-    if fixers == ["account"]:
-        return [_account(a) for a in accounts]
-    if set(fixers) - {"org", "paths"}:
-        raise NotModelled("it fixes the principal by several kinds of condition; bucketshare renders one")
-    for org in orgs:
-        if check_org(org):
-            raise NotModelled(f"aws:PrincipalOrgID {org} is not an organization id")
-    if not paths and not exact_paths:
-        return [Grantee(GranteeKind.ORG, org, org=org) for org in orgs]
-    units = [_unit(v, below=True) for v in paths]
-    units += [_unit(v, below=False) for v in exact_paths]
-    if exact_paths:
-        notes.append("its aws:PrincipalOrgPaths matches only principals directly in the OU, not below")
-    if not orgs:
-        # S3 calls a statement fixed by aws:PrincipalOrgPaths alone public (AWS-BEHAVIOUR.md).
-        raise NotModelled(
-            "Principal * without a fixing condition bucketshare renders (aws:PrincipalOrgPaths "
-            "without aws:PrincipalOrgID is public)"
-        )
-    if set(orgs) != {u.org for u in units}:
-        raise NotModelled("its aws:PrincipalOrgID values are not exactly the organizations of its OU paths")
-    return units
-
-
-def _unit(value: str, below: bool) -> Grantee:
-    path = value.removesuffix("/*") if below else value
-    path = path.rstrip("/")
-    if check_ou_path(path) or (below and not value.endswith("/*") and not value.endswith("/")):
-        raise NotModelled(f"aws:PrincipalOrgPaths {value} is not an OU path (o-.../r-.../ou-.../*)")
-    return Grantee(GranteeKind.OU, path, org=path.split("/")[0])
-
-
-def _account(account: str) -> Grantee:
-    if not (account.isdigit() and len(account) == 12):
-        raise NotModelled(f"aws:PrincipalAccount {account} is not an account id")
-    return Grantee(GranteeKind.ACCOUNT, account, account=account)
-
-
-def _named(name: str, partition: str) -> Grantee:
-    if ORPHANED_ID_RE.match(name):
-        raise NotModelled(f"names orphaned principal {name} (a deleted role or user); fix it by hand")
-    match = IAM_ARN_RE.match(name)
-    if name.startswith(f"arn:{partition}:iam::cloudfront:user/CloudFront Origin Access Identity "):
-        raise NotModelled(
-            f"principal {name} is a CloudFront origin access identity, CloudFront's own principal: "
-            "bucketshare grants only to AWS accounts, roles, users and organizations"
-        )
-    if match is None or match["partition"] != partition:
-        raise NotModelled(f"principal {name} is not an account, role or user of partition {partition}")
-    if match["root"]:
-        return _account(match["account"])
-    kind = GranteeKind.ROLE if match["kind"] == "role" else GranteeKind.USER
-    return Grantee(kind, name, account=match["account"])
-
-
-def _arn_grantees(arns: list[str], partition: str, notes: list[str]) -> list[Grantee]:
-    grantees = []
-    for arn in arns:
-        if "*" in arn or "?" in arn:
-            raise NotModelled(f"aws:PrincipalArn {arn} is a pattern, not one role or user ARN")
-        grantee = _named(arn, partition)
-        if grantee.kind is GranteeKind.ACCOUNT:
-            notes.append(f"its aws:PrincipalArn {arn} admits only that account's root user")
-        grantees.append(grantee)
-    return grantees

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from reconciler.plan.explain import UNDECLARED, AccessChange
-from reconciler.report import summary
+from reconciler.report import access_changes
 from reconciler.report.markdown_text import code_span, escape
 
 _ARN_NAMED = re.compile(r"^(role|user) arn:[^:\s]+:iam::(\d{12}):(?:role|user)/(?:[^\s]*/)?([^/\s]+)\Z")
@@ -55,7 +55,7 @@ def until_text(row: AccessChange) -> str:
     return f" until {escape(row.expires)}" if row.expires else ""
 
 
-def change_cell(change: summary.GranteeChange) -> str:
+def change_cell(change: access_changes.GranteeChange) -> str:
     verb = f"**{change.verb}**"
     if not change.lost or not change.gained:
         return f"{verb} {_access(change.lost or change.gained)}"
@@ -70,7 +70,7 @@ def change_cell(change: summary.GranteeChange) -> str:
     return f"{verb} {_access(change.lost)} → {_access(change.gained)}"
 
 
-def why_cell(change: summary.GranteeChange) -> str:
+def why_cell(change: access_changes.GranteeChange) -> str:
     said = [_gained_why(row) for row in change.gained]
     if not change.gained:
         said += [lost_why(row.why) for row in change.lost]

@@ -22,7 +22,7 @@ from reconciler.plan.digest import plan_digest
 from reconciler.plan.explain import AccessChange, Direction
 from reconciler.plan.kinds import Target
 from reconciler.plan.model import BucketAction, BucketPlan, ChangeKind, Plan, StatementChange
-from reconciler.report import summary
+from reconciler.report import access_changes, summary
 from reconciler.report.diffs import COMMENT_COLUMNS, added_lines, pretty_json, removed_lines, statement_diff
 from reconciler.report.grantee_cells import (
     change_cell,
@@ -139,16 +139,16 @@ TABLE_HEADER = ("| grantee | change | why |", "|---|---|---|")
 def _grantee_tables(plan: Plan, budget: int, hint: str) -> str:
     """Under each bucket's heading, one row per grantee: short columns that wrap at spaces,
     so the table fits a comment's width; full ARNs follow the tables, once."""
-    buckets = summary.table_buckets(plan)
+    buckets = access_changes.table_buckets(plan)
     if not buckets:
         return ""
     lines = ["### Who gains and who loses access"]
     used = len(lines[0]) + 200
-    total = sum(len(summary.grantee_changes(b)) for b in buckets)
+    total = sum(len(access_changes.grantee_changes(b)) for b in buckets)
     shown = 0
     full_names: dict[str, None] = {}
     for bucket in buckets:
-        changes = summary.grantee_changes(bucket)
+        changes = access_changes.grantee_changes(bucket)
         block = ["", *_bucket_heading(bucket, bool(changes))]
         if changes:
             block += ["", *TABLE_HEADER]
@@ -190,7 +190,7 @@ def _bucket_heading(bucket: BucketPlan, has_rows: bool) -> list[str]:
     return lines + [""] + [f"- {escape(message)}" for message in bucket.errors]
 
 
-def _row(change: summary.GranteeChange) -> str:
+def _row(change: access_changes.GranteeChange) -> str:
     cells = [
         grantee_cell(change.grantee),
         change_cell(change) + _blocked(change.gained, True),

@@ -21,7 +21,7 @@ from reconciler.declare.expiry import utc_today
 from reconciler.plan.digest import plan_digest
 from reconciler.plan.explain import Direction
 from reconciler.plan.model import BucketAction, BucketPlan, ChangeKind, Plan
-from reconciler.report import summary
+from reconciler.report import access_changes, summary
 from reconciler.report.diffs import statement_diff
 from reconciler.report.inert import inert
 
@@ -121,20 +121,20 @@ def _plan_lines(plan: Plan, width: int | None) -> Iterator[Line]:
     yield from (Line(inert(f"expiring soon: {m}"), "yellow") for m in summary.expiring(plan, utc_today()))
     yield Line(summary.totals(plan))
     yield Line(f"digest: {plan_digest(plan)}")
-    yield from _grantee_table(summary.grantee_rows(plan), width)
+    yield from _grantee_table(access_changes.grantee_rows(plan), width)
     for policy in plan.policies:
         yield from _bucket_lines(policy, plan.partition, width)
     if not plan.has_changes and not plan.has_errors:
         yield Line("No changes. Live bucket policies match the declarations.")
 
 
-def _grantee_table(rows: list[summary.GranteeRow], width: int | None) -> Iterator[Line]:
+def _grantee_table(rows: list[access_changes.GranteeRow], width: int | None) -> Iterator[Line]:
     """Aligned columns; cells are never cut short (an ARN cut short misleads). A table wider
     than the screen becomes one labelled line per row, wrapped like the rest."""
     if not rows:
         return
     cells = [[inert(cell) for cell in _cells(row)] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(summary.ROW_HEADERS)]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(access_changes.ROW_HEADERS)]
     styles = ["green" if row.change.direction is Direction.GAINS else "red" for row in rows]
     yield Line("")
     yield Line("who gains and who loses access", "bold")
@@ -142,25 +142,27 @@ def _grantee_table(rows: list[summary.GranteeRow], width: int | None) -> Iterato
         for row, style in zip(rows, styles, strict=True):
             yield Line(inert(_row_sentence(row)), style)
         return
-    headers = "  ".join(h.ljust(w) for h, w in zip(summary.ROW_HEADERS, widths, strict=True))
+    headers = "  ".join(h.ljust(w) for h, w in zip(access_changes.ROW_HEADERS, widths, strict=True))
     yield Line(headers.rstrip(), "bold")
     yield Line("  ".join("-" * w for w in widths))
     for texts, style in zip(cells, styles, strict=True):
         yield Line("  ".join(t.ljust(w) for t, w in zip(texts, widths, strict=True)).rstrip(), style)
 
 
-def _cells(row: summary.GranteeRow) -> list[str]:
+def _cells(row: access_changes.GranteeRow) -> list[str]:
     """The row's cells; a gain a kept Deny blocks says so after where it is declared."""
-    cells = summary.row_cells(row)
+    cells = access_changes.row_cells(row)
     if row.change.blocked_by:
         cells[-1] = f"{cells[-1]}; {row.change.blocked_text}"
     return cells
 
 
-def _row_sentence(row: summary.GranteeRow) -> str:
+def _row_sentence(row: access_changes.GranteeRow) -> str:
     """A row of the grantee table as one line, for a screen too narrow for the table."""
     change = row.change
-    said = [f"{summary.verb(change)} {change.grantee}: {change.access} on {row.bucket}, {change.scope}"]
+    said = [
+        f"{access_changes.verb(change)} {change.grantee}: {change.access} on {row.bucket}, {change.scope}"
+    ]
     if change.expires:
         said.append(f"expires {change.expires}")
     if change.held_by:

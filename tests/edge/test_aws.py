@@ -19,8 +19,9 @@ from botocore.exceptions import (
 )
 from moto import mock_aws
 
-from reconciler.edge.aws_errors import TOTAL_ATTEMPTS, BucketAccessError, describe_client_error
+from reconciler.edge.aws_errors import TOTAL_ATTEMPTS, BucketAccessError
 from reconciler.edge.clients import botocore_session, default_session
+from reconciler.edge.error_wording import describe_client_error
 from reconciler.edge.s3 import S3Edge
 from reconciler.errors import BucketshareError
 from reconciler.live.facts import BucketFacts, Encryption, FactNeeds, Ownership

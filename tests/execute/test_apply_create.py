@@ -14,7 +14,8 @@ from reconciler.declare.share_file import parse_grantee
 from reconciler.edge.aws_errors import BucketAccessError
 from reconciler.errors import Location
 from reconciler.execute.apply import apply_plan
-from reconciler.execute.journal import CREATED, Journal, JournalEntry
+from reconciler.execute.journal import Journal
+from reconciler.execute.journal_entry import CREATED, JournalEntry
 from reconciler.execute.outcome import OutcomeKind
 from reconciler.execute.rollback import rollback
 from reconciler.live.policy import LivePolicy, ReadError

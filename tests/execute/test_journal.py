@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from reconciler.execute.journal import Journal, JournalEntry
+from reconciler.execute.journal import Journal
+from reconciler.execute.journal_entry import JournalEntry
 
 T = "2026-01-15T10:00:00+00:00"
 

@@ -13,7 +13,8 @@ from reconciler.declare.config import Config, load_config
 from reconciler.declare.model import BucketShare, Grant
 from reconciler.declare.share_file import load_text, parse_grantee
 from reconciler.errors import Location
-from reconciler.importer.grants import ImportResult, import_policy
+from reconciler.importer.grants import import_policy
+from reconciler.importer.result import ImportResult
 from reconciler.importer.writer import declaration_text
 from reconciler.policy.access import Access
 from reconciler.policy.render import render_bucket

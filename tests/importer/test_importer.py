@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from reconciler.declare.model import Grantee, GranteeKind
-from reconciler.importer.grants import ImportResult, import_policy
+from reconciler.importer.grants import import_policy
+from reconciler.importer.result import ImportResult
 from reconciler.policy.access import Access
 from reconciler.policy.atoms import Atom, covers, grant_atoms, statement_atoms, uncovered
 from reconciler.policy.normalize import content_hash

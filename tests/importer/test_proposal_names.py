@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from reconciler.declare.config import Config, load_config
-from reconciler.importer.grants import ImportResult, import_policy
+from reconciler.importer.grants import import_policy
+from reconciler.importer.result import ImportResult
 
 BUCKET = "acme-models"
 OWNER = "111111111111"

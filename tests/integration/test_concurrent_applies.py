@@ -23,7 +23,8 @@ from typing import Any
 from reconciler.edge.s3 import S3Edge
 from reconciler.execute.apply import apply_plan
 from reconciler.execute.journal import Journal
-from reconciler.execute.outcome import OVERWRITTEN, STALE_SINCE_PLAN, BucketOutcome
+from reconciler.execute.outcome import BucketOutcome
+from reconciler.execute.outcome_messages import OVERWRITTEN, STALE_SINCE_PLAN
 from reconciler.live.policy import LivePolicy
 from reconciler.plan.model import BucketAction
 

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reconciler.execute.outcome import PUBLIC_RESTORED, PUBLIC_UNKNOWN
+from reconciler.execute.outcome_messages import PUBLIC_RESTORED, PUBLIC_UNKNOWN
 
 from .conftest import Workspace, read_grant
 from .faultproxy import FaultProxy

@@ -15,7 +15,7 @@ from typing import Any
 
 from reconciler.edge.s3 import S3Edge
 from reconciler.execute.journal import Journal
-from reconciler.execute.outcome import RESTORE_WAS_PUBLIC
+from reconciler.execute.outcome_messages import RESTORE_WAS_PUBLIC
 from reconciler.execute.rollback import rollback
 
 from .conftest import Result, Workspace, read_grant, statement

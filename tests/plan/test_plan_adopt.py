@@ -11,7 +11,7 @@ from reconciler.declare.config import Config
 from reconciler.declare.model import Adoption, BucketShare, Grant
 from reconciler.declare.share_file import load_text, parse_grantee
 from reconciler.errors import Location
-from reconciler.importer.grants import adoption_entry
+from reconciler.importer.adoption_entries import adoption_entry
 from reconciler.live.facts import BucketFacts, Ownership
 from reconciler.live.policy import LivePolicy
 from reconciler.plan.bucket import plan_bucket

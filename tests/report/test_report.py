@@ -16,7 +16,8 @@ from reconciler.declare.config import Config
 from reconciler.declare.model import BucketShare, Grant
 from reconciler.declare.share_file import parse_grantee
 from reconciler.errors import BucketshareError, Location
-from reconciler.execute.journal import Journal, JournalEntry
+from reconciler.execute.journal import Journal
+from reconciler.execute.journal_entry import JournalEntry
 from reconciler.live.policy import LivePolicy
 from reconciler.plan.bucket import build_plan, plan_bucket
 from reconciler.plan.digest import plan_digest
