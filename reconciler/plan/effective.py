@@ -26,80 +26,25 @@ a principal's tags) make a Deny "may block" rather than a guess either way.
 
 from __future__ import annotations
 
-import itertools
-import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.declare.model import Grant, GranteeKind
-from reconciler.policy.conditions import Context, Ternary
-from reconciler.policy.evaluate import Request, StatementRef, account_of, statement_applies
+from reconciler.declare.model import Grant
+from reconciler.plan.grant_requests import (
+    Caller,
+    caller_of,
+    client_choices,
+    condition_entries,
+    requests,
+    sendable,
+    with_keys,
+)
+from reconciler.policy.conditions import Ternary
+from reconciler.policy.evaluate import Request, StatementRef, statement_applies
 from reconciler.policy.render import DesiredStatement
 
-ANY_PRINCIPAL_NAME = "bucketshare-any-principal"
-"""The role standing for "any principal" of a grantee account: named by no statement."""
-SOURCE_IP = "198.51.100.7"
-"""A documentation address (RFC 5737): the grantee's network is never the owner's."""
-_EXAMPLE_OBJECT = "example-object"
 _VARIABLES_VERSION = "2012-10-17"
-_MAX_ASSIGNMENTS = 256
-
-# Keys a compliant client sets as the bucket requires: how the request is made.
-_CLIENT_DEFAULTS: dict[str, tuple[str, ...]] = {
-    "aws:securetransport": ("true", "false"),
-    "s3:tlsversion": ("1.3", "1.2"),
-    "s3:signatureversion": ("AWS4-HMAC-SHA256",),
-    "s3:authtype": ("REST-HEADER",),
-    "s3:signatureage": (),
-    "s3:x-amz-content-sha256": (),
-    "s3:x-amz-acl": (),
-    "s3:x-amz-server-side-encryption": ("AES256", "aws:kms"),
-    "s3:x-amz-server-side-encryption-aws-kms-key-id": (),
-    "s3:x-amz-server-side-encryption-customer-algorithm": ("AES256",),
-}
-_SSE_ACTIONS = frozenset(("s3:putobject", "s3:replicateobject"))
-# Request headers a client can send only with some actions (the service authorization
-# reference lists each key for these alone): on any other request the key is absent, so a
-# "deny unless encrypted" on s3:* denies reads however compliant the client is.
-_HEADER_ACTIONS: dict[str, frozenset[str]] = {
-    "s3:x-amz-acl": frozenset(
-        ("s3:putobject", "s3:putobjectacl", "s3:putobjectversionacl", "s3:putbucketacl")
-    ),
-    "s3:x-amz-server-side-encryption": _SSE_ACTIONS,
-    "s3:x-amz-server-side-encryption-aws-kms-key-id": _SSE_ACTIONS,
-    "s3:x-amz-server-side-encryption-customer-algorithm": _SSE_ACTIONS,
-}
-# Keys whose value (or absence) the request built here states exactly; any other key a
-# condition names is unknown for it.
-_STATED = frozenset(
-    (
-        "aws:principalarn",
-        "aws:principalaccount",
-        "aws:principaltype",
-        "aws:principalisawsservice",
-        "aws:principalservicename",
-        "aws:viaawsservice",
-        "aws:calledvia",
-        "aws:calledviafirst",
-        "aws:calledvialast",
-        "aws:sourceip",
-        "aws:sourcevpc",
-        "aws:sourcevpce",
-        "aws:sourceaccount",
-        "aws:sourcearn",
-        "aws:sourceowner",
-        "aws:sourceorgid",
-        "s3:prefix",
-        "s3:delimiter",
-        "s3:max-keys",
-        "s3:dataaccesspointarn",
-        "s3:dataaccesspointaccount",
-        "s3:accesspointnetworkorigin",
-        *_CLIENT_DEFAULTS,
-    )
-)
-_NETWORK_KEYS = frozenset(("aws:sourceip", "aws:sourcevpc", "aws:sourcevpce"))
 
 
 @dataclass(frozen=True, order=True)
@@ -150,13 +95,6 @@ class GrantAccess:
         return said
 
 
-@dataclass(frozen=True)
-class _Caller:
-    principal: str
-    keys: dict[str, str | list[str]]
-    known: frozenset[str]
-
-
 def effective_access(
     policy: Mapping[str, Any],
     statements: Sequence[DesiredStatement],
@@ -183,10 +121,10 @@ def effective_access(
             by_grant.setdefault(grant, []).append(desired)
     result = []
     for grant in grants:
-        caller = _caller(grant, owner, text)
+        caller = caller_of(grant, owner, text)
         unknown = sorted(k for k in deny_keys if k not in caller.known)
         found: dict[tuple[_Deny, bool], set[str]] = {}
-        for request in _requests(by_grant.get(grant, ()), caller, unknown):
+        for request in requests(by_grant.get(grant, ()), caller, unknown):
             avoided = []
             for deny in denies:
                 applies = _applies(deny, request, variables)
@@ -236,9 +174,9 @@ def _denies(policy: Mapping[str, Any]) -> list[_Deny]:
             continue
         sid = statement.get("Sid") if isinstance(statement, dict) else None
         ref = StatementRef(position, str(sid) if sid else None)
-        entries = list(_condition_entries(statement))
+        entries = list(condition_entries(statement))
         keys = {key.lower(): key for key, _ in entries}
-        denies.append(_Deny(ref, statement, keys, tuple(entries), _client_choices(entries)))
+        denies.append(_Deny(ref, statement, keys, tuple(entries), client_choices(entries)))
     return denies
 
 
@@ -248,8 +186,8 @@ def _applies(deny: _Deny, request: Request, variables: bool) -> Ternary:
     if not isinstance(deny.statement, dict):
         return None
     verdict: Ternary = True
-    for choice in _sendable(deny.choices, request.action):
-        applies = statement_applies(deny.statement, _with_keys(request, choice), variables)
+    for choice in sendable(deny.choices, request.action):
+        applies = statement_applies(deny.statement, with_keys(request, choice), variables)
         if applies is False:
             return False
         if applies is None:
@@ -265,105 +203,18 @@ def _jointly_unavoidable(avoided: Sequence[_Deny], request: Request, variables: 
         deny
         for deny in avoided
         if any(
-            statement_applies(deny.statement, _with_keys(request, choice), variables) is not False
-            for choice in _sendable(deny.choices, request.action)
+            statement_applies(deny.statement, with_keys(request, choice), variables) is not False
+            for choice in sendable(deny.choices, request.action)
         )
     ]
     if len(relevant) < 2:
         return []
     entries = [entry for deny in relevant for entry in deny.entries]
-    for choice in _sendable(_client_choices(entries), request.action):
-        sent = _with_keys(request, choice)
+    for choice in sendable(client_choices(entries), request.action):
+        sent = with_keys(request, choice)
         if all(statement_applies(deny.statement, sent, variables) is False for deny in relevant):
             return []
     return relevant
-
-
-def _sendable(choices: Sequence[dict[str, str]], action: str) -> list[dict[str, str]]:
-    """The choices as a request for `action` can carry them: without the headers it can't send."""
-    lowered = action.lower()
-    sendable = (
-        {k: v for k, v in choice.items() if k not in _HEADER_ACTIONS or lowered in _HEADER_ACTIONS[k]}
-        for choice in choices
-    )
-    return list({tuple(sorted(c.items())): c for c in sendable}.values())
-
-
-def _unknown(deny: _Deny, caller: _Caller) -> tuple[str, ...]:
-    return tuple(spelt for key, spelt in sorted(deny.keys.items()) if key not in caller.known)
-
-
-def _caller(grant: Grant, owner: str, policy_text: str) -> _Caller:
-    grantee = grant.grantee
-    if grantee.kind in (GranteeKind.ROLE, GranteeKind.USER):
-        principal = grantee.id
-    else:
-        account = grantee.account or _member_account(owner, policy_text)
-        principal = f"arn:{_partition(policy_text)}:iam::{account}:role/{ANY_PRINCIPAL_NAME}"
-    keys: dict[str, str | list[str]] = {
-        "aws:PrincipalType": "User" if ":user/" in principal else "AssumedRole",
-        "aws:PrincipalIsAWSService": "false",
-        "aws:ViaAWSService": "false",
-        "aws:SourceIp": SOURCE_IP,
-    }
-    known = set(_STATED)
-    if account_of(principal) == owner:
-        # The owner's own principals may well come through its VPC endpoints and networks.
-        known -= _NETWORK_KEYS
-        del keys["aws:SourceIp"]
-    if grantee.org is not None:
-        keys["aws:PrincipalOrgID"] = grantee.org
-        known.add("aws:principalorgid")
-        if grantee.kind is GranteeKind.OU:
-            # A member of the OU: its path as IAM sends it (with the trailing slash).
-            keys["aws:PrincipalOrgPaths"] = [grantee.id.rstrip("/") + "/"]
-            known.add("aws:principalorgpaths")
-    return _Caller(principal, keys, frozenset(known))
-
-
-def _partition(policy_text: str) -> str:
-    match = re.search(r"arn:(aws[a-z-]*):", policy_text)
-    return match.group(1) if match else "aws"
-
-
-def _member_account(owner: str, policy_text: str) -> str:
-    """An account of the organization that no statement names and that is not the owner."""
-    for n in itertools.count(1):
-        account = f"{n:012d}"
-        if account != owner and account not in policy_text:
-            return account
-    raise AssertionError("unreachable")
-
-
-def _requests(
-    statements: Sequence[DesiredStatement], caller: _Caller, unknown: Sequence[str]
-) -> Iterator[Request]:
-    for desired in statements:
-        statement = desired.statement
-        for needed in _needed_keys(statement.get("Condition")):
-            keys = {**caller.keys, **needed}
-            for action in _texts(statement.get("Action")):
-                for resource in _texts(statement.get("Resource")):
-                    concrete = resource[:-1] + _EXAMPLE_OBJECT if resource.endswith("*") else resource
-                    yield Request.of(caller.principal, action, concrete, keys, unknown)
-
-
-def _needed_keys(condition: Any) -> list[dict[str, str | list[str]]]:
-    """The request keys a rendered statement's conditions ask for that the caller does not
-    already carry, one set per request: a listing under each of its prefixes (a Deny may
-    refuse listing one prefix and not another)."""
-    prefixes: list[str] = []
-    blocks = condition.values() if isinstance(condition, dict) else ()
-    for block in blocks:
-        for key, values in block.items() if isinstance(block, dict) else ():
-            if key.lower() == "s3:prefix":
-                prefixes.extend(p.rstrip("*") for p in sorted(_texts(values)))
-    return [{"s3:prefix": p} for p in dict.fromkeys(prefixes)] or [{}]
-
-
-def _texts(value: Any) -> list[str]:
-    items = value if isinstance(value, list) else [] if value is None else [value]
-    return [str(item) for item in items]
 
 
 def _statements(policy: Mapping[str, Any]) -> list[Any]:
@@ -371,46 +222,5 @@ def _statements(policy: Mapping[str, Any]) -> list[Any]:
     return [statements] if isinstance(statements, dict) else list(statements or [])
 
 
-def _condition_entries(statement: Any) -> list[tuple[str, list[str]]]:
-    """(key as spelt, its values as text) of each entry of a statement's Condition."""
-    condition = statement.get("Condition") if isinstance(statement, dict) else None
-    entries = []
-    for block in condition.values() if isinstance(condition, dict) else ():
-        for key, values in block.items() if isinstance(block, dict) else ():
-            entries.append(
-                (str(key), [_scalar(v) for v in (values if isinstance(values, list) else [values])])
-            )
-    return entries
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _client_choices(entries: Sequence[tuple[str, list[str]]]) -> tuple[dict[str, str], ...]:
-    """Every combination of values (or absence) of the keys on how a request is made that a
-    statement's conditions name: the usual values first, then the statement's own, then none."""
-    values: dict[str, list[str | None]] = {}
-    for key, given in entries:
-        lowered = key.lower()
-        if lowered not in _CLIENT_DEFAULTS:
-            continue
-        options = values.setdefault(lowered, [*_CLIENT_DEFAULTS[lowered]])
-        options.extend(v.replace("*", "x").replace("?", "x") for v in given if "${" not in v)
-    combos: list[dict[str, str]] = []
-    choices = [list(dict.fromkeys([*options, None])) for options in values.values()]
-    for picked in itertools.product(*choices):
-        combos.append({k: v for k, v in zip(values, picked, strict=True) if v is not None})
-        if len(combos) >= _MAX_ASSIGNMENTS:
-            break
-    return tuple(combos)
-
-
-def _with_keys(request: Request, extra: Mapping[str, str]) -> Request:
-    if not extra:
-        return request
-    values = {**request.context.values, **{k: (v,) for k, v in extra.items()}}
-    context = Context(values, request.context.unknown)
-    return Request(request.principal, request.action, request.resource, context)
+def _unknown(deny: _Deny, caller: Caller) -> tuple[str, ...]:
+    return tuple(spelt for key, spelt in sorted(deny.keys.items()) if key not in caller.known)
