@@ -9,10 +9,12 @@ from pathlib import Path
 import yaml
 
 from reconciler.declare.identifiers import IAM_ARN_RE, PARTITIONS, check_account, check_bucket_name, check_org
+from reconciler.declare.levels import read_access_levels
 from reconciler.declare.nodes import NodeReader
 from reconciler.declare.roles import AccountRoles, fill, template_problem
 from reconciler.declare.yaml_source import compose_documents, read_text
 from reconciler.errors import Location, Problem
+from reconciler.policy.access import BUILT_IN, Access
 
 DEFAULT_SID_PREFIX = "BucketShare"
 DEFAULT_JOURNAL = ".bucketshare/journal.jsonl"
@@ -61,6 +63,8 @@ class Config:
     assume_role: "arn:{partition}:iam::{account}:role/bucketshare-{mode}"   # per owner account
     accounts:                      # per-account overrides of assume_role
       "111111111111": {role: "arn:aws:iam::111111111111:role/legacy-bucketshare-{mode}"}
+    access_levels:                 # levels grants may use beside read, write, read-write
+      read-delete: {actions: [s3:GetObject, s3:ListBucket, s3:DeleteObject]}
     ```
     """
 
@@ -76,6 +80,15 @@ class Config:
     guardrails: Guardrails = field(default_factory=Guardrails)
     roles: AccountRoles = field(default_factory=AccountRoles)
     """Without assume_role or accounts, every account is reached with the ambient credentials."""
+    access_levels: dict[str, Access] = field(default_factory=dict)
+    """Defined access levels by name (declare/levels.py); the built-ins are not in it."""
+
+    def access_level(self, name: str) -> Access | None:
+        """The built-in or defined level of that name."""
+        return BUILT_IN.get(name) or self.access_levels.get(name)
+
+    def access_names(self) -> list[str]:
+        return [*BUILT_IN, *self.access_levels]
 
     @property
     def all_managed_accounts(self) -> frozenset[str]:
@@ -96,6 +109,7 @@ _TOP_KEYS = (
     "assume_role",
     "accounts",
     "guardrails",
+    "access_levels",
 )
 _GUARDRAIL_KEYS = (
     "allowed_accounts",
@@ -178,6 +192,8 @@ def _read_config(reader: NodeReader, node: yaml.Node) -> Config:
     guardrails = Guardrails()
     if "guardrails" in entries:
         guardrails = _read_guardrails(reader, entries["guardrails"][1])
+    if "access_levels" in entries:
+        settings["access_levels"] = read_access_levels(reader, entries["access_levels"][1])
     partition = str(settings.get("partition", "aws"))
     roles = _read_roles(reader, entries, partition)
     return Config(guardrails=guardrails, roles=roles, **settings)  # type: ignore[arg-type]

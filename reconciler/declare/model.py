@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -10,6 +11,10 @@ from reconciler.errors import Location
 from reconciler.policy.access import Access
 
 SUPPORTED_VERSIONS = (1,)
+HASH_PREFIX = "sha256:"
+HASH_LENGTH = 16
+STATEMENT_HASH_RE = re.compile(rf"^{HASH_PREFIX}[0-9a-f]{{{HASH_LENGTH}}}\Z")
+"""How `adopt:` names a statement that has no Sid: by a hash of its canonical content."""
 
 
 class GranteeKind(StrEnum):
@@ -61,15 +66,22 @@ class Grant:
 
 @dataclass(frozen=True)
 class Adoption:
-    """A hand-written statement (by Sid) that the next apply replaces by the managed ones.
+    """A hand-written statement that the next apply replaces by the managed ones, named by its
+    Sid, or, when it has none, by a hash of its content (which must still match at plan time).
 
     ```yaml
-    adopt: [InferenceRead, InferenceList]
+    adopt: [InferenceRead, InferenceList, "sha256:3f2a9c0d1e2b4a5f"]
     ```
     """
 
     sid: str
+    """The Sid, or `sha256:` and the statement's content hash."""
     location: Location
+
+    @property
+    def digest(self) -> str | None:
+        """The content hash this adoption names; None when it names a Sid."""
+        return self.sid.removeprefix(HASH_PREFIX) if STATEMENT_HASH_RE.match(self.sid) else None
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,12 @@ account: "111111111111"
 owner: ml-platform
 grants:
   - to: "222222222222"            # account id, IAM role/user ARN, org:o-..., ou:o-.../r-.../ou-...
-    access: read                  # read | write | read-write
+    access: read                  # read | write | read-write | a level reconciler.yaml defines
     prefixes: [models/fraud/]     # optional; whole bucket when absent
     reason: fraud scoring         # optional unless guardrails.require_reason
     expires: 2027-03-31           # optional; from that date (UTC) on the grant is not rendered
-adopt: [InferenceRead]            # optional; hand-written statements (by Sid) the grants replace
+adopt: [InferenceRead]            # optional; hand-written statements (by Sid, or sha256:... for one
+                                  # without a Sid) the grants replace
 kms: manage                       # optional; warn | manage (reconciler.yaml's kms by default)
 create: true                      # optional; apply creates the bucket if it does not exist
 versioning: true                  # optional, with create: versioning on for the bucket it creates
@@ -46,7 +47,17 @@ from reconciler.declare.identifiers import (
     check_prefix,
     normalize_prefix,
 )
-from reconciler.declare.model import SUPPORTED_VERSIONS, Adoption, Document, Grant, Grantee, GranteeKind
+from reconciler.declare.model import (
+    HASH_LENGTH,
+    HASH_PREFIX,
+    STATEMENT_HASH_RE,
+    SUPPORTED_VERSIONS,
+    Adoption,
+    Document,
+    Grant,
+    Grantee,
+    GranteeKind,
+)
 from reconciler.declare.nodes import NodeReader
 from reconciler.declare.yaml_source import compose_documents
 from reconciler.errors import Location, Problem, Severity
@@ -155,7 +166,13 @@ def _read_adopt(reader: NodeReader, node: yaml.Node, config: Config) -> tuple[Ad
         sid = reader.string(item, "adopt entry")
         if sid is None:
             continue
-        if sid.startswith(config.sid_prefix):
+        if sid.startswith(HASH_PREFIX) and not STATEMENT_HASH_RE.match(sid):
+            reader.fail(
+                item,
+                f"adopt: {sid!r} is not a statement hash ({HASH_PREFIX} and {HASH_LENGTH} hex digits); "
+                "copy it from what reconciler import wrote",
+            )
+        elif sid.startswith(config.sid_prefix):
             reader.fail(
                 item,
                 f"adopt: {sid!r} starts with sid_prefix {config.sid_prefix}, so it is bucketshare's "
@@ -175,7 +192,7 @@ def _read_grant(
     if entries is None:
         return None
     grantee = _read_grantee(reader, entries["to"][1], config) if "to" in entries else None
-    access = _read_access(reader, entries["access"][1]) if "access" in entries else None
+    access = _read_access(reader, entries["access"][1], config) if "access" in entries else None
     prefixes = _read_prefixes(reader, entries["prefixes"][1]) if "prefixes" in entries else ()
     reason = reader.string(entries["reason"][1], "reason") if "reason" in entries else None
     expires = _read_date(reader, entries["expires"][1]) if "expires" in entries else None
@@ -237,16 +254,15 @@ def parse_grantee(text: str, partition: str) -> tuple[str | None, Grantee | None
     )
 
 
-def _read_access(reader: NodeReader, node: yaml.Node) -> Access | None:
+def _read_access(reader: NodeReader, node: yaml.Node, config: Config) -> Access | None:
     value = reader.string(node, "access")
     if value is None:
         return None
-    try:
-        return Access(value)
-    except ValueError:
-        choices = ", ".join(a.value for a in Access)
+    level = config.access_level(value)
+    if level is None:
+        choices = ", ".join(config.access_names())
         reader.fail(node, f"access {value!r} is not one of {choices}")
-        return None
+    return level
 
 
 def _read_prefixes(reader: NodeReader, node: yaml.Node) -> tuple[str, ...] | None:

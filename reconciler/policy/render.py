@@ -17,7 +17,7 @@ from typing import Any
 from reconciler.declare.config import Config
 from reconciler.declare.model import BucketShare, Declarations, Grant, Grantee, GranteeKind
 from reconciler.errors import Problem
-from reconciler.policy.access import ACCESS_ACTIONS, Access, writes
+from reconciler.policy.access import Access, uploads, writes
 from reconciler.policy.documents import POLICY_SIZE_LIMIT, policy_document, policy_size
 from reconciler.policy.normalize import canonical
 
@@ -31,7 +31,10 @@ _PRINCIPAL_CLASS = {
     GranteeKind.OU: "Ou",
 }
 OWNER_FULL_CONTROL = "bucket-owner-full-control"
-_ACCESS_NAME = {Access.READ: "Read", Access.WRITE: "Write", Access.READ_WRITE: "ReadWrite"}
+
+def level_sid_name(access: Access) -> str:
+    """A level's part of a Sid: read-write -> ReadWrite, read-delete -> ReadDelete."""
+    return "".join(word.capitalize() for word in str(access).split("-"))
 
 
 @dataclass(frozen=True)
@@ -85,9 +88,12 @@ class DesiredBucket:
 @dataclass(frozen=True)
 class _Shape:
     part: str
+    """Objects, List or Bucket; Uploads for a defined level's uploads that must carry the
+    owner's ACL (its other object actions stay under Objects)."""
     access: Access
     principal_class: str
     prefixes: tuple[str, ...]
+    actions: tuple[str, ...]
     owner_acl: bool = False
     """Uploads must set s3:x-amz-acl = bucket-owner-full-control; not part of the Sid, so
     requiring it shows in a plan as a change of the statement, not a rename."""
@@ -148,29 +154,38 @@ def _render_statements(
 
 def _shapes(grant: Grant, owner_acl: bool) -> list[_Shape]:
     principal_class = _PRINCIPAL_CLASS[grant.grantee.kind]
+    access, actions = grant.access, grant.access.actions
     shapes = []
-    for part in _parts(grant):
+    parts = (("Objects", actions.objects), ("List", actions.listing), ("Bucket", actions.bucket))
+    for part, part_actions in parts:
+        if not part_actions:
+            continue
         # Bucket-level actions cannot be scoped to a prefix, so their shape ignores it.
         prefixes = () if part == "Bucket" else grant.prefixes
-        if owner_acl and part == "Objects" and writes(grant.access):
-            # The ACL condition would also deny reads (their requests carry no x-amz-acl), so a
-            # read-write grant's object actions split into the read and the write statements.
-            if grant.access is Access.READ_WRITE:
-                shapes.append(_Shape(part, Access.READ, principal_class, prefixes))
-            shapes.append(_Shape(part, Access.WRITE, principal_class, prefixes, owner_acl=True))
+        if owner_acl and part == "Objects" and writes(access):
+            shapes.extend(_owner_acl_shapes(access, principal_class, prefixes))
         else:
-            shapes.append(_Shape(part, grant.access, principal_class, prefixes))
+            shapes.append(_Shape(part, access, principal_class, prefixes, part_actions))
     return shapes
 
 
-def _parts(grant: Grant) -> tuple[str, ...]:
-    actions = ACCESS_ACTIONS[grant.access]
-    parts = ["Objects"]
-    if actions.listing:
-        parts.append("List")
-    if actions.bucket:
-        parts.append("Bucket")
-    return tuple(parts)
+def _owner_acl_shapes(access: Access, principal_class: str, prefixes: tuple[str, ...]) -> list[_Shape]:
+    """Object statements under BucketOwnerPreferred: the ACL condition would also deny requests
+    that carry no x-amz-acl (reads, deletes), so only uploads get it."""
+    if access.built_in:
+        # A read-write grant's object actions split into the read and the write statements.
+        read, write = Access.READ, Access.WRITE
+        shapes = []
+        if access is Access.READ_WRITE:
+            shapes.append(_Shape("Objects", read, principal_class, prefixes, read.actions.objects))
+        shapes.append(_Shape("Objects", write, principal_class, prefixes, write.actions.objects, True))
+        return shapes
+    acl = uploads(access)
+    rest = tuple(a for a in access.actions.objects if a not in acl)
+    shapes = [_Shape("Objects", access, principal_class, prefixes, rest)] if rest else []
+    if acl:
+        shapes.append(_Shape("Uploads", access, principal_class, prefixes, acl, owner_acl=True))
+    return shapes
 
 
 def _sid(prefix: str, shape: _Shape) -> str:
@@ -179,23 +194,19 @@ def _sid(prefix: str, shape: _Shape) -> str:
         scope = f"P{digest}"
     else:
         scope = "All"
-    return f"{prefix}{shape.part}{_ACCESS_NAME[shape.access]}{shape.principal_class}{scope}"
+    return f"{prefix}{shape.part}{level_sid_name(shape.access)}{shape.principal_class}{scope}"
 
 
 def _statement(sid: str, bucket: str, shape: _Shape, grants: list[Grant], config: Config) -> Statement:
     partition = config.partition
-    actions = ACCESS_ACTIONS[shape.access]
     condition: dict[str, dict[str, list[str]]] = {}
-    if shape.part == "Objects":
-        action_list = actions.objects
+    if shape.part in ("Objects", "Uploads"):
         resources = [f"{bucket_arn(bucket, partition)}/{p}*" for p in shape.prefixes or ("",)]
     elif shape.part == "List":
-        action_list = actions.listing
         resources = [bucket_arn(bucket, partition)]
         if shape.prefixes:
             condition["StringLike"] = {"s3:prefix": sorted({v for p in shape.prefixes for v in (p, p + "*")})}
     else:
-        action_list = actions.bucket
         resources = [bucket_arn(bucket, partition)]
     if shape.owner_acl:
         # Under BucketOwnerPreferred only uploads with this canned ACL become the owner's.
@@ -205,7 +216,7 @@ def _statement(sid: str, bucket: str, shape: _Shape, grants: list[Grant], config
         "Sid": sid,
         "Effect": "Allow",
         "Principal": principal,
-        "Action": sorted(action_list),
+        "Action": sorted(shape.actions),
         "Resource": sorted(resources),
     }
     if condition:

@@ -6,7 +6,8 @@ is stricter than the loader shows false errors and one that is looser hides real
 Out of scope, because a schema sees one document and not its YAML source: duplicate keys,
 anchors and tabs; one bucket declared in several files (conflicting accounts, a principal
 granted the same prefix twice, `versioning: true` whose `create: true` is in another
-document); guardrails; expiry relative to today; prefixes that repeat
+document); access levels defined in reconciler.yaml (a grant's `access:` is checked against
+them by the loader only); guardrails; expiry relative to today; prefixes that repeat
 only after normalisation (`a` and `a/`); the 1024-byte prefix and 1 MiB file limits; the
 20 KB rendered policy limit; and ARN partitions, which the loader compares with
 reconciler.yaml's `partition`. The agreement tests therefore use the default Config().
@@ -286,7 +287,7 @@ SHARE_CASES = [
     pytest.param(grant(f"to: {TO}"), False, id="grant-missing-access"),
     pytest.param(grant("access: read"), False, id="grant-missing-to"),
     pytest.param(grant(f"to: {TO}", "access: read", "prefix: [models/]"), False, id="grant-unknown-key"),
-    pytest.param(grant(f"to: {TO}", "access: admin"), False, id="access-unknown"),
+    pytest.param(grant(f"to: {TO}", "access: read_only"), False, id="access-not-a-level-name"),
     pytest.param(grant(f"to: {TO}", "access: Read"), False, id="access-capitalised"),
     pytest.param(grant(f"to: {TO}", "access: read", 'reason: ""'), False, id="reason-empty"),
     pytest.param(grant('to: "*"', "access: read"), False, id="to-public"),
@@ -523,6 +524,15 @@ CONFIG_CASES = [
         id="override-unknown-key",
     ),
     pytest.param("kms: manage\n", True, id="kms-manage"),
+    pytest.param(
+        "access_levels:\n  read-delete:\n    actions: [s3:GetObject, s3:DeleteObject]\n",
+        True,
+        id="access-level",
+    ),
+    pytest.param("access_levels:\n  r:\n    actions: [s3:Get*]\n", False, id="access-level-wildcard"),
+    pytest.param("access_levels:\n  read:\n    actions: [s3:GetObject]\n", False, id="access-level-built-in"),
+    pytest.param("access_levels:\n  r: {administration: true}\n", False, id="access-level-no-actions"),
+    pytest.param("access_levels:\n  r:\n    actions: []\n", False, id="access-level-empty"),
     pytest.param("kms: write\n", False, id="kms-unknown"),
     pytest.param("version: 2\n", False, id="version-2"),
     pytest.param("region: eu-west-1\n", False, id="unknown-key"),

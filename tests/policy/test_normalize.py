@@ -18,7 +18,7 @@ from reconciler.errors import Location
 from reconciler.live.policy import LivePolicy
 from reconciler.plan.bucket import plan_bucket
 from reconciler.plan.model import BucketAction
-from reconciler.policy.access import Access
+from reconciler.policy.access import ACCESS_ACTIONS
 from reconciler.policy.desired import load_desired
 from reconciler.policy.normalize import (
     canonical,
@@ -424,7 +424,7 @@ def grants(draw: st.DrawFn, partition: str) -> Grant:
     problem, grantee = parse_grantee(to, partition)
     assert problem is None and grantee is not None, problem
     prefixes = tuple(sorted(draw(st.sets(st.sampled_from(PREFIXES), max_size=2))))
-    access = draw(st.sampled_from(list(Access)))
+    access = draw(st.sampled_from(list(ACCESS_ACTIONS)))
     line = draw(st.integers(min_value=1, max_value=99))
     return Grant(grantee, access, prefixes, Location("shares/t.yaml", line, 5))
 

@@ -297,7 +297,7 @@ def _readme_access_rows() -> dict[str, list[str]]:
     rows = {}
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if line.startswith("|") and cells[0] in {a.value for a in Access}:
+        if line.startswith("|") and cells[0] in {a.value for a in ACCESS_ACTIONS}:
             rows[cells[0]] = cells[1:]
     return rows
 
@@ -308,7 +308,7 @@ def _actions(cell: str) -> set[str]:
 
 def test_readme_access_table_matches_access_actions() -> None:
     rows = _readme_access_rows()
-    assert set(rows) == {a.value for a in Access}
+    assert set(rows) == {a.value for a in ACCESS_ACTIONS}
     for access, actions in ACCESS_ACTIONS.items():
         objects, listing, bucket = rows[access.value]
         if objects == "both of the above":

@@ -171,7 +171,7 @@ def cases(draw: st.DrawFn) -> Case:
     # statements merge; grants with the same scope but another kind or access must not.
     scope = st.one_of(st.none(), st.lists(st.sampled_from(pool), min_size=1, max_size=3, unique=True))
     scopes = draw(st.lists(scope, min_size=1, max_size=3))
-    accesses = draw(st.lists(st.sampled_from(list(Access)), min_size=1, max_size=2, unique=True))
+    accesses = draw(st.lists(st.sampled_from(list(ACCESS_ACTIONS)), min_size=1, max_size=2, unique=True))
     candidates = draw(st.lists(_candidate(account_ids, scopes, accesses), min_size=2, max_size=9))
     seen: set[tuple[str, str]] = set()
     grants = []
