@@ -80,6 +80,8 @@ def _line_break_problems(display: str, text: str) -> list[Problem]:
 
 
 def _tab_problems(display: str, text: str) -> list[Problem]:
+    if "\t" not in text:
+        return []
     problems = []
     for number, line in enumerate(text.split("\n"), start=1):
         indent = line[: len(line) - len(line.lstrip(" \t"))]
@@ -179,11 +181,17 @@ def _too_big(display: str, size: int) -> Problem:
     return Problem(Location(display), f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit; split it")
 
 
+def text_problems(display: str, text: str) -> list[Problem]:
+    """What is wrong with a YAML text before it is parsed: odd line breaks, tabs in indentation."""
+    text = text.removeprefix("\ufeff")
+    return _line_break_problems(display, text) or _tab_problems(display, text)
+
+
 def compose_documents(text: str, display: str) -> tuple[list[yaml.Node], list[Problem]]:
     """Every document of a YAML text as a node tree, or the problems that prevent it."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    problems = _line_break_problems(display, text) or _tab_problems(display, text)
+    problems = text_problems(display, text)
     if problems:
         return [], problems
     try:
