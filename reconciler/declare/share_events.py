@@ -277,8 +277,14 @@ class _Reader:
         return grantee  # type: ignore[no-any-return]
 
 
+_MAYBE_NOT_STR = frozenset(_RESOLVER.yaml_implicit_resolvers)
+"""The first characters of the plain scalars YAML may read as something other than a string."""
+
+
 def _plain_tag(value: str) -> str:
     """The tag YAML's core schema gives a plain (unquoted) scalar: `true` is a bool, `1` an int."""
+    if value[:1] not in _MAYBE_NOT_STR and None not in _MAYBE_NOT_STR:
+        return _STR  # most values: `read`, `arn:...`, `models/`: no resolver starts with their letter
     return str(_RESOLVER.resolve(yaml.ScalarNode, value, (True, False)))  # type: ignore[no-untyped-call]
 
 
