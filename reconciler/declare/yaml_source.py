@@ -66,6 +66,8 @@ _BREAK_NAMES = {"\r": "CR", "\x85": "NEL", "\u2028": "LINE SEPARATOR", "\u2029":
 def _line_break_problems(display: str, text: str) -> list[Problem]:
     """YAML also breaks lines at a lone CR, NEL, LS and PS, where editors (and our
     file:line:col) do not: every location after one would point at the wrong line."""
+    if "\r" not in text and text.isascii():
+        return []  # the usual case, said without a regular expression's scan
     match = _ODD_BREAKS.search(text)
     if match is None:
         return []
