@@ -33,6 +33,7 @@ from reconciler.declare.model import (
     Grantee,
     GranteeKind,
 )
+from reconciler.declare.yaml_source import text_problems
 from reconciler.errors import Location
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -56,7 +57,9 @@ def read_documents(
     text: str, display: str, config: Config, parse_grantee: Callable[[str, str], tuple[str | None, Any]]
 ) -> list[Document] | None:
     """The documents of a share file with no problem at all; None when it may have one."""
-    loader = _Loader(text)
+    if text_problems(display, text):
+        return None
+    loader = _Loader(text.removeprefix("\ufeff"))
     try:
         return _Reader(loader.get_event, display, config, parse_grantee).stream()
     except (_GiveUp, yaml.YAMLError):

@@ -60,7 +60,7 @@ from reconciler.declare.model import (
 )
 from reconciler.declare.nodes import NodeReader
 from reconciler.declare.share_events import read_documents
-from reconciler.declare.yaml_source import compose_documents, text_problems
+from reconciler.declare.yaml_source import compose_documents
 from reconciler.errors import Location, Problem, Severity
 from reconciler.policy.access import Access
 
@@ -79,10 +79,9 @@ _PUBLIC_WORDS = {"*", "everyone", "public", "anonymous", "all", "anyone", "arn:a
 def load_text(text: str, display: str, config: Config) -> tuple[list[Document], list[Problem]]:
     # A file with no problem is read straight from its events; any other file is read through
     # its node tree below, which finds and words every problem (share_events.py says why).
-    if not text_problems(display, text):
-        documents = read_documents(text.removeprefix("\ufeff"), display, config, parse_grantee)
-        if documents is not None:
-            return documents, []
+    documents = read_documents(text, display, config, parse_grantee)
+    if documents is not None:
+        return documents, []
     return load_text_nodes(text, display, config)
 
 
