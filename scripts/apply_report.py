@@ -1,10 +1,13 @@
 """Report an apply: the job summary, and a comment on each merged PR (or on the commit).
 
-    python scripts/apply_report.py result --log apply.log --exitcode N [--prs "N M"] [--digest D]
+    python scripts/apply_report.py result --outcomes apply.json... --log apply.log --exitcode N \
+        [--prs "N M"] [--digest D]
     python scripts/apply_report.py refused --body refused.md [--prs "N M"]
 
-apply.log is what `reconciler apply` printed: `BUCKET: ok: ...` / `BUCKET: FAILED: reason`
-lines, then `N bucket(s) applied, M failed`. `result` exits with --exitcode, so a failed
+apply.json is what `reconciler apply --format json` printed (one per shard in matrix mode):
+each policy's outcome, by kind; the comment lists the applied and the failed ones. apply.log
+is what it said to people, whose last lines stand in when no outcome says why the apply
+failed (it stopped before writing, or a shard left no result). `result` exits with --exitcode, so a failed
 apply fails the job after the comments are written. --prs are the pull requests merged
 since the last apply (apply_review.py's output): every one of them gets the comment, as one
 run applies them together; with none (a push without a pull request) the commit gets it.
@@ -16,21 +19,43 @@ This runs in a job without AWS credentials: the only one that may write commit c
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import ghapi
 
+from reconciler.execute.outcome import OutcomeKind
 from reconciler.report.markdown_text import code_block
 
 APPLY_MARKER = "<!-- bucketshare-apply -->"
+UNSETTLED = (OutcomeKind.UNKNOWN.value, OutcomeKind.NOT_STARTED.value)
 
 
-def report_body(log: str, exitcode: int, digest: str, sha: str) -> str:
+def read_outcomes(paths: list[Path]) -> list[dict[str, Any]]:
+    """The outcomes of every apply.json that exists and parses (a shard that crashed left none)."""
+    outcomes: list[dict[str, Any]] = []
+    for path in paths:
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        found = document.get("outcomes") if isinstance(document, dict) else None
+        outcomes += [o for o in found or () if isinstance(o, dict)]
+    return outcomes
+
+
+def _line(outcome: dict[str, Any], status: str) -> str:
+    return f"{outcome.get('shown')}: {status}: {outcome.get('message')}"
+
+
+def report_body(outcomes: list[dict[str, Any]], log: str, exitcode: int, digest: str, sha: str) -> str:
     lines = log.splitlines()
-    failed = [line for line in lines if ": FAILED: " in line]
-    applied = [line for line in lines if ": ok: " in line]
+    applied = [_line(o, "ok") for o in outcomes if o.get("ok") is True]
+    # Left in flight (unknown) or never begun: neither applied nor known to have failed.
+    failed = [_line(o, "FAILED") for o in outcomes if o.get("ok") is False and o.get("kind") not in UNSETTLED]
     verdict = "applied" if exitcode == 0 else "FAILED"
     parts = [
         APPLY_MARKER,
@@ -77,6 +102,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     result = sub.add_parser("result")
+    result.add_argument("--outcomes", type=Path, nargs="*", default=[])
     result.add_argument("--log", type=Path, required=True)
     result.add_argument("--exitcode", type=int, required=True)
     result.add_argument("--digest", default="")
@@ -89,7 +115,8 @@ def main() -> int:
         post(args.body.read_text(encoding="utf-8"), args.prs, once=True)
         return 0
     log = args.log.read_text(encoding="utf-8") if args.log.exists() else ""
-    body = report_body(log, args.exitcode, args.digest, os.environ["GITHUB_SHA"])
+    outcomes = read_outcomes(args.outcomes)
+    body = report_body(outcomes, log, args.exitcode, args.digest, os.environ["GITHUB_SHA"])
     ghapi.write_summary(body)
     post(body, args.prs)
     return int(args.exitcode)

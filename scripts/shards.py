@@ -97,11 +97,10 @@ def digests(folder: Path, count: int) -> None:
             plan = loads(path.read_text(encoding="utf-8"), str(path))
         except BucketshareError as exc:
             raise SystemExit(f"error: {exc}") from exc
-        scope = plan.scope or ""
-        index = scope.removeprefix("shard ").split("/")[0]
-        if not scope.startswith("shard ") or not index.isdigit() or int(index) >= count:
-            raise SystemExit(f"error: {path} is not a shard of {count}: scope {scope!r}")
-        by_index[int(index)] = plan_digest(plan)
+        shard = plan.account_scope.shard
+        if shard is None or shard[0] >= count:
+            raise SystemExit(f"error: {path} is not a shard of {count}: scope {plan.scope or ''!r}")
+        by_index[shard[0]] = plan_digest(plan)
     if None in by_index:
         raise SystemExit(f"error: a shard plan is missing: {by_index}")
     ghapi.set_output("digests", json.dumps(by_index))

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
+from reconciler.commands.outcomes import (
+    Recorded,
+    announce_finishing,
+    dumps_outcomes,
+    outcomes_document,
+    report_interrupted,
+    report_outcomes,
+)
 from reconciler.commands.plan import add_live_arguments, make_plan, scope_from_args
 from reconciler.commands.source import Source, add_source_arguments, describe
 from reconciler.declare.config import Config
@@ -17,13 +26,12 @@ from reconciler.edge.s3 import S3Edge
 from reconciler.errors import BucketshareError, ExitCode
 from reconciler.execute.apply import apply_plan
 from reconciler.execute.journal import Journal
-from reconciler.execute.outcome import ApplyInterrupted, BucketOutcome
+from reconciler.execute.outcome import ApplyInterrupted
 from reconciler.plan.digest import check_digest_text, plan_digest
 from reconciler.plan.file_read import loads
-from reconciler.plan.model import BucketAction, Plan, PolicyKind
+from reconciler.plan.model import BucketAction, Plan
 from reconciler.plan.scheduled import select_scheduled
 from reconciler.plan.scopes import EVERY_ACCOUNT, AccountScope
-from reconciler.report.summary import locators, plural
 from reconciler.report.terminal import make_console, render_terminal
 
 NO_TERMINAL = (
@@ -76,6 +84,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the unattended run: apply only expired-grant removals, or all drift with drift: fix "
         "(default: apply every change)",
     )
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for people; json prints one JSON document on stdout (each policy's name, "
+        "account, kind and message, the totals and the exit code) and everything else on "
+        "stderr (default: text), e.g. --format json",
+    )
     add_live_arguments(parser)
 
 
@@ -90,6 +106,7 @@ class ApplyOptions:
     parallelism: int = 16
     declared_only: bool = False
     scope: AccountScope = EVERY_ACCOUNT
+    output_format: str = "text"
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Self:
@@ -105,10 +122,31 @@ class ApplyOptions:
             parallelism=args.parallelism,
             declared_only=args.declared_only,
             scope=scope_from_args(args),
+            output_format=args.format,
         )
 
 
 def run(options: ApplyOptions) -> int:
+    if options.output_format == "json":
+        return run_json(options)
+    return run_text(options)
+
+
+def run_json(options: ApplyOptions) -> int:
+    """One JSON document on stdout; what apply says to people goes to stderr meanwhile."""
+    record = Recorded()
+    stdout = sys.stdout
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            code = run_text(options, record)
+    except BucketshareError as exc:
+        print(dumps_outcomes(outcomes_document(record, ExitCode.ERROR, str(exc))), file=stdout)
+        raise
+    print(dumps_outcomes(outcomes_document(record, code)), file=stdout)
+    return code
+
+
+def run_text(options: ApplyOptions, record: Recorded | None = None) -> int:
     if options.plan_file is None and not options.auto_approve and not sys.stdin.isatty():
         # Before planning: a plan shown to nobody is pages of output ending in a refusal.
         raise BucketshareError(NO_TERMINAL)
@@ -144,7 +182,11 @@ def run(options: ApplyOptions) -> int:
         plan = scheduled_part(plan, config)
     made = edge
     return apply_command(
-        plan, journal, options.auto_approve or saved, lambda: made or apply_edge(config, options.parallelism)
+        plan,
+        journal,
+        options.auto_approve or saved,
+        lambda: made or apply_edge(config, options.parallelism),
+        record,
     )
 
 
@@ -215,69 +257,14 @@ def confirm(auto_approve: bool) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def report_lines(outcomes: list[BucketOutcome], partition: str = "aws") -> None:
-    """One line per bucket begun, then how people and tools name it (a key's ARN names it)."""
-    for outcome in outcomes:
-        if not outcome.started:
-            continue
-        status = "ok" if outcome.ok else "FAILED" if outcome.settled else "UNKNOWN"
-        if outcome.kind is PolicyKind.KEY:
-            print(f"key policy of {outcome.bucket}: {status}: {outcome.message}")
-        else:
-            print(f"{outcome.bucket}: {status}: {outcome.message}")
-            print(f"  {locators(outcome.bucket, partition)}")
-
-
-def report_outcomes(outcomes: list[BucketOutcome], done: str = "applied", partition: str = "aws") -> int:
-    report_lines(outcomes, partition)
-    failed = sum(1 for o in outcomes if o.started and o.settled and not o.ok)
-    print(f"{counted([o for o in outcomes if o.ok])} {done}, {failed:,} failed{unknown(outcomes)}")
-    return ExitCode.ERROR if failed else ExitCode.OK
-
-
-def unknown(outcomes: list[BucketOutcome]) -> str:
-    """The summary's last part after a second Ctrl-C: how many were left in flight."""
-    left = sum(1 for o in outcomes if not o.settled)
-    return f", {left:,} unknown" if left else ""
-
-
-def counted(outcomes: list[BucketOutcome]) -> str:
-    """How many buckets, and KMS keys when there are any: a key is not a bucket."""
-    keys = sum(1 for o in outcomes if o.kind is PolicyKind.KEY)
-    said = plural(len(outcomes) - keys, "bucket")
-    return f"{said} and {plural(keys, 'KMS key')}" if keys else said
-
-
-def announce_finishing(in_flight: int) -> None:
-    """The first Ctrl-C: say what apply (or rollback) still waits for, and how to stop it."""
-    print(
-        f"interrupted: finishing the {plural(in_flight, 'bucket')} in flight, starting no more; "
-        "press Ctrl-C again to stop now",
-        file=sys.stderr,
-        flush=True,
-    )
-
-
-def report_interrupted(
-    interrupted: ApplyInterrupted, again: str, summary: Callable[[list[BucketOutcome]], int]
+def apply_command(
+    plan: Plan,
+    journal_path: Path,
+    auto_approve: bool,
+    edge: Callable[[], S3Edge],
+    record: Recorded | None = None,
 ) -> int:
-    """Ctrl-C: what was done, which buckets were never started (nothing read or written), and
-    after a second Ctrl-C which were left in flight (their outcome unknown)."""
-    outcomes = interrupted.outcomes
-    summary(outcomes)
-    skipped = [o.bucket for o in outcomes if not o.started]
-    for bucket in skipped:
-        print(f"{bucket}: not started")
-    unknown = sum(1 for o in outcomes if not o.settled)
-    if unknown:
-        said = f"stopped: {plural(unknown, 'bucket')} left in flight, state unknown"
-    else:
-        said = "interrupted: the buckets in flight were finished"
-    print(f"{said}; {plural(len(skipped), 'bucket')} not started. {again}", file=sys.stderr)
-    return ExitCode.INTERRUPTED
-
-
-def apply_command(plan: Plan, journal_path: Path, auto_approve: bool, edge: Callable[[], S3Edge]) -> int:
+    """record: where the outcomes and the journal go too, for --format json."""
     if not plan.has_changes:
         print("Nothing to apply.")
         return ExitCode.ERROR if plan.has_errors else ExitCode.OK
@@ -288,10 +275,14 @@ def apply_command(plan: Plan, journal_path: Path, auto_approve: bool, edge: Call
         outcomes = apply_plan(plan, edge(), Journal(journal_path), announce_finishing)
     except ApplyInterrupted as interrupted:
         print(f"journal: {journal_path}")
+        if record is not None:
+            record.add(interrupted.outcomes, journal_path)
         return report_interrupted(
             interrupted,
             "Plan and apply again to finish.",
             lambda outcomes: report_outcomes(outcomes, partition=plan.partition),
         )
     print(f"journal: {journal_path}")
+    if record is not None:
+        record.add(outcomes, journal_path)
     return report_outcomes(outcomes, partition=plan.partition)

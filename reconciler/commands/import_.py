@@ -16,7 +16,7 @@ from reconciler.declare.share_file import load_text
 from reconciler.edge.s3 import S3Edge
 from reconciler.errors import BucketshareError, ExitCode, errors_only
 from reconciler.importer.grants import ImportResult, import_policy
-from reconciler.importer.writer import declaration_text
+from reconciler.importer.writer import declaration_text, proposals_snippet
 from reconciler.policy.normalize import statements_of
 
 
@@ -86,6 +86,7 @@ def run(options: ImportOptions) -> int:
         account,
         config.partition,
         config.sid_prefix,
+        config.all_access_levels(),
     )
     text = declaration_text(options.bucket, account, result, options.adopt)
     check_loads(text, out, config)
@@ -94,6 +95,10 @@ def run(options: ImportOptions) -> int:
     except OSError as exc:
         raise BucketshareError(f"{out}: cannot write the declaration ({exc.strerror})") from exc
     print(summary(out, result, options.adopt))
+    snippet = proposals_snippet(result)
+    if snippet:
+        print("To express the rest exactly, add these access levels to reconciler.yaml and import again:")
+        print("\n".join(snippet))
     return validate_tree(options.source, out)
 
 
@@ -130,8 +135,10 @@ def check_loads(text: str, out: Path, config: Config) -> None:
 
 
 def summary(out: Path, result: ImportResult, adopt: bool) -> str:
+    widened = sum(1 for g in result.grants if g.widening)
     parts = [
-        f"wrote {out}: {len(result.grants)} grants",
+        f"wrote {out}: {len(result.grants)} grants"
+        + (f" ({widened} widened, said beside each)" if widened else ""),
         f"{len(result.unmanaged)} statements left unmanaged",
     ]
     if adopt:

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from reconciler.commands.apply import (
+from reconciler.commands.apply import apply_edge
+from reconciler.commands.outcomes import (
     announce_finishing,
-    apply_edge,
     counted,
+    failed,
     report_interrupted,
     report_lines,
     unknown,
@@ -136,10 +137,9 @@ def report_rollback(outcomes: list[BucketOutcome], partition: str) -> int:
     report_lines(outcomes, partition)
     restored = [o for o in outcomes if o.ok and o.written_hash is not None]
     unchanged = sum(1 for o in outcomes if o.ok and o.written_hash is None)
-    failed = sum(1 for o in outcomes if o.started and o.settled and not o.ok)
     said = f"{counted(restored)} restored, {unchanged:,} already as before the run"
-    print(f"{said}, {failed:,} failed{unknown(outcomes)}")
-    return ExitCode.ERROR if failed else ExitCode.OK
+    print(f"{said}, {failed(outcomes):,} failed{unknown(outcomes)}")
+    return ExitCode.ERROR if failed(outcomes) else ExitCode.OK
 
 
 def warn_skipped(journal: Journal) -> None:

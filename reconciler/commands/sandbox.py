@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from reconciler.commands.apply import apply_edge, report_outcomes
+from reconciler.commands.apply import apply_edge
+from reconciler.commands.outcomes import report_outcomes
 from reconciler.commands.plan import make_plan
 from reconciler.commands.source import Source, add_source_arguments, describe, positive
 from reconciler.edge.s3 import S3Edge

@@ -90,6 +90,9 @@ class Config:
     def access_names(self) -> list[str]:
         return [*BUILT_IN, *self.access_levels]
 
+    def all_access_levels(self) -> list[Access]:
+        return [*BUILT_IN.values(), *self.access_levels.values()]
+
     @property
     def all_managed_accounts(self) -> frozenset[str]:
         """Accounts searched by discovery besides the declared owners: an account with its own

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
 )
 
-from reconciler.live.facts import key_region
-from reconciler.live.policy import LivePolicy, ReadError
-
-if TYPE_CHECKING:
-    pass
-
 from reconciler.edge.aws_errors import (
     AccountAccessError,
     BucketAccessError,
 )
 from reconciler.edge.base import EdgeBase
+from reconciler.live.facts import key_region
+from reconciler.live.policy import LivePolicy, ReadError
 
 
 class KeyPolicies(EdgeBase):

@@ -5,18 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
 )
-
-from reconciler.live.facts import FactNeeds
-from reconciler.live.policy import LivePolicy, ReadError
-
-if TYPE_CHECKING:
-    pass
 
 from reconciler.edge.aws_errors import (
     TRANSIENT_WRITE_ATTEMPTS,
@@ -28,6 +21,8 @@ from reconciler.edge.clients import (
     worker_pool,
 )
 from reconciler.edge.fact_reads import FactReads
+from reconciler.live.facts import FactNeeds
+from reconciler.live.policy import LivePolicy, ReadError
 
 
 class PolicyIO(FactReads):

@@ -66,21 +66,45 @@ def moto_server() -> Iterator[str]:
     except ImportError as exc:
         raise BucketshareError(f"the sandbox needs moto[server]: {INSTALL_HINT}") from exc
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     url = f"http://127.0.0.1:{port}"
+    process: subprocess.Popen[bytes] | None = None
     try:
+        # A Ctrl-C between the server's start and `process` being set would leave nobody to
+        # stop it: held until it is set, the signal is delivered inside this try instead.
+        with _signals_held():
+            process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         _wait_until_up(url, process)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        if process is not None:
+            _stop(process)
+
+
+_HELD = frozenset((signal.SIGINT, signal.SIGTERM, signal.SIGHUP))
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Block SIGINT, SIGTERM and SIGHUP in this thread for the block; any that came meanwhile
+    is delivered (its Python handler runs) right after."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def account_credentials(endpoint: str, account: str) -> dict[str, str]:

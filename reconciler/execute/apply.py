@@ -8,7 +8,14 @@ from reconciler.edge.aws_errors import CredentialsRejected
 from reconciler.edge.s3 import S3Edge
 from reconciler.execute.create import create_bucket
 from reconciler.execute.journal import Journal
-from reconciler.execute.outcome import OVERWRITTEN, ApplyInterrupted, BucketOutcome, PolicyTarget, Run
+from reconciler.execute.outcome import (
+    OVERWRITTEN,
+    ApplyInterrupted,
+    BucketOutcome,
+    OutcomeKind,
+    PolicyTarget,
+    Run,
+)
 from reconciler.execute.pool import Announce, Presses, counting_presses, run_concurrently, run_pool
 from reconciler.execute.write import unsafe_reason, write_policy
 from reconciler.plan.model import BucketAction, BucketPlan, Plan, policy_hash
@@ -30,18 +37,25 @@ def apply_plan(
 
     def one(bucket_plan: BucketPlan) -> BucketOutcome:
         if bucket_plan.action is BucketAction.ERROR:
-            outcome = BucketOutcome(bucket_plan.bucket, False, "; ".join(bucket_plan.errors))
-        else:
-            outcome = apply_bucket(bucket_plan, run, plan.sid_prefix)
-        return replace(outcome, kind=bucket_plan.kind)
+            return BucketOutcome(bucket_plan.bucket, OutcomeKind.FAILED, "; ".join(bucket_plan.errors))
+        return apply_bucket(bucket_plan, run, plan.sid_prefix)
 
     todo = [b for b in plan.policies if b.action is not BucketAction.NOOP]
-    targets = {b.bucket: PolicyTarget(edge, b.bucket, b.account, b.kind) for b in todo}
+    targets = {b.bucket: PolicyTarget.of(edge, b.target) for b in todo}
     with counting_presses() as presses:
-        outcomes = run_concurrently(
-            one, todo, lambda b: b.bucket, edge.parallelism, journal, presses, announce
-        )
-        return _still_written(outcomes, targets, edge.parallelism, presses)
+        try:
+            outcomes = run_concurrently(
+                one, todo, lambda b: b.bucket, edge.parallelism, journal, presses, announce
+            )
+            return _still_written(_owned(outcomes, targets), targets, edge.parallelism, presses)
+        except ApplyInterrupted as interrupted:
+            raise ApplyInterrupted(_owned(interrupted.outcomes, targets)) from None
+
+
+def _owned(outcomes: list[BucketOutcome], targets: dict[str, PolicyTarget]) -> list[BucketOutcome]:
+    """Each outcome with its policy's kind and account, the ones never begun (or left in
+    flight) too: a key left unsettled is named as a key."""
+    return [replace(o, account=targets[o.bucket].account, policy=targets[o.bucket].kind) for o in outcomes]
 
 
 def _still_written(
@@ -60,7 +74,7 @@ def _still_written(
         except CredentialsRejected:
             return outcome  # credentials that expired mid-run prove nothing about the write
         if live.error is None and policy_hash(live.text) != outcome.written_hash:
-            return replace(outcome, ok=False, message=OVERWRITTEN)
+            return replace(outcome, kind=OutcomeKind.WRITTEN_BUT_FAILED, message=OVERWRITTEN)
         return outcome
 
     if not any(o.ok for o in outcomes):
@@ -75,10 +89,10 @@ def _still_written(
 
 
 def apply_bucket(bucket_plan: BucketPlan, run: Run, sid_prefix: str) -> BucketOutcome:
-    target = PolicyTarget(run.edge, bucket_plan.bucket, bucket_plan.account, bucket_plan.kind)
+    target = PolicyTarget.of(run.edge, bucket_plan.target)
     refusal = unsafe_reason(bucket_plan.new_policy, "planned", target.kind)
     if refusal:
-        return BucketOutcome(bucket_plan.bucket, False, refusal)
+        return BucketOutcome(bucket_plan.bucket, OutcomeKind.FAILED, refusal)
     if bucket_plan.action is BucketAction.CREATE:
         return create_bucket(bucket_plan, run, sid_prefix)
     return write_policy(

@@ -8,7 +8,7 @@ from dataclasses import replace
 from reconciler.edge.aws_errors import BucketAccessError
 from reconciler.edge.s3 import S3Edge
 from reconciler.execute.journal import CREATED, JournalEntry, now
-from reconciler.execute.outcome import WRITTEN_BUT, BucketOutcome, PolicyTarget, Run
+from reconciler.execute.outcome import WRITTEN_BUT, BucketOutcome, OutcomeKind, PolicyTarget, Run
 from reconciler.execute.write import write_policy
 from reconciler.plan.model import BucketAction, BucketPlan, Creation, policy_hash
 from reconciler.plan.verify import check_creation_against_live
@@ -20,7 +20,7 @@ def create_bucket(bucket_plan: BucketPlan, run: Run, sid_prefix: str) -> BucketO
     bucket, account, edge = bucket_plan.bucket, bucket_plan.account, run.edge
     refusal = _creation_refusal(bucket_plan, run, sid_prefix)
     if refusal is not None:
-        return BucketOutcome(bucket, False, refusal)
+        return BucketOutcome(bucket, OutcomeKind.FAILED, refusal)
     creation = bucket_plan.create
     assert creation is not None  # checked by _creation_refusal
     entry = JournalEntry(run.id, now(), bucket, account, CREATED, None, None, "pending", creation.describe())
@@ -29,7 +29,7 @@ def create_bucket(bucket_plan: BucketPlan, run: Run, sid_prefix: str) -> BucketO
         edge.create_bucket(bucket, account, creation.region)
     except BucketAccessError as exc:
         run.journal.append(replace(entry, time=now(), outcome="failed", message=str(exc)))
-        return BucketOutcome(bucket, False, str(exc))
+        return BucketOutcome(bucket, OutcomeKind.FAILED, str(exc))
     problem = _set_defaults(edge, bucket, account, creation)
     done = creation.describe() if problem is None else f"created, but {problem}"
     run.journal.append(replace(entry, time=now(), outcome="applied", message=done))
@@ -37,21 +37,23 @@ def create_bucket(bucket_plan: BucketPlan, run: Run, sid_prefix: str) -> BucketO
         # Plan sees an existing bucket from now on and never sets these: say so, loudly.
         return BucketOutcome(
             bucket,
-            False,
+            OutcomeKind.WRITTEN_BUT_FAILED,
             f"created the bucket, but {problem}; the bucket has no policy yet: set that default by "
             "hand, then plan and apply again",
         )
     if bucket_plan.new_policy_text is None:
-        return BucketOutcome(bucket, True, "created the bucket (no grants: no policy)")
+        return BucketOutcome(bucket, OutcomeKind.APPLIED, "created the bucket (no grants: no policy)")
     target = PolicyTarget(edge, bucket, account, just_created=True)
     text = bucket_plan.new_policy_text
     written = write_policy(run, target, policy_hash(None), text, BucketAction.PUT.value, live=target.read())
-    return replace(written, message=_after_creation(written))
+    # The bucket exists now, whatever became of its policy: a failure is after a write.
+    kind = written.kind if written.ok else OutcomeKind.WRITTEN_BUT_FAILED
+    return replace(written, kind=kind, message=_after_creation(written))
 
 
 def _after_creation(written: BucketOutcome) -> str:
     """What the policy write said, as the second half of a creation's one sentence."""
-    if written.message.startswith(WRITTEN_BUT):
+    if written.kind is OutcomeKind.WRITTEN_BUT_FAILED:
         return "created the bucket and wrote its policy, but " + written.message.removeprefix(WRITTEN_BUT)
     return ("created the bucket and " if written.ok else "created the bucket, but ") + written.message
 

@@ -72,7 +72,7 @@ def gather_plan(
     planned = {b.bucket for b in desired}
     expiring = tuple(e for e in state.expiring() if e.bucket in planned)
     return replace(
-        plan, expiring=expiring, partial_since=partial.ref if partial else None, scope=scope.describe()
+        plan, expiring=expiring, partial_since=partial.ref if partial else None, account_scope=scope
     )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from reconciler.errors import BucketshareError
+from reconciler.plan.kinds import PolicyKind
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,8 @@ class JournalEntry:
     message: str = ""
     written_hash: str | None = None
     """Hash of the policy read back after an applied write: rollback's stale check."""
-    kind: str = "bucket-policy"
-    """bucket-policy (`bucket` names the bucket) or key-policy (`bucket` holds the key ARN)."""
+    kind: str = PolicyKind.BUCKET.value
+    """A PolicyKind: bucket-policy (`bucket` names the bucket) or key-policy (`bucket` holds the key ARN)."""
     rolls_back: str | None = None
     """On a rollback's records: the id of the apply run it undoes. Journals written before this
     field existed lack it; their rollback records are matched to a run by `runs()`."""
@@ -62,7 +63,7 @@ class ApplyRun:
     @property
     def keys(self) -> int:
         """How many of `buckets` are KMS keys."""
-        return sum(1 for records in self.writes.values() if records[0].kind == "key-policy")
+        return sum(1 for records in self.writes.values() if records[0].kind == PolicyKind.KEY)
 
     def last_restore(self, bucket: str) -> JournalEntry | None:
         """The last record a rollback of this run wrote for bucket, when it is one of a write
@@ -102,7 +103,7 @@ RESTORED_PUBLIC = "restore-not-public"
 public (with RestrictPublicBuckets it would cut off every cross-account grant)."""
 
 _TEXT_FIELDS = ("run", "time", "bucket", "account", "action", "outcome", "message", "kind")
-KINDS = ("bucket-policy", "key-policy")
+KINDS = tuple(kind.value for kind in PolicyKind)
 _OPTIONAL_FIELDS = ("previous_policy", "new_policy", "written_hash", "rolls_back")
 
 

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TypeVar
 
 from reconciler.edge.aws_errors import BucketAccessError
 from reconciler.edge.s3 import S3Edge
 from reconciler.execute.journal import Journal
 from reconciler.live.policy import LivePolicy
-from reconciler.plan.model import PolicyKind
-from reconciler.policy.documents import (
-    KEY_POLICY_SIZE_LIMIT,
-    POLICY_SIZE_LIMIT,
-)
+from reconciler.plan.kinds import RULES, KindRules, PolicyKind, Target
 
 T = TypeVar("T")
 
@@ -79,20 +76,60 @@ OVERWRITTEN = (
 )
 
 
+class OutcomeKind(StrEnum):
+    """What became of one policy in an apply or rollback: what code, scripts and the JSON
+    report branch on. The message says it to a person and is never parsed back."""
+
+    APPLIED = "applied"
+    """The write (or the creation) took effect as planned."""
+    NO_OP = "no-op"
+    """Nothing to write: the live policy already was what the plan writes."""
+    NOTHING_TO_UNDO = "nothing-to-undo"
+    """Rollback: the run's write never took effect, or was undone already."""
+    FAILED = "failed"
+    """Nothing was written: refused, an AWS error, or the plan's error."""
+    STALE = "stale"
+    """Nothing was written: the live policy changed since the plan (or the apply rolled back)."""
+    WRITTEN_BUT_FAILED = "written-but-failed"
+    """Something was written, then a later step failed: a check after the write, the rest of a
+    creation, or a second writer overwriting it."""
+    UNKNOWN = "unknown"
+    """A second Ctrl-C left it in flight: whether its write happened is not known."""
+    NOT_STARTED = "not-started"
+    """Interrupted before it began: nothing was read or written."""
+
+
+SUCCEEDED = frozenset((OutcomeKind.APPLIED, OutcomeKind.NO_OP, OutcomeKind.NOTHING_TO_UNDO))
+
+
 @dataclass(frozen=True)
 class BucketOutcome:
     bucket: str
-    ok: bool
+    kind: OutcomeKind
     message: str
-    started: bool = True
-    """False when apply was interrupted before this bucket began: nothing was read or written."""
     written_hash: str | None = None
     """Hash of the policy read back after a write that succeeded."""
-    settled: bool = True
-    """False when a second Ctrl-C stopped the run while this bucket was in flight: whether
-    its write happened is unknown (its journal record may say `pending`)."""
-    kind: PolicyKind = PolicyKind.BUCKET
+    account: str = ""
+    """The account that owns it (set by apply for every outcome, begun or not)."""
+    policy: PolicyKind = PolicyKind.BUCKET
     """What `bucket` names: a bucket, or a KMS key by its ARN."""
+
+    @property
+    def ok(self) -> bool:
+        return self.kind in SUCCEEDED
+
+    @property
+    def started(self) -> bool:
+        return self.kind is not OutcomeKind.NOT_STARTED
+
+    @property
+    def settled(self) -> bool:
+        return self.kind is not OutcomeKind.UNKNOWN
+
+    @property
+    def failed(self) -> bool:
+        """Known to have failed: begun, settled, not ok."""
+        return self.started and self.settled and not self.ok
 
 
 @dataclass(frozen=True)
@@ -114,40 +151,41 @@ class Run:
 @dataclass(frozen=True)
 class PolicyTarget:
     """One resource policy we co-own, as apply and rollback read and write it: a bucket's, or
-    a KMS key's (named by its ARN). Everything else about a safe write is the same for both."""
+    a KMS key's (named by its ARN). What differs between kinds is their row in plan/kinds.py."""
 
     edge: S3Edge
     name: str
     account: str
     kind: PolicyKind = PolicyKind.BUCKET
     just_created: bool = False
-    """A bucket this run created: a NoSuchBucket on reading it may be transient."""
+    """A resource this run created: a NoSuchBucket on reading it may be transient."""
+
+    @classmethod
+    def of(cls, edge: S3Edge, target: Target) -> PolicyTarget:
+        return cls(edge, target.name, target.account, target.kind)
 
     @property
-    def size_limit(self) -> int:
-        return KEY_POLICY_SIZE_LIMIT if self.kind is PolicyKind.KEY else POLICY_SIZE_LIMIT
+    def rules(self) -> KindRules:
+        return RULES[self.kind]
 
     def read(self) -> LivePolicy:
-        if self.kind is PolicyKind.KEY:
-            return self.edge.read_key_policy(self.name, self.account)
-        if self.just_created:
-            return self.edge.read_new_policy(self.name, self.account)
-        return self.edge.read_policy(self.name, self.account)
+        calls = self.rules.calls
+        read = calls.read_new if self.just_created and calls.read_new is not None else calls.read
+        return read(self.edge, self.name, self.account)
 
     def write(self, text: str | None) -> None:
-        """Put text, or delete the policy when text is None (never for a key: it always has one)."""
-        if self.kind is PolicyKind.KEY:
-            if text is None:
-                raise BucketAccessError("refused: a key policy is never deleted; restore it by hand")
-            self.edge.put_key_policy(self.name, self.account, text)
-        elif text is None:
-            self.edge.delete_policy(self.name, self.account)
+        """Put text, or delete the policy when text is None (refused for a kind never deleted)."""
+        calls = self.rules.calls
+        if text is not None:
+            calls.put(self.edge, self.name, self.account, text)
+        elif calls.delete is None:
+            raise BucketAccessError(f"refused: a {self.rules.noun} is never deleted; restore it by hand")
         else:
-            self.edge.put_policy(self.name, self.account, text)
+            calls.delete(self.edge, self.name, self.account)
 
     def is_public(self) -> bool | None:
-        # Block Public Access judges bucket policies; a key policy's grants name principals.
-        return False if self.kind is PolicyKind.KEY else self.edge.policy_is_public(self.name, self.account)
+        status = self.rules.calls.public_status
+        return False if status is None else status(self.edge, self.name, self.account)
 
 
 class ApplyInterrupted(KeyboardInterrupt):

@@ -12,7 +12,7 @@ from types import FrameType
 from typing import Generic, TypeVar
 
 from reconciler.execute.journal import Journal
-from reconciler.execute.outcome import IN_FLIGHT, NOT_STARTED, ApplyInterrupted, BucketOutcome, T
+from reconciler.execute.outcome import IN_FLIGHT, NOT_STARTED, ApplyInterrupted, BucketOutcome, OutcomeKind, T
 
 R = TypeVar("R")
 
@@ -42,11 +42,13 @@ def run_concurrently(
         if result.error is not None and not done.interrupted:
             raise result.error
         if result.state is _State.DONE:
-            outcomes.append(result.outcome or BucketOutcome(name(item), False, str(result.error)))
+            outcomes.append(
+                result.outcome or BucketOutcome(name(item), OutcomeKind.FAILED, str(result.error))
+            )
         elif result.state is _State.STARTED:
-            outcomes.append(BucketOutcome(name(item), False, IN_FLIGHT, settled=False))
+            outcomes.append(BucketOutcome(name(item), OutcomeKind.UNKNOWN, IN_FLIGHT))
         else:
-            outcomes.append(BucketOutcome(name(item), False, NOT_STARTED, started=False))
+            outcomes.append(BucketOutcome(name(item), OutcomeKind.NOT_STARTED, NOT_STARTED))
     if done.interrupted:
         raise ApplyInterrupted(outcomes)
     return outcomes

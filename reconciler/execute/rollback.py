@@ -18,12 +18,14 @@ from reconciler.execute.outcome import (
     ROLL_BACK_FIRST,
     STALE_SINCE_APPLY,
     BucketOutcome,
+    OutcomeKind,
     PolicyTarget,
     Run,
 )
 from reconciler.execute.pool import Announce, counting_presses, run_concurrently
 from reconciler.execute.write import live_holds, unsafe_reason, write_policy
-from reconciler.plan.model import PolicyKind, policy_hash
+from reconciler.plan.kinds import PolicyKind
+from reconciler.plan.model import policy_hash
 
 
 def rollback_target(
@@ -137,45 +139,45 @@ def rollback(
     def one(name: str) -> BucketOutcome:
         outcome = restore(name)
         records = undone.writes.get(name)
-        kind = PolicyKind(records[0].kind) if records else PolicyKind.BUCKET
+        policy = PolicyKind(records[0].kind) if records else PolicyKind.BUCKET
         creation = undone.created.get(name)
         if creation is None:
-            return replace(outcome, kind=kind)
+            return replace(outcome, policy=policy)
         template = CREATED_KEPT if creation.outcome == "applied" else MAYBE_CREATED
         note = template.format(bucket=name, run=creation.run)
         if not records:
-            return BucketOutcome(name, True, note)
-        return replace(outcome, message=f"{outcome.message}; {note}", kind=kind)
+            return BucketOutcome(name, OutcomeKind.NOTHING_TO_UNDO, note)
+        return replace(outcome, message=f"{outcome.message}; {note}", policy=policy)
 
     def restore(name: str) -> BucketOutcome:
         records = undone.writes.get(name)
         if not records:
-            return BucketOutcome(name, True, NOTHING_TO_UNDO)
+            return BucketOutcome(name, OutcomeKind.NOTHING_TO_UNDO, NOTHING_TO_UNDO)
         if undone.rolled_back(name):
-            return BucketOutcome(name, True, ALREADY_ROLLED_BACK)
+            return BucketOutcome(name, OutcomeKind.NOTHING_TO_UNDO, ALREADY_ROLLED_BACK)
         if undone.restore_was_public(name):
-            return BucketOutcome(name, False, RESTORE_WAS_PUBLIC)
-        policy = PolicyTarget(edge, name, records[0].account, PolicyKind(records[0].kind))
-        live = policy.read()
+            return BucketOutcome(name, OutcomeKind.FAILED, RESTORE_WAS_PUBLIC)
+        target_policy = PolicyTarget(edge, name, records[0].account, PolicyKind(records[0].kind))
+        live = target_policy.read()
         if live.error is not None:
-            return BucketOutcome(name, False, f"not restored: {live.error}")
+            return BucketOutcome(name, OutcomeKind.FAILED, f"not restored: {live.error}")
         cut_off = undone.last_restore(name)
         if cut_off is not None and live_holds(live.text, cut_off.new_policy, partition):
             # A rollback killed (or failing its read-back) after its write took effect.
-            return BucketOutcome(name, True, ALREADY_ROLLED_BACK)
+            return BucketOutcome(name, OutcomeKind.NOTHING_TO_UNDO, ALREADY_ROLLED_BACK)
         target, why = rollback_target(records, live.text, partition)
         later = choice.later.get(name)
         stale = why == STALE_SINCE_APPLY
         if later is not None and (stale or _also_wrote(later, target, live.text, partition)):
-            return BucketOutcome(name, False, ROLL_BACK_FIRST.format(run=later.id))
+            return BucketOutcome(name, OutcomeKind.FAILED, ROLL_BACK_FIRST.format(run=later.id))
         if target is None:
-            return BucketOutcome(name, why.startswith(NOTHING_TO_UNDO), why)
+            return BucketOutcome(name, OutcomeKind.STALE if stale else OutcomeKind.NOTHING_TO_UNDO, why)
         refusal = _restore_refusal(target)
         if refusal is not None:
-            return BucketOutcome(name, False, f"not restored: {refusal}")
+            return BucketOutcome(name, OutcomeKind.FAILED, f"not restored: {refusal}")
         return write_policy(
             writer,
-            policy,
+            target_policy,
             policy_hash(live.text),
             target.previous_policy,
             ROLLBACK,

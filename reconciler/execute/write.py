@@ -13,19 +13,15 @@ from reconciler.execute.outcome import (
     PUBLIC_RESTORED,
     PUBLIC_UNKNOWN,
     STALE_SINCE_PLAN,
-    WRITTEN_BUT,
     BucketOutcome,
+    OutcomeKind,
     PolicyTarget,
     Run,
 )
 from reconciler.live.policy import LivePolicy
-from reconciler.plan.model import PolicyKind, policy_hash
-from reconciler.policy.documents import (
-    KEY_POLICY_SIZE_LIMIT,
-    POLICY_SIZE_LIMIT,
-    policy_size,
-    public_statement_sids,
-)
+from reconciler.plan.kinds import RULES, PolicyKind
+from reconciler.plan.model import policy_hash
+from reconciler.policy.documents import policy_size, public_statement_sids
 from reconciler.policy.normalize import equivalent_policies
 
 
@@ -34,10 +30,10 @@ def unsafe_reason(document: dict[str, Any] | None, which: str, kind: PolicyKind)
     refuse, or a public bucket policy."""
     if document is None:
         return None
-    limit = KEY_POLICY_SIZE_LIMIT if kind is PolicyKind.KEY else POLICY_SIZE_LIMIT
-    if policy_size(document) > limit:
-        return f"refused: the {which} policy is over the {limit}-byte limit"
-    if kind is PolicyKind.BUCKET and public_statement_sids(document):
+    rules = RULES[kind]
+    if policy_size(document) > rules.size_limit:
+        return f"refused: the {which} policy is over the {rules.size_limit}-byte limit"
+    if rules.public_check and public_statement_sids(document):
         return f"refused: the {which} policy holds a public statement"
     return None
 
@@ -61,15 +57,15 @@ def write_policy(
     bucket, account = target.name, target.account
     live = live or target.read()
     if live.error is not None:
-        return BucketOutcome(bucket, False, live.error)
+        return BucketOutcome(bucket, OutcomeKind.FAILED, live.error)
     if policy_hash(live.text) != expected_hash:
         if live_holds(live.text, new_text, partition):
             # A run whose answer was lost wrote it already: nothing to do, nothing lost.
-            return BucketOutcome(bucket, True, "already as planned; nothing written")
-        return BucketOutcome(bucket, False, stale)
+            return BucketOutcome(bucket, OutcomeKind.NO_OP, "already as planned; nothing written")
+        return BucketOutcome(bucket, OutcomeKind.STALE, stale)
     refusal = check(live.text) if check is not None else None
     if refusal is not None:
-        return BucketOutcome(bucket, False, refusal)
+        return BucketOutcome(bucket, OutcomeKind.FAILED, refusal)
     entry = JournalEntry(
         run.id,
         now(),
@@ -87,22 +83,22 @@ def write_policy(
         target.write(new_text)
     except BucketAccessError as exc:
         journal.append(replace(entry, time=now(), outcome="failed", message=str(exc)))
-        return BucketOutcome(bucket, False, str(exc))
+        return BucketOutcome(bucket, OutcomeKind.FAILED, str(exc))
     after = target.read()
     if after.error is not None or not live_holds(after.text, new_text, partition):
         message = after.error or "the policy read back differs from what was written"
         journal.append(replace(entry, time=now(), outcome="failed", message=message))
-        return BucketOutcome(bucket, False, message)
+        return BucketOutcome(bucket, OutcomeKind.FAILED, message)
     written = policy_hash(after.text)
     journal.append(replace(entry, time=now(), outcome="applied", written_hash=written))
     if new_text is not None and prove_not_public:
         public = target.is_public()
         if public is None:
-            return BucketOutcome(bucket, False, PUBLIC_UNKNOWN, written_hash=written)
+            return BucketOutcome(bucket, OutcomeKind.WRITTEN_BUT_FAILED, PUBLIC_UNKNOWN, written_hash=written)
         if public:
             return _restore_not_public(run, target, after, live.text)
     verb = "deleted the policy" if new_text is None else "wrote the policy"
-    return BucketOutcome(bucket, True, verb, written_hash=written)
+    return BucketOutcome(bucket, OutcomeKind.APPLIED, verb, written_hash=written)
 
 
 def _restore_not_public(
@@ -123,12 +119,15 @@ def _restore_not_public(
         prove_not_public=False,
     )
     if restored.ok:
-        return BucketOutcome(bucket, False, PUBLIC_RESTORED, written_hash=restored.written_hash)
-    if restored.message.startswith(WRITTEN_BUT):
-        return restored
+        return BucketOutcome(
+            bucket, OutcomeKind.WRITTEN_BUT_FAILED, PUBLIC_RESTORED, written_hash=restored.written_hash
+        )
+    if restored.kind is OutcomeKind.STALE:
+        # Its message (the stale= above) says the write took effect and what to do.
+        return replace(restored, kind=OutcomeKind.WRITTEN_BUT_FAILED)
     return BucketOutcome(
         bucket,
-        False,
+        OutcomeKind.WRITTEN_BUT_FAILED,
         f"written, but S3 reports the bucket policy as public, and restoring the previous policy "
         f"failed ({restored.message}); run rollback for this bucket",
     )

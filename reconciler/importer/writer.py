@@ -67,7 +67,7 @@ def declaration_text(bucket: str, account: str, result: ImportResult, adopt: boo
         explained_changes(result.unmanaged),
     )
     header += _listed(
-        "Expressed by the grants below, but kept (they cannot be adopted by Sid; edit them by hand):",
+        "Expressed by the grants below, but kept (they cannot be named alone in adopt:; edit them by hand):",
         explained_changes(result.not_adoptable),
     )
     sids = [repr(sid) for sid in result.adoptable]
@@ -79,15 +79,39 @@ def declaration_text(bucket: str, account: str, result: ImportResult, adopt: boo
         header += _listed(
             "Expressed by the grants below and kept beside the managed statements (no --adopt):", sids
         )
-    document: dict[str, Any] = {
-        "version": 1,
-        "bucket": bucket,
-        "account": account,
-        "grants": [_grant(g) for g in result.grants],
-    }
+    header += _proposals_comment(result)
+    head: dict[str, Any] = {"version": 1, "bucket": bucket, "account": account}
+    body = _dump(head) + "grants:" + ("\n" if result.grants else " []\n")
+    for grant in result.grants:
+        # What the grant allows beyond the statements, right above it: never a silent change.
+        body += "".join(f"  # widens: {_printable(line)}\n" for line in grant.widening)
+        body += _indented(_dump([_grant(grant)]))
     if adopt and result.adoptable:
-        document["adopt"] = list(result.adoptable)
-    body = yaml.dump(
-        document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000
-    )
+        body += _dump({"adopt": list(result.adoptable)})
     return "\n".join(header) + "\n" + body
+
+
+def _dump(value: Any) -> str:
+    return yaml.dump(
+        value, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000
+    )
+
+
+def _indented(text: str) -> str:
+    return "".join(f"  {line}\n" for line in text.splitlines())
+
+
+def proposals_snippet(result: ImportResult) -> list[str]:
+    """reconciler.yaml lines defining the proposed levels: with them, import again converts
+    the statements no level expressed exactly."""
+    if not result.proposals:
+        return []
+    return ["access_levels:", *(line for p in result.proposals for line in p.snippet())]
+
+
+def _proposals_comment(result: ImportResult) -> list[str]:
+    snippet = proposals_snippet(result)
+    if not snippet:
+        return []
+    title = "# Proposed access levels: add to reconciler.yaml and import again to express these exactly:"
+    return [title, *(f"#   {_printable(line)}" for line in snippet)]

@@ -1,23 +1,81 @@
-"""Adoption: hand-written statements (named by Sid in `adopt:`) that the grants replace."""
+"""Adoption: hand-written statements (named in `adopt:`) that the grants replace.
+
+A statement is named by its Sid, or, when it has none, by `sha256:` and the hash of its
+canonical content (what import wrote): a statement changed since then no longer hashes the
+same, so its adoption is refused like that of a statement whose Sid went missing.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reconciler.declare.model import Adoption
-from reconciler.plan.explain import AccessChange, Direction
+from reconciler.declare.model import HASH_PREFIX, STATEMENT_HASH_RE, Adoption
+from reconciler.plan.explain import AccessChange, Direction, grant_key
 from reconciler.plan.model import BucketPlan, ChangeKind, StatementChange
 from reconciler.policy.atoms import (
     Atom,
     NotModelled,
+    covers,
     describe_uncovered,
+    exact_atoms,
     grant_atoms,
     policy_atoms,
     statement_atoms,
     uncovered,
 )
+from reconciler.policy.normalize import content_hash
 from reconciler.policy.render import DesiredBucket
+
+
+def matching(entry: str, statements: list[Any], partition: str) -> list[Any]:
+    """The statements an `adopt:` entry names: by Sid, or (sha256:...) by content hash among
+    the statements without a Sid."""
+    if STATEMENT_HASH_RE.match(entry):
+        digest = entry.removeprefix(HASH_PREFIX)
+        return [
+            s
+            for s in statements
+            if isinstance(s, dict) and not s.get("Sid") and content_hash(s, partition) == digest
+        ]
+    return [s for s in statements if isinstance(s, dict) and s.get("Sid") == entry]
+
+
+@dataclass(frozen=True)
+class Held:
+    """What the grantees hold already, apart from the statements we own."""
+
+    adopted: frozenset[Atom] = frozenset()
+    """What the adopted statements granted (importer atoms): no gain to a reviewer."""
+    kept: tuple[Any, ...] = ()
+    """The hand-written statements that stay, in policy order: what they certainly grant is
+    "already granted", not a gain."""
+    bucket: str = ""
+    partition: str = "aws"
+    live: tuple[Any, ...] = ()
+    """Every live statement, in policy order: a kept statement is named by its place there,
+    as the person reading the bucket's policy counts."""
+
+    def kept_grants(self) -> list[tuple[str, frozenset[Atom]]]:
+        """(label, what it certainly grants) of each kept statement."""
+        return [
+            (
+                _kept_label(statement, self._position(statement, index)),
+                exact_atoms(statement, self.bucket, self.partition),
+            )
+            for index, statement in enumerate(self.kept)
+        ]
+
+    def _position(self, statement: Any, fallback: int) -> int:
+        # By identity: two hand-written statements may be equal, yet each has its own place.
+        return next((i for i, live in enumerate(self.live) if live is statement), fallback)
+
+
+def _kept_label(statement: Any, index: int) -> str:
+    sid = statement.get("Sid") if isinstance(statement, dict) else None
+    if isinstance(sid, str) and sid:
+        return f"Sid {sid} (position {index + 1})"
+    return f"statement {index + 1} (no Sid)"
 
 
 @dataclass(frozen=True)
@@ -25,14 +83,18 @@ class _Adoption:
     kept: list[Any]
     """The unmanaged statements that stay: all but the adopted ones, in their order."""
     changes: list[StatementChange] = field(default_factory=list)
-    held: frozenset[Atom] = frozenset()
-    """What the adopted statements granted (importer atoms): no gain to a reviewer."""
+    held: Held = field(default_factory=Held)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
 def adopt_statements(
-    desired: DesiredBucket | None, kept: list[Any], bucket: str, partition: str, ours_change: bool
+    desired: DesiredBucket | None,
+    live: list[Any],
+    kept: list[Any],
+    bucket: str,
+    partition: str,
+    ours_change: bool,
 ) -> _Adoption:
     """Drop the hand-written statements `adopt:` names, only where ours grant all they grant.
 
@@ -42,12 +104,14 @@ def adopt_statements(
     """
     adoptions = desired.share.adopted if desired is not None else ()
     if not adoptions or desired is None:
-        return _Adoption(kept)
+        return _Adoption(
+            kept, held=Held(kept=tuple(kept), bucket=bucket, partition=partition, live=tuple(live))
+        )
     granted = policy_atoms([w.statement for w in desired.statements], bucket, partition)
     result = _Adoption(list(kept))
     held: set[Atom] = set()
     for adoption in adoptions:
-        matches = [s for s in kept if isinstance(s, dict) and s.get("Sid") == adoption.sid]
+        matches = matching(adoption.sid, kept, partition)
         problem = _adoption_problem(adoption, matches, granted, bucket, partition)
         if problem is None:
             result.kept.remove(matches[0])
@@ -58,17 +122,22 @@ def adopt_statements(
         else:
             hint = (
                 "; remove it from adopt: if an earlier apply adopted it, or fix the Sid"
-                if not matches
+                if not matches and adoption.digest is None
                 else ""
             )
             result.errors.append(f"{adoption.location}: {problem}{hint}")
-    return replace(result, held=frozenset(held))
+    return replace(result, held=Held(frozenset(held), tuple(result.kept), bucket, partition, tuple(live)))
 
 
 def _adoption_problem(
     adoption: Adoption, matches: list[Any], granted: frozenset[Atom], bucket: str, partition: str
 ) -> str | None:
     sid = adoption.sid
+    if not matches and adoption.digest is not None:
+        return (
+            f"adopted statement {sid!r} is not in the live policy: no statement without a Sid has that "
+            "content any more (changed or removed since the import); import again to see it as it is"
+        )
     if not matches:
         return f"adopted statement {sid!r} is not in the live policy"
     if len(matches) > 1:
@@ -96,20 +165,34 @@ def _adopted_change(adoption: Adoption, statement: Any) -> StatementChange:
 
 
 def held_rows(
-    rows: tuple[AccessChange, ...], desired: DesiredBucket | None, held: frozenset[Atom]
+    rows: tuple[AccessChange, ...], desired: DesiredBucket | None, held: Held
 ) -> tuple[AccessChange, ...]:
-    """The reviewer's rows without the gains an adopted statement already gave: no one gains."""
-    if not held or desired is None:
+    """The reviewer's rows without the gains an adopted statement already gave (no one gains),
+    and with the gains the kept hand-written statements already give said as such."""
+    if desired is None or not any(row.direction is Direction.GAINS for row in rows):
         return rows
-    by_location = {str(g.location): g for g in desired.share.grants}
+    by_key = {grant_key(g): g for g in desired.share.grants}
+    kept = held.kept_grants() if held.kept else []
     kept_rows = []
     for row in rows:
-        grant = by_location.get(row.declared_at or "")
-        gained = row.direction is Direction.GAINS and grant is not None
-        if gained and grant and not uncovered(grant_atoms(grant.grantee, grant.access, grant.prefixes), held):
+        grant = by_key.get(row.key()) if row.direction is Direction.GAINS else None
+        if grant is None:
+            kept_rows.append(row)
             continue
-        kept_rows.append(row)
+        wanted = grant_atoms(grant.grantee, grant.access, grant.prefixes)
+        if held.adopted and not uncovered(wanted, held.adopted):
+            continue
+        granted_by = _granted_by(wanted, kept)
+        kept_rows.append(replace(row, held_by=granted_by) if granted_by else row)
     return tuple(kept_rows)
+
+
+def _granted_by(wanted: frozenset[Atom], kept: list[tuple[str, frozenset[Atom]]]) -> str:
+    """The kept statements that together grant all of wanted, named; "" when they do not."""
+    if not kept or uncovered(wanted, frozenset().union(*(atoms for _, atoms in kept))):
+        return ""
+    names = [label for label, atoms in kept if any(covers(atoms, atom) for atom in wanted)]
+    return " and ".join(names)
 
 
 def drop_adopted(
@@ -123,7 +206,7 @@ def drop_adopted(
     granted = policy_atoms(ours, bucket_plan.bucket, partition)
     remaining = list(kept)
     for sid in bucket_plan.adopted:
-        matches = [s for s in kept if isinstance(s, dict) and s.get("Sid") == sid]
+        matches = matching(sid, kept, partition)
         if len(matches) != 1:
             return (
                 kept,

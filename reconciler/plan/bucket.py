@@ -1,49 +1,35 @@
-"""Plan one bucket: compare the statements we want with a live policy we co-own with others.
+"""Plan one bucket: the co-owned policy planner (reconciler.plan.co_owned) plus what only a
+bucket has: its facts (ownership, encryption), adoption of hand-written statements, creation.
 
-Pure: no AWS calls. Statements whose Sid starts with the configured prefix are ours; every
-other statement is kept exactly as read, in its order. The result is a frozen Plan that
-renderers print and apply executes, so there is one planning logic only.
+Pure: no AWS calls. The result is a frozen Plan that renderers print and apply executes, so
+there is one planning logic only.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
-
-from deepdiff import DeepDiff
+from dataclasses import replace
 
 from reconciler.live.policy import LivePolicy, ReadError
 from reconciler.plan.adoption import adopt_statements, held_rows
 from reconciler.plan.bucket_facts import check_bucket_facts, consumer_policies_for
-from reconciler.plan.checks import (
-    is_ours,
-    kept_problems,
-    new_document,
-    orphan_warnings,
-    public_warnings,
-    sid_collisions,
-    write_problems,
-)
+from reconciler.plan.checks import orphan_warnings, public_warnings, sid_collisions
+from reconciler.plan.co_owned import PlanContext, diff_statements, merge, split_live
 from reconciler.plan.explain import access_changes
+from reconciler.plan.kinds import RULES, PolicyKind
 from reconciler.plan.model import (
     NO_BUCKET_HASH,
     BucketAction,
     BucketPlan,
-    ChangeKind,
     Creation,
     Plan,
-    StatementChange,
     ordered_messages,
     policy_hash,
 )
 from reconciler.plan.reasons import explained_changes, holds_acl_condition, is_expiry_only
-from reconciler.policy.documents import (
-    policy_size,
-)
-from reconciler.policy.normalize import canonical, normalize_statement, statements_of
-from reconciler.policy.render import DesiredBucket, DesiredStatement
+from reconciler.policy.render import DesiredBucket
+
+_RULES = RULES[PolicyKind.BUCKET]
 
 
 def _error_plan(live: LivePolicy, declared: bool, message: str) -> BucketPlan:
@@ -63,54 +49,39 @@ def plan_bucket(
     declared = desired is not None
     if live.error_kind is ReadError.NO_BUCKET and desired is not None and desired.share.create:
         return _creation_plan(desired, live, sid_prefix, partition, region)
-    if live.error is not None:
-        return _error_plan(live, declared, live.error)
-    try:
-        document = json.loads(live.text) if live.text is not None else None
-    except json.JSONDecodeError as exc:
-        return _error_plan(live, declared, f"live policy is not valid JSON ({exc}); fix it by hand first")
-    live_statements = statements_of(document)
+    split = split_live(live, _RULES, sid_prefix)
+    if isinstance(split, str):
+        return _error_plan(live, declared, split)
     facts = check_bucket_facts(desired, live.facts, sid_prefix, partition)
     desired = facts.desired
     wanted = desired.statements if desired is not None else ()
-    kept = [s for s in live_statements if not is_ours(s, sid_prefix)]
-    ours = [s for s in live_statements if is_ours(s, sid_prefix)]
-    errors = [*facts.errors, *sid_collisions(kept, wanted)]
-    changes = diff_statements(ours, wanted, PlanContext(sid_prefix, partition, declared))
-    adoption = adopt_statements(desired, kept, live.bucket, partition, bool(changes))
+    errors = [*facts.errors, *sid_collisions(split.kept, wanted)]
+    changes = diff_statements(split.ours, wanted, PlanContext(sid_prefix, partition, declared))
+    adoption = adopt_statements(desired, split.statements, split.kept, live.bucket, partition, bool(changes))
     errors.extend(adoption.errors)
-    kept = adoption.kept
     # No change means the live statements we own render the declared grants: nothing to explain.
-    access = held_rows(access_changes(desired, ours), desired, adoption.held) if changes else ()
-    acl_sids = facts.acl_sids if facts.acl_required or holds_acl_condition(ours) else frozenset()
+    access = held_rows(access_changes(desired, split.ours), desired, adoption.held) if changes else ()
+    acl_sids = facts.acl_sids if facts.acl_required or holds_acl_condition(split.ours) else frozenset()
     changes = explained_changes(changes, access, sid_prefix, acl_sids, facts.acl_required) + adoption.changes
-    statements = [*kept, *(w.statement for w in wanted)]
-    new_policy = new_document(document, statements)
-    if not changes:
-        action = BucketAction.NOOP
-    else:
-        action = BucketAction.PUT if new_policy is not None else BucketAction.DELETE
-    new_size = policy_size(new_policy) if new_policy is not None else 0
-    if action is BucketAction.PUT:
-        errors.extend(write_problems(new_policy or {}, new_size, wanted, live.bucket, partition))
-        errors.extend(kept_problems(document, kept))
-    warnings = [*facts.warnings, *orphan_warnings(live_statements), *adoption.warnings]
-    if action is BucketAction.NOOP:
-        warnings.extend(public_warnings(live_statements))
+    merged = merge(_RULES, live.bucket, split.document, adoption.kept, wanted, bool(changes), partition)
+    errors.extend(merged.errors)
+    warnings = [*facts.warnings, *orphan_warnings(split.statements), *adoption.warnings]
+    if merged.action is BucketAction.NOOP:
+        warnings.extend(public_warnings(split.statements))
     return BucketPlan(
         bucket=live.bucket,
         account=live.account,
-        action=BucketAction.ERROR if errors else action,
+        action=BucketAction.ERROR if errors else merged.action,
         declared=declared,
         live_hash=policy_hash(live.text),
         changes=tuple(changes),
-        kept_statements=len(kept),
+        kept_statements=len(adoption.kept),
         warnings=tuple(warnings),
         errors=tuple(errors),
-        new_policy=new_policy,
-        new_size=new_size,
+        new_policy=merged.new_policy,
+        new_size=merged.new_size,
         owners=desired.share.owners if desired is not None else (),
-        expiry_only=bool(changes) and not adoption.changes and is_expiry_only(desired, ours, partition),
+        expiry_only=bool(changes) and not adoption.changes and is_expiry_only(desired, split.ours, partition),
         access=access,
         adopted=tuple(c.sid for c in adoption.changes),
         facts=live.facts,
@@ -118,57 +89,6 @@ def plan_bucket(
         key_statements=facts.key_statements,
         consumer_policies=consumer_policies_for(desired, access, facts.key_arn, partition),
     )
-
-
-@dataclass(frozen=True)
-class PlanContext:
-    sid_prefix: str
-    partition: str
-    declared: bool
-
-
-def diff_statements(
-    ours: list[Any], wanted: Sequence[DesiredStatement], ctx: PlanContext
-) -> list[StatementChange]:
-    live_by_sid: dict[str, Any] = {}
-    changes = []
-    for statement in ours:
-        sid = str(statement.get("Sid"))
-        if sid in live_by_sid:
-            sentence = f"removes a duplicate of statement {sid}; the first copy stays"
-            changes.append(StatementChange(sid, ChangeKind.REMOVE, statement, None, (), (sentence,), ()))
-        else:
-            live_by_sid[sid] = statement
-    wanted_by_sid = {w.sid: w for w in wanted}
-    for sid in sorted(live_by_sid.keys() | wanted_by_sid.keys()):
-        before, desired = live_by_sid.get(sid), wanted_by_sid.get(sid)
-        if desired is None:
-            changes.append(_change(sid, ChangeKind.REMOVE, before, None, None, ctx))
-        elif before is None:
-            changes.append(_change(sid, ChangeKind.ADD, None, desired.statement, desired, ctx))
-        elif before != desired.statement and canonical(before, ctx.partition) != desired.canonical(
-            ctx.partition
-        ):
-            # Equal dicts need no normalising: the common case for a policy we wrote ourselves.
-            changes.append(_change(sid, ChangeKind.CHANGE, before, desired.statement, desired, ctx))
-    return changes
-
-
-def _change(
-    sid: str,
-    kind: ChangeKind,
-    before: Any,
-    after: dict[str, Any] | None,
-    desired: DesiredStatement | None,
-    ctx: PlanContext,
-) -> StatementChange:
-    old = normalize_statement(before, ctx.partition) if before is not None else {}
-    new = normalize_statement(after, ctx.partition) if after is not None else {}
-    field_diff: tuple[str, ...] = ()
-    if kind is ChangeKind.CHANGE:
-        field_diff = tuple(DeepDiff(old, new, ignore_order=True, verbose_level=2).pretty().splitlines())
-    sources = tuple(sorted({str(g.location) for g in desired.grants})) if desired else ()
-    return StatementChange(sid, kind, before, after, field_diff, (), sources)
 
 
 def _not_ours_to_read(live: LivePolicy) -> bool:

@@ -11,8 +11,10 @@ from reconciler.policy.documents import (
     POLICY_SIZE_LIMIT,
     POLICY_VERSION,
     is_public_statement,
-    public_statement_sids,
+    public_fix,
+    public_statements,
     resource_problems,
+    statement_name,
 )
 from reconciler.policy.render import DesiredStatement
 
@@ -50,10 +52,13 @@ def write_problems(
             f"the merged policy would be {size} bytes, over the {POLICY_SIZE_LIMIT}-byte S3 limit; "
             "S3 would reject it. Remove grants or unmanaged statements"
         )
-    for sid in public_statement_sids(policy):
+    for name, statement in public_statements(policy):
         problems.append(
-            f"statement {sid} would make the bucket public (S3 Block Public Access would refuse it "
-            "or, with RestrictPublicBuckets, cut off every cross-account grant); remove it"
+            f"statement {name} would make the bucket public (S3 Block Public Access would refuse it "
+            f"or, with RestrictPublicBuckets, cut off every cross-account grant): {public_fix(statement)}; "
+            f"or remove it: aws s3api get-bucket-policy --bucket {bucket} --query Policy --output text "
+            f"> policy.json, delete the statement, aws s3api put-bucket-policy --bucket {bucket} "
+            "--policy file://policy.json"
         )
     for desired in wanted:
         problems.extend(
@@ -110,8 +115,8 @@ def kept_problems(document: Any, kept: list[Any]) -> list[str]:
 
 def public_warnings(statements: list[Any]) -> list[str]:
     return [
-        f"statement {s.get('Sid', '(no Sid)')} is public; with RestrictPublicBuckets it blocks every "
+        f"statement {statement_name(s, i)} is public; with RestrictPublicBuckets it blocks every "
         "cross-account grant on this bucket"
-        for s in statements
+        for i, s in enumerate(statements)
         if is_public_statement(s)
     ]

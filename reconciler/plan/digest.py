@@ -114,27 +114,14 @@ def _same(reviewed: tuple[str, str, str] | None, now: tuple[str, str, str] | Non
     return reviewed[0] == now[0] and _same_hash(reviewed[1], now[1]) and _same_hash(reviewed[2], now[2])
 
 
-def _moved(bucket: str, before: tuple[str, str, str] | None, after: tuple[str, str, str] | None) -> str:
-    if after is None:
-        return f"{bucket}: no longer changes (another merge or a hand edit already did it)"
-    if before is None:
-        return f"{bucket}: changes now ({after[0]}) but did not in the reviewed plan"
+def _moved(bucket: str, before: tuple[str, str, str], after: tuple[str, str, str]) -> str:
+    """How a change differs from the last review that showed its bucket."""
     if before[0] != after[0]:
         # e.g. a bucket to create that someone created meanwhile: now a put-policy.
         return f"{bucket}: was {before[0]} in the reviewed plan, is {after[0]} now"
     if not _same_hash(before[1], after[1]):
         return f"{bucket}: its live policy changed since review (a hand edit or another merge)"
     return f"{bucket}: the planned policy differs from the reviewed one ({after[0]})"
-
-
-def changes_since_review(reviewed: Reviewed, plan: Plan) -> list[str]:
-    """Sentences saying how this plan differs, bucket by bucket, from the one reviewed."""
-    now = _changes(plan)
-    return [
-        _moved(bucket, reviewed.get(bucket), now.get(bucket))
-        for bucket in sorted(reviewed.keys() | now.keys())
-        if not _same(reviewed.get(bucket), now.get(bucket))
-    ]
 
 
 def unreviewed_changes(reviews: list[Reviewed], plan: Plan) -> list[str]:

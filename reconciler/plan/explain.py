@@ -8,19 +8,29 @@ from parsing Sids back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
 from reconciler.declare.model import GRANTEE_KIND_NAMES, Grant
-from reconciler.policy.access import ACCESS_ACTIONS, Access
+from reconciler.policy.access import BUILT_IN, Access
 from reconciler.policy.normalize import normalize_statement
 from reconciler.policy.render import DesiredBucket
 
-_OBJECT_ACTIONS = {
-    frozenset(a.lower() for a in actions.objects): access.value for access, actions in ACCESS_ACTIONS.items()
-}
+_Names = dict[frozenset[str], str]
+"""A level's name by its object actions (lower-case): how a live statement names its access."""
+
+
+def _level_names(levels: Iterable[Access]) -> _Names:
+    return {frozenset(a.lower() for a in level.actions.objects): str(level) for level in levels}
+
+
+def administration_note(access: Access) -> str:
+    """What a reviewer must see about a level that administers the bucket; "" for the others."""
+    if not access.administration:
+        return ""
+    return f"{access} administers the bucket (policy, ACL or configuration actions)"
 
 
 class Direction(StrEnum):
@@ -48,15 +58,31 @@ class AccessChange:
     reason: str = ""
     """For a gain: the grant's `reason:`, shown beside what it gains. Prose about the change,
     not the change: two rows that differ only in it grant the same."""
+    held_by: str = ""
+    """For a gain the hand-written statements kept beside ours already grant: which ones
+    (`Sid X (position N)`); the grantee gains nothing new."""
+    administration: bool = False
+    """The gained level administers the bucket (a defined level with `administration: true`)."""
 
     @property
     def scope(self) -> str:
         return ", ".join(self.prefixes) if self.prefixes else "the whole bucket"
 
+    def key(self) -> _Key:
+        """(grantee, access, prefixes): what the row is about, as grant_key says it of a grant."""
+        return (self.grantee, self.access, self.prefixes)
+
     def sentence(self) -> str:
+        where = f" ({self.declared_at})" if self.declared_at else ""
+        if self.held_by:
+            return (
+                f"{self.grantee}: {self.access} on {self.scope} already granted by {self.held_by}; "
+                f"adopt it to let bucketshare manage it{where}"
+            )
         text = f"{self.grantee} {self.direction.value} {self.access} on {self.scope}"
         if self.direction is Direction.GAINS:
-            return text + (f" ({self.declared_at})" if self.declared_at else "")
+            mark = " [administers the bucket: policy, ACL or configuration actions]"
+            return text + (mark if self.administration else "") + where
         return f"{text} ({self.why})"
 
 
@@ -68,7 +94,7 @@ _Key = tuple[str, str, tuple[str, ...]]
 """(grantee as read, access, prefixes): the granularity at which statements group grants."""
 
 
-def _grant_key(grant: Grant) -> _Key:
+def grant_key(grant: Grant) -> _Key:
     return (
         f"{GRANTEE_KIND_NAMES[grant.grantee.kind]} {grant.grantee.id}",
         grant.access.value,
@@ -80,8 +106,8 @@ def _texts(value: Any) -> list[str]:
     return [str(v) for v in (value if isinstance(value, list) else [] if value is None else [value])]
 
 
-def object_scope(statement: Any) -> tuple[str, tuple[str, ...]] | None:
-    """(access, prefixes) of an object-level statement; None for bucket-level ones."""
+def object_scope(statement: Any) -> tuple[frozenset[str], tuple[str, ...]] | None:
+    """(object actions, prefixes) of an object-level statement; None for bucket-level ones."""
     if not isinstance(statement, dict):
         return None
     # Only Resource and Action matter here: cheaper than normalising the whole statement.
@@ -89,9 +115,12 @@ def object_scope(statement: Any) -> tuple[str, tuple[str, ...]] | None:
     if not resources or not all("/" in r.partition(":::")[2] for r in resources):
         return None
     actions = frozenset(a.lower() for a in _texts(statement.get("Action")))
-    access = _OBJECT_ACTIONS.get(actions, "the actions " + ", ".join(sorted(actions)))
     prefixes = sorted(r.partition(":::")[2].partition("/")[2].removesuffix("*") for r in resources)
-    return access, tuple(p for p in prefixes if p)
+    return actions, tuple(p for p in prefixes if p)
+
+
+def _access_name(actions: frozenset[str], names: _Names) -> str:
+    return names.get(actions, "the actions " + ", ".join(sorted(actions)))
 
 
 def statement_grantees(statement: Any) -> set[str]:
@@ -113,23 +142,25 @@ def statement_grantees(statement: Any) -> set[str]:
     return {"account " + r.split(":")[4] for r in roots if r.count(":") >= 5 and r.split(":")[4]}
 
 
-def _live_keys(ours: Sequence[Any]) -> dict[_Key, str]:
-    keys: dict[_Key, str] = {}
+def _live_keys(ours: Sequence[Any], names: _Names) -> dict[_Key, str]:
+    """What each grantee holds through the live statements we own, per prefixes.
+
+    A level's object actions may span two statements (under BucketOwnerPreferred uploads get
+    the owner's ACL condition: read-write renders as a read and a write statement), so the
+    actions a grantee holds on the same prefixes are joined before they are named."""
+    held: dict[tuple[str, tuple[str, ...]], tuple[set[str], str]] = {}
     for statement in ours:
         scope = object_scope(statement)
         if scope is None:
             continue
+        actions, prefixes = scope
         for grantee in statement_grantees(statement):
-            keys.setdefault((grantee, *scope), str(statement.get("Sid")))
-    # Under BucketOwnerPreferred a read-write grant renders as a read and a write statement:
-    # together they are the read-write access the grantee holds.
-    for grantee, access, prefixes in list(keys):
-        write = (grantee, Access.WRITE.value, prefixes)
-        if access == Access.READ.value and write in keys:
-            del keys[write]
-            sid = keys.pop((grantee, access, prefixes))
-            keys.setdefault((grantee, Access.READ_WRITE.value, prefixes), sid)
-    return keys
+            found, _ = held.setdefault((grantee, prefixes), (set(), str(statement.get("Sid"))))
+            found.update(actions)
+    return {
+        (grantee, _access_name(frozenset(actions), names), prefixes): sid
+        for (grantee, prefixes), (actions, sid) in held.items()
+    }
 
 
 def _object_sids(desired: DesiredBucket) -> dict[Grant, list[str]]:
@@ -149,7 +180,8 @@ def access_changes(desired: DesiredBucket | None, ours: Sequence[Any]) -> tuple[
     A grantee named by the same statement (Sid) on both sides keeps its access even when a
     hand edit changed that statement's content: that is a restoration, not a gain or loss.
     """
-    live = _live_keys(ours)
+    levels = [*BUILT_IN.values(), *(g.access for g in desired.share.grants)] if desired else BUILT_IN.values()
+    live = _live_keys(ours, _level_names(levels))
     live_by_sid = {str(s.get("Sid")): statement_grantees(s) for s in ours if isinstance(s, dict)}
     wanted: dict[_Key, tuple[Grant, str]] = {}
     expired: dict[_Key, Grant] = {}
@@ -160,17 +192,19 @@ def access_changes(desired: DesiredBucket | None, ours: Sequence[Any]) -> tuple[
         for grant in desired.share.grants:
             if grant in rendered:
                 sids = object_sids.get(grant) or [""]
-                wanted[_grant_key(grant)] = (grant, sids[0])
+                wanted[grant_key(grant)] = (grant, sids[0])
                 for sid in sids:
-                    wanted_by_sid.setdefault(sid, set()).add(_grant_key(grant)[0])
+                    wanted_by_sid.setdefault(sid, set()).add(grant_key(grant)[0])
             else:
-                expired[_grant_key(grant)] = grant
+                expired[grant_key(grant)] = grant
     rows = []
     for key, (grant, sid) in wanted.items():
         if key not in live and key[0] not in live_by_sid.get(sid, set()):
             expires = grant.expires.isoformat() if grant.expires else None
             reason = grant.reason or ""
-            rows.append(AccessChange(Direction.GAINS, *key, sid, expires, str(grant.location), reason=reason))
+            reason = "; ".join(r for r in (administration_note(grant.access), reason) if r)
+            row = AccessChange(Direction.GAINS, *key, sid, expires, str(grant.location), reason=reason)
+            rows.append(replace(row, administration=grant.access.administration))
     for key, sid in live.items():
         if key not in wanted and key[0] not in wanted_by_sid.get(sid, set()):
             why = _why_lost(key, desired, expired)

@@ -11,8 +11,9 @@ from typing import Any, TypeVar
 
 from reconciler.declare.expiry import ExpiringGrant
 from reconciler.errors import BucketshareError
-from reconciler.live.facts import BucketFacts, Encryption, Ownership, is_key_arn, key_account
+from reconciler.live.facts import BucketFacts, Encryption, Ownership
 from reconciler.plan.explain import AccessChange, Direction
+from reconciler.plan.kinds import PolicyKind
 from reconciler.plan.model import (
     PLAN_FORMAT_VERSION,
     BucketAction,
@@ -20,9 +21,9 @@ from reconciler.plan.model import (
     ChangeKind,
     Creation,
     Plan,
-    PolicyKind,
     StatementChange,
 )
+from reconciler.plan.scopes import AccountScope
 from reconciler.policy.consumer import ConsumerPolicy
 
 E = TypeVar("E", bound=Enum)
@@ -111,7 +112,7 @@ def loads(text: str, origin: str) -> Plan:
             errors=top.texts("errors", ()),
             expiring=tuple(_expiring_from_dict(e) for e in top.objects("expiring", default=True)),
             partial_since=top.text_or_none("partial_since"),
-            scope=top.text_or_none("scope"),
+            account_scope=AccountScope.from_text(top.text_or_none("scope")),
         )
     except ValueError as exc:
         raise BucketshareError(f"{origin}: malformed plan: {exc}; run plan again") from exc
@@ -123,23 +124,27 @@ def _policy_from_dict(data: _Fields, kind: PolicyKind) -> BucketPlan:
     if found is not kind:
         raise ValueError(f"{data.where}.kind must be {kind.value} in this list, not {found.value}")
     plan = replace(_bucket_from_dict(data), kind=kind, key_users=data.texts("key_users", ()))
-    if kind is PolicyKind.KEY:
-        _check_key_plan(plan, data.where)
+    _check_target(plan, data.where)
     return plan
 
 
-def _check_key_plan(plan: BucketPlan, where: str) -> None:
-    """What a key's plan can be: a put, a no-op or an error, in the key's own account."""
-    if not is_key_arn(plan.bucket):
-        raise ValueError(f"{where}.bucket must be a KMS key ARN")
-    if plan.action not in (BucketAction.PUT, BucketAction.NOOP, BucketAction.ERROR) or plan.create:
-        raise ValueError(f"{where}.action must be put-policy, no-op or error for a key policy")
-    if plan.account != key_account(plan.bucket):
-        raise ValueError(f"{where}.account must be the key's own account")
+def _check_target(plan: BucketPlan, where: str) -> None:
+    """What the plan of this kind can be (plan/kinds.py): its name, its actions, its account."""
+    rules = plan.target.rules
+    if (problem := rules.name_problem(plan.bucket)) is not None:
+        raise ValueError(f"{where}.{problem}")
+    if plan.action not in rules.actions or (plan.create and not rules.creatable):
+        *others, last = rules.actions
+        raise ValueError(f"{where}.action must be {', '.join(others)} or {last} for a {rules.noun}")
+    owner = rules.owner(plan.bucket)
+    if owner is not None and plan.account != owner:
+        raise ValueError(f"{where}.account must be the {rules.noun.split()[0]}'s own account")
 
 
 def _bucket_from_dict(data: _Fields) -> BucketPlan:
     action = _choice(BucketAction, data, "action")
+    # Written for readers of the file and checked as a number; the kind's row (plan/kinds.py) is the limit.
+    data.number("size_limit")
     return BucketPlan(
         bucket=data.text("bucket"),
         account=data.text("account"),
@@ -163,7 +168,6 @@ def _bucket_from_dict(data: _Fields) -> BucketPlan:
         errors=data.texts("errors"),
         new_policy=data.document("new_policy"),
         new_size=data.number("new_size"),
-        size_limit=data.number("size_limit"),
         owners=data.texts("owners", ()),
         expiry_only=data.flag("expiry_only", False),
         access=tuple(_access_from_dict(a) for a in data.objects("access_changes", default=True)),
@@ -228,6 +232,8 @@ def _access_from_dict(data: _Fields) -> AccessChange:
         declared_at=data.text_or_none("declared_at"),
         why=data.text("why"),
         reason=data.text_or_none("reason") or "",
+        held_by=data.text_or_none("held_by") or "",
+        administration=data.flag("administration", False),
     )
 
 

@@ -16,9 +16,7 @@ from reconciler.plan.model import (
     ChangeKind,
     Creation,
     Plan,
-    PolicyKind,
 )
-from reconciler.policy.render import bucket_arn, bucket_uri
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
@@ -57,8 +55,8 @@ def _bucket_to_dict(plan: BucketPlan, partition: str) -> dict[str, Any]:
         "bucket": plan.bucket,
         # Derived from bucket and the plan's partition, for people and scripts; never read back.
         # A key's entry names the key by its ARN already and has no s3:// URI.
-        "arn": bucket_arn(plan.bucket, partition) if plan.kind is PolicyKind.BUCKET else plan.bucket,
-        "uri": bucket_uri(plan.bucket) if plan.kind is PolicyKind.BUCKET else None,
+        "arn": plan.target.arn(partition),
+        "uri": plan.target.uri,
         "account": plan.account,
         "kind": plan.kind.value,
         "key_users": list(plan.key_users),
@@ -135,6 +133,8 @@ def _access_to_dict(row: AccessChange) -> dict[str, Any]:
         "declared_at": row.declared_at,
         "why": row.why,
         "reason": row.reason,
+        "held_by": row.held_by,
+        "administration": row.administration,
     }
 
 

@@ -2,7 +2,7 @@
 
 A key can encrypt several buckets: its policy carries the statements for the grants of all
 of them (the `kms: manage` buckets whose default encryption names it), planned once per key
-like a bucket policy, by reconciler.plan.plan_key_policy: the key administrators' statements
+like a bucket policy, by the co-owned policy planner: the key administrators' statements
 are kept exactly. A key's plan must know every bucket it serves, including buckets a partial
 plan did not read and buckets with no grant left (their statements must go): when the
 default encryption of a `kms: manage` bucket is unknown, the keys of its account are not
@@ -16,12 +16,16 @@ from dataclasses import dataclass, field, replace
 
 from reconciler.live.facts import Encryption, KeyKind, key_account, key_kind
 from reconciler.live.policy import LivePolicy
+from reconciler.plan.checks import orphan_warnings, sid_collisions
+from reconciler.plan.co_owned import PlanContext, diff_statements, merge, split_live
 from reconciler.plan.facts import active_grants
-from reconciler.plan.key_policy import plan_key_policy
-from reconciler.plan.model import BucketAction, BucketPlan, PolicyKind, policy_hash
-from reconciler.policy.documents import KEY_POLICY_SIZE_LIMIT
+from reconciler.plan.kinds import RULES, PolicyKind
+from reconciler.plan.model import BucketAction, BucketPlan, policy_hash
+from reconciler.plan.reasons import explained_changes
 from reconciler.policy.key import render_key_statements
-from reconciler.policy.render import DesiredBucket
+from reconciler.policy.render import DesiredBucket, DesiredStatement
+
+_RULES = RULES[PolicyKind.KEY]
 
 Encryptions = Mapping[str, Encryption | str]
 """Bucket -> its default encryption, or why it could not be read."""
@@ -81,4 +85,45 @@ def _unknown_users(key: str, users: list[str], why: list[str]) -> BucketPlan:
         "would revoke its grants. Fix that read, then plan again"
     )
     plan = BucketPlan(key, key_account(key), BucketAction.ERROR, True, policy_hash(None), errors=(message,))
-    return replace(plan, kind=PolicyKind.KEY, key_users=tuple(users), size_limit=KEY_POLICY_SIZE_LIMIT)
+    return replace(plan, kind=PolicyKind.KEY, key_users=tuple(users))
+
+
+def plan_key_policy(
+    key_arn: str,
+    account: str,
+    live: LivePolicy,
+    wanted: Sequence[DesiredStatement],
+    users: Sequence[str],
+    sid_prefix: str,
+    partition: str,
+) -> BucketPlan:
+    """A KMS key's policy, planned as the bucket policies are: statements with our Sid prefix
+    are ours, every other (the key administrators', the key users') is kept exactly and in
+    order; the kind's rules (plan/kinds.py) say it must fit 32 KB and is never deleted."""
+    base = BucketPlan(
+        key_arn,
+        account,
+        BucketAction.ERROR,
+        True,
+        policy_hash(live.text),
+        kind=PolicyKind.KEY,
+        key_users=tuple(users),
+    )
+    split = split_live(live, _RULES, sid_prefix)
+    if isinstance(split, str):
+        return replace(base, errors=(split,))
+    errors = sid_collisions(split.kept, wanted)
+    diff = diff_statements(split.ours, wanted, PlanContext(sid_prefix, partition, True))
+    changes = explained_changes(diff, (), sid_prefix)
+    merged = merge(_RULES, key_arn, split.document, split.kept, wanted, bool(changes), partition)
+    errors.extend(merged.errors)
+    return replace(
+        base,
+        action=BucketAction.ERROR if errors else merged.action,
+        changes=tuple(changes),
+        kept_statements=len(split.kept),
+        errors=tuple(errors),
+        warnings=tuple(orphan_warnings(split.statements)),
+        new_policy=merged.new_policy,
+        new_size=merged.new_size,
+    )

@@ -8,14 +8,11 @@ lacks an account would be reviewed as if that account had no changes.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reconciler.plan.model import BucketPlan, Plan, ordered_messages
-
-_SHARD_SCOPE = re.compile(r"^shard (\d+)/(\d+)\Z")
-_ACCOUNTS_SCOPE = re.compile(r"^accounts ([0-9]{12}(?:,[0-9]{12})*)\Z")
+from reconciler.plan.scopes import EVERY_ACCOUNT, AccountScope
 
 
 class MergeError(ValueError):
@@ -48,7 +45,7 @@ def merge_plans(shards: Sequence[ShardPlan]) -> Plan:
         errors=ordered_messages(e for s in shards for e in s.plan.errors),
         expiring=tuple(sorted({e for s in shards for e in s.plan.expiring})),
         partial_since=plan.partial_since,
-        scope=scope,
+        account_scope=scope,
     )
 
 
@@ -82,32 +79,31 @@ def _joined(shards: Sequence[ShardPlan], key_plans: bool) -> tuple[BucketPlan, .
     return tuple(sorted(joined, key=lambda p: p.bucket))
 
 
-def _merged_scope(shards: Sequence[ShardPlan]) -> str | None:
-    """None (every account) for a complete set of `--shard I/N` plans; the union for
-    `--account` plans; otherwise refused."""
-    if len(shards) == 1 and shards[0].plan.scope is None:
-        return None
-    parsed = [
-        (s, _SHARD_SCOPE.match(s.plan.scope or ""), _ACCOUNTS_SCOPE.match(s.plan.scope or "")) for s in shards
-    ]
-    for shard, by_shard, by_accounts in parsed:
-        if by_shard is None and by_accounts is None:
-            what = "a plan of every account" if shard.plan.scope is None else f"scope {shard.plan.scope!r}"
+def _merged_scope(shards: Sequence[ShardPlan]) -> AccountScope:
+    """Every account for a complete set of `--shard I/N` plans; the union for `--account`
+    plans; otherwise refused."""
+    if len(shards) == 1 and shards[0].plan.account_scope.everything:
+        return EVERY_ACCOUNT
+    for shard in shards:
+        scope = shard.plan.account_scope
+        if (scope.shard is None) == (scope.accounts is None):
+            what = "a plan of every account" if scope.everything else f"scope {shard.plan.scope!r}"
             raise MergeError(
                 f"{shard.origin}: {what} cannot be merged; merge the plans of "
                 "`plan --shard I/N` (all of them) or of `plan --account ID`"
             )
-    if all(by_shard for _, by_shard, _ in parsed):
-        _check_complete([(s.origin, int(m[1]), int(m[2])) for s, m, _ in parsed if m])
-        return None
-    if all(by_accounts for _, _, by_accounts in parsed):
+    by_shard = [(s.origin, s.plan.account_scope.shard) for s in shards]
+    if all(shard is not None for _, shard in by_shard):
+        _check_complete([(origin, *shard) for origin, shard in by_shard if shard is not None])
+        return EVERY_ACCOUNT
+    if all(s.plan.account_scope.accounts is not None for s in shards):
         accounts: dict[str, str] = {}
-        for shard, _, match in parsed:
-            for account in match[1].split(",") if match else ():
+        for shard in shards:
+            for account in sorted(shard.plan.account_scope.accounts or ()):
                 if account in accounts:
                     raise MergeError(f"{shard.origin}: account {account} is also in {accounts[account]}")
                 accounts[account] = shard.origin
-        return "accounts " + ",".join(sorted(accounts))
+        return AccountScope(accounts=frozenset(accounts))
     raise MergeError("merge either the plans of `plan --shard I/N` or of `plan --account ID`, not both")
 
 

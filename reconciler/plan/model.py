@@ -12,11 +12,10 @@ from typing import Any
 from reconciler.declare.expiry import ExpiringGrant
 from reconciler.live.facts import NEW_BUCKET_ENCRYPTION, NEW_BUCKET_OWNERSHIP, BucketFacts
 from reconciler.plan.explain import AccessChange
+from reconciler.plan.kinds import PolicyKind, Target
+from reconciler.plan.scopes import EVERY_ACCOUNT, AccountScope
 from reconciler.policy.consumer import ConsumerPolicy
-from reconciler.policy.documents import (
-    POLICY_SIZE_LIMIT,
-    minified,
-)
+from reconciler.policy.documents import minified
 
 PLAN_FORMAT_VERSION = 1
 
@@ -70,14 +69,6 @@ class ChangeKind(StrEnum):
     REMOVE = "remove"
 
 
-class PolicyKind(StrEnum):
-    """The resource policies bucketshare co-owns: one planning, diff, write and rollback logic."""
-
-    BUCKET = "bucket-policy"
-    KEY = "key-policy"
-    """A KMS key's policy (`kms: manage`); the plan's `bucket` field holds the key ARN."""
-
-
 @dataclass(frozen=True)
 class StatementChange:
     sid: str
@@ -92,7 +83,8 @@ class StatementChange:
 @dataclass(frozen=True)
 class BucketPlan:
     """The plan for one resource policy we co-own: a bucket's, or (kind key-policy) the
-    policy of a customer managed KMS key, named by its ARN in `bucket`."""
+    policy of a customer managed KMS key. `bucket` is the policy's name (the bucket, or the
+    key ARN), as the JSON plan calls it; `target` says which resource that is."""
 
     bucket: str
     account: str
@@ -105,7 +97,6 @@ class BucketPlan:
     errors: tuple[str, ...] = ()
     new_policy: dict[str, Any] | None = None
     new_size: int = 0
-    size_limit: int = POLICY_SIZE_LIMIT
     owners: tuple[str, ...] = ()
     expiry_only: bool = False
     """The whole change is the removal of grants past their reviewed `expires:` date."""
@@ -128,6 +119,14 @@ class BucketPlan:
     """Set exactly when action is CREATE."""
 
     @property
+    def target(self) -> Target:
+        return Target(self.kind, self.bucket, self.account)
+
+    @property
+    def size_limit(self) -> int:
+        return self.target.rules.size_limit
+
+    @property
     def new_policy_text(self) -> str | None:
         return None if self.new_policy is None else minified(self.new_policy)
 
@@ -147,11 +146,16 @@ class Plan:
     expiring: tuple[ExpiringGrant, ...] = ()
     partial_since: str | None = None
     """Set when only the buckets whose declarations changed since this revision were planned."""
-    scope: str | None = None
-    """Set when only some owner accounts were planned (a shard); merge-plans joins shards."""
+    account_scope: AccountScope = EVERY_ACCOUNT
+    """The owner accounts planned: some only in a shard's plan; merge-plans joins shards."""
     keys: tuple[BucketPlan, ...] = ()
     """The KMS key policies planned with `kms: manage`, one per key, sorted by key ARN."""
     format_version: int = field(default=PLAN_FORMAT_VERSION)
+
+    @property
+    def scope(self) -> str | None:
+        """The account scope as the plan file and the report say it; None: every account."""
+        return self.account_scope.describe()
 
     def count(self, action: BucketAction) -> int:
         return sum(1 for b in self.buckets if b.action is action)

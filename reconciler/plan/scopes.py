@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 
 _SHARD = re.compile(r"^(\d{1,3})/(\d{1,3})\Z")
+_SHARD_TEXT = re.compile(r"^shard (\d+)/(\d+)\Z")
+_ACCOUNTS_TEXT = re.compile(r"^accounts ([0-9]{12}(?:,[0-9]{12})*)\Z")
 MAX_SHARDS = 256
 """GitHub Actions runs at most 256 jobs per matrix."""
 
@@ -33,8 +35,26 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class AccountScope:
+    """The owner accounts a plan covers: `accounts` (None: any), of shard (index, count)
+    (None: any); both None is every account."""
+
     accounts: frozenset[str] | None = None
     shard: tuple[int, int] | None = None
+
+    @classmethod
+    def from_text(cls, text: str | None) -> AccountScope:
+        """The scope a plan file records (describe's text; None: every account), or ValueError."""
+        if text is None:
+            return cls()
+        accounts, shard = None, None
+        for part in text.split("; "):
+            if shard is None and (by_shard := _SHARD_TEXT.match(part)):
+                shard = (int(by_shard[1]), int(by_shard[2]))
+            elif accounts is None and (by_accounts := _ACCOUNTS_TEXT.match(part)):
+                accounts = frozenset(by_accounts[1].split(","))
+            else:
+                raise ValueError(f"scope {text!r} must be `shard I/N`, `accounts ID,...` or both")
+        return cls(accounts, shard)
 
     @property
     def everything(self) -> bool:

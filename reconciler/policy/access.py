@@ -53,11 +53,12 @@ class Access(str):
     READ_WRITE: ClassVar[Access]
 
     def __new__(cls, name: str, actions: Actions | None = None, administration: bool = False) -> Access:
+        built_in = BUILT_IN.get(name)
+        if built_in is not None and actions in (None, built_in.actions):
+            # One object per built-in level (an unpickled or copied one too): code compares by identity.
+            return built_in
         if actions is None:
-            try:
-                return BUILT_IN[name]
-            except KeyError:
-                raise ValueError(f"{name!r} is not a built-in access level") from None
+            raise ValueError(f"{name!r} is not a built-in access level")
         level = super().__new__(cls, name)
         level.actions = actions
         level.administration = administration
@@ -115,9 +116,12 @@ LISTING_ACTIONS = frozenset({"s3:listbucket", "s3:listbucketversions"})
 """Bucket actions whose requests carry `s3:prefix` (the service authorization reference lists
 the key for these two only), so they can be scoped to a grant's prefixes."""
 
-BUCKET_LEVEL_ACTIONS = frozenset(
-    action.lower() for actions in ACCESS_ACTIONS.values() for action in actions.listing + actions.bucket
-) | LISTING_ACTIONS
+BUCKET_LEVEL_ACTIONS = (
+    frozenset(
+        action.lower() for actions in ACCESS_ACTIONS.values() for action in actions.listing + actions.bucket
+    )
+    | LISTING_ACTIONS
+)
 
 KMS_DECRYPT_ACTIONS = frozenset(
     {"s3:getobject", "s3:getobjectversion", "s3:getobjecttorrent", "s3:getobjectversiontorrent"}
@@ -146,14 +150,15 @@ def key_actions_for(objects: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def writes(access: Access) -> bool:
-    """The level may change objects, not only read them: a protected bucket refuses it, and
-    its uploads need the owner's ACL under BucketOwnerPreferred."""
-    return any(access_kind(a) not in ("Read", "List") for a in access.actions.objects)
+    """The level may change the bucket or its objects, not only read them: a protected bucket
+    refuses it, and its uploads need the owner's ACL under BucketOwnerPreferred."""
+    return any(access_kind(a) not in ("Read", "List") for a in access.actions.s3())
 
 
 def uploads(access: Access) -> tuple[str, ...]:
     """The level's object actions whose requests can carry the x-amz-acl header."""
     return tuple(a for a in access.actions.objects if a.lower() in UPLOAD_ACTIONS)
+
 
 @dataclass(frozen=True)
 class S3Action:

@@ -17,49 +17,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.declare.identifiers import IAM_ARN_RE, ORPHANED_ID_RE, check_org, check_ou_path, check_prefix
 from reconciler.declare.model import Grantee, GranteeKind
-from reconciler.policy.access import ACCESS_ACTIONS, Access
-from reconciler.policy.normalize import normalize_statement
+from reconciler.policy.access import Access, lookup
+from reconciler.policy.reading import BUCKET, LIST, OBJECTS, NotModelled, read_statement
 
-_KNOWN_FIELDS = frozenset(("Sid", "Effect", "Principal", "Action", "Resource", "Condition"))
-
-
-OBJECTS = "objects"
-
-
-_LIST = "list"
-
-
-_BUCKET = "bucket"
-
-
-# Canonical spelling of every action an access level renders, by its lower-case form.
-_SCOPES: dict[str, tuple[str, str]] = {
-    action.lower(): (action, scope)
-    for actions in ACCESS_ACTIONS.values()
-    for scope, names in ((OBJECTS, actions.objects), (_LIST, actions.listing), (_BUCKET, actions.bucket))
-    for action in names
-}
-
-
-# Condition (operator, lower-case key) pairs that rendering uses; anything else is unmodelled.
-_PREFIX = ("StringLike", "s3:prefix")
-
-
-_PRINCIPAL_ARN = ("ArnEquals", "aws:principalarn")
-
-
-_PRINCIPAL_ARN_LIKE = ("ArnLike", "aws:principalarn")
-
-
-_ORG_ID = ("StringEquals", "aws:principalorgid")
-
-
-_ORG_PATHS = ("ForAnyValue:StringLike", "aws:principalorgpaths")
-
-
-_MODELLED = frozenset((_PREFIX, _PRINCIPAL_ARN, _PRINCIPAL_ARN_LIKE, _ORG_ID, _ORG_PATHS))
+__all__ = ["BUCKET", "LIST", "OBJECTS", "Atom", "NotModelled", "Reading"]
 
 
 @dataclass(frozen=True)
@@ -72,202 +34,57 @@ class Atom:
     action: str
     scope: str
     prefix: str = ""
+    owner_acl: bool = False
+    """Only for requests that carry the bucket-owner-full-control ACL."""
 
 
-class NotModelled(ValueError):
-    """A statement (or a grantee's statements) that no grants of ours express; str() says why."""
+@dataclass(frozen=True)
+class Reading:
+    atoms: frozenset[Atom]
+    notes: tuple[str, ...]
+    """Where the statement allows less than its atoms (a condition read as allowing more)."""
 
 
 def statement_label(statement: Any, index: int) -> str:
+    """How a person finds the statement: by Sid, or by position when it has none."""
     sid = statement.get("Sid") if isinstance(statement, dict) else None
     if isinstance(sid, str) and sid:
         return f"Sid {sid!r}"
-    return f"statement #{index + 1} (no Sid)"
+    return f"statement {index + 1} (no Sid)"
+
+
+def read_atoms(statement: Any, bucket: str, partition: str) -> Reading:
+    """Everything an Allow statement we can read allows on bucket; NotModelled otherwise."""
+    part = read_statement(statement, bucket, partition)
+    atoms: set[Atom] = set()
+    for action, scope in part.actions:
+        prefixes = part.objects if scope == OBJECTS else part.listing if scope == LIST else ("",)
+        atoms.update(Atom(g, action, scope, p, part.owner_acl) for g in part.grantees for p in prefixes)
+    return Reading(frozenset(atoms), part.notes)
 
 
 def statement_atoms(statement: Any, bucket: str, partition: str) -> frozenset[Atom]:
-    """Everything an Allow statement in our grammar allows on bucket; NotModelled otherwise."""
-    if not isinstance(statement, dict):
-        raise NotModelled("not a JSON object")
-    if str(statement.get("Effect", "")).lower() != "allow":
-        raise NotModelled(f"Effect {statement.get('Effect')!r}: bucketshare renders only Allow statements")
-    for negated in ("NotPrincipal", "NotAction", "NotResource"):
-        if negated in statement:
-            raise NotModelled(f"uses {negated}, which bucketshare never renders")
-    unknown = sorted(set(statement) - _KNOWN_FIELDS)
-    if unknown:
-        raise NotModelled(f"has fields bucketshare does not model: {', '.join(unknown)}")
-    normal = normalize_statement(statement, partition)
-    conditions = _conditions(normal.get("Condition", {}))
-    actions = _actions(normal.get("Action", []))
-    objects, on_bucket = _resources(normal.get("Resource", []), bucket, partition)
-    grantees = _grantees(normal.get("Principal"), conditions, partition)
-    list_prefixes: tuple[str, ...] = ("",)
-    if _PREFIX in conditions:
-        if {scope for _, scope in actions} != {_LIST} or objects:
-            raise NotModelled("its s3:prefix condition covers actions or resources other than s3:ListBucket")
-        list_prefixes = _listed_prefixes(conditions[_PREFIX])
-    atoms: set[Atom] = set()
-    for action, scope in actions:
-        if scope == OBJECTS and not objects:
-            raise NotModelled(f"{_SCOPES[action][0]} has no object resource in this statement")
-        if scope != OBJECTS and not on_bucket:
-            raise NotModelled(f"{_SCOPES[action][0]} needs the bucket ARN as a resource")
-        scopes = objects if scope == OBJECTS else list_prefixes if scope == _LIST else ("",)
-        atoms.update(Atom(g, action, scope, p) for g in grantees for p in scopes)
-    return frozenset(atoms)
-
-
-def _conditions(value: Any) -> dict[tuple[str, str], list[str]]:
-    if not isinstance(value, dict):
-        raise NotModelled("its Condition is not an object")
-    found = {}
-    for operator, block in value.items():
-        for key, values in block.items():
-            if (operator, key) not in _MODELLED:
-                raise NotModelled(f"condition {operator} {key.rstrip(chr(0))} is not one bucketshare renders")
-            found[(operator, key)] = list(values)
-    return found
-
-
-def _actions(values: list[str]) -> list[tuple[str, str]]:
-    if not values:
-        raise NotModelled("has no Action")
-    found = []
-    for value in values:
-        if "*" in value or "?" in value:
-            raise NotModelled(f"action {value} is a wildcard; bucketshare names every action")
-        if value not in _SCOPES:
-            raise NotModelled(f"grants {value}, which is in no access level")
-        found.append((value, _SCOPES[value][1]))
-    return sorted(found)
-
-
-def _resources(values: list[str], bucket: str, partition: str) -> tuple[tuple[str, ...], bool]:
-    """(object prefixes, whether the bucket ARN itself is a resource)."""
-    bucket_arn = f"arn:{partition}:s3:::{bucket}"
-    prefixes = set()
-    on_bucket = False
-    for value in values:
-        if value == bucket_arn:
-            on_bucket = True
-            continue
-        path = value.removeprefix(bucket_arn + "/")
-        if path == value:
-            raise NotModelled(f"resource {value} is not this bucket or an object in it")
-        if not path.endswith("*") or "*" in path[:-1] or "?" in path:
-            raise NotModelled(f"resource {value} is not a whole prefix (bucket/prefix/*)")
-        prefixes.add(_prefix(path[:-1], value))
-    if not values:
-        raise NotModelled("has no Resource")
-    return tuple(sorted(prefixes)), on_bucket
-
-
-def _prefix(text: str, context: str) -> str:
-    """A prefix as grants hold it: "" (whole bucket) or a valid folder ending in '/'."""
-    if text == "":
-        return text
-    # `models*` also matches `models-old/`: only a folder is one of our prefixes.
-    if not text.endswith("/") or check_prefix(text) is not None:
-        raise NotModelled(f"{context} does not end in a folder (prefix/*), so no grant prefix matches it")
-    return text
-
-
-def _listed_prefixes(values: list[str]) -> tuple[str, ...]:
-    # Rendering writes [p, p*]; p* alone means the same (`*` matches the empty string).
-    prefixes = {_prefix(v[:-1], f"s3:prefix {v}") for v in values if v.endswith("*")}
-    extra = [v for v in values if not v.endswith("*") and v not in prefixes]
-    if extra or not prefixes or "" in prefixes:
-        raise NotModelled(f"s3:prefix values {', '.join(values)} are not whole folders (prefix/, prefix/*)")
-    return tuple(sorted(prefixes))
-
-
-def _grantees(principal: Any, conditions: dict[tuple[str, str], list[str]], partition: str) -> list[Grantee]:
-    if not isinstance(principal, dict) or not principal:
-        raise NotModelled("has no Principal")
-    others = sorted(set(principal) - {"AWS"})
-    if others:
-        raise NotModelled(
-            f"names a {others[0]} principal; bucketshare grants only to AWS accounts, roles and orgs"
-        )
-    names = principal["AWS"]
-    arns = conditions.get(_PRINCIPAL_ARN, []) + conditions.get(_PRINCIPAL_ARN_LIKE, [])
-    orgs, paths = conditions.get(_ORG_ID, []), conditions.get(_ORG_PATHS, [])
-    if "*" in names:
-        return _fixed_everyone(arns, orgs, paths, partition)
-    if orgs or paths:
-        raise NotModelled("restricts named principals by organization, which bucketshare does not render")
-    named = [_named(name, partition) for name in names]
-    if not arns:
-        return named
-    roots = {g.account for g in named if g.kind is GranteeKind.ACCOUNT}
-    roles = _arn_grantees(arns, partition)
-    if len(roots) != len(named) or roots != {g.account for g in roles}:
-        raise NotModelled("its principals are not exactly the root accounts of its aws:PrincipalArn values")
-    return roles
-
-
-def _fixed_everyone(arns: list[str], orgs: list[str], paths: list[str], partition: str) -> list[Grantee]:
-    if arns and not orgs and not paths:
-        return _arn_grantees(arns, partition)
-    if arns or not orgs:
-        raise NotModelled("Principal * without a fixing condition bucketshare renders (public or unmodelled)")
-    for org in orgs:
-        if check_org(org):
-            raise NotModelled(f"aws:PrincipalOrgID {org} is not an organization id")
-    if not paths:
-        return [Grantee(GranteeKind.ORG, org, org=org) for org in orgs]
-    units = []
-    for value in paths:
-        path = value.removesuffix("/*")
-        if path == value or check_ou_path(path):
-            raise NotModelled(
-                f"aws:PrincipalOrgPaths {value} is not an OU with everything below it (.../ou-.../*)"
-            )
-        units.append(Grantee(GranteeKind.OU, path, org=path.split("/")[0]))
-    if set(orgs) != {u.org for u in units}:
-        raise NotModelled("its aws:PrincipalOrgID values are not exactly the organizations of its OU paths")
-    return units
-
-
-def _named(name: str, partition: str) -> Grantee:
-    if ORPHANED_ID_RE.match(name):
-        raise NotModelled(f"names orphaned principal {name} (a deleted role or user); fix it by hand")
-    match = IAM_ARN_RE.match(name)
-    if match is None or match["partition"] != partition:
-        raise NotModelled(f"principal {name} is not an account, role or user of partition {partition}")
-    if match["root"]:
-        return Grantee(GranteeKind.ACCOUNT, match["account"], account=match["account"])
-    kind = GranteeKind.ROLE if match["kind"] == "role" else GranteeKind.USER
-    return Grantee(kind, name, account=match["account"])
-
-
-def _arn_grantees(arns: list[str], partition: str) -> list[Grantee]:
-    grantees = []
-    for arn in arns:
-        grantee = _named(arn, partition) if "*" not in arn and "?" not in arn else None
-        if grantee is None or grantee.kind is GranteeKind.ACCOUNT:
-            raise NotModelled(f"aws:PrincipalArn {arn} is not one role or user ARN")
-        grantees.append(grantee)
-    return grantees
+    return read_atoms(statement, bucket, partition).atoms
 
 
 def grant_atoms(grantee: Grantee, access: Access, prefixes: Sequence[str]) -> frozenset[Atom]:
     """What reconciler.policy.render grants grantee for one grant, as atoms."""
-    actions = ACCESS_ACTIONS[access]
+    actions = access.actions
     scopes = tuple(prefixes) or ("",)
     atoms = {Atom(grantee, a.lower(), OBJECTS, p) for a in actions.objects for p in scopes}
-    atoms |= {Atom(grantee, a.lower(), _LIST, p) for a in actions.listing for p in scopes}
-    atoms |= {Atom(grantee, a.lower(), _BUCKET) for a in actions.bucket}
+    atoms |= {Atom(grantee, a.lower(), LIST, p) for a in actions.listing for p in scopes}
+    atoms |= {Atom(grantee, a.lower(), BUCKET) for a in actions.bucket}
     return frozenset(atoms)
 
 
-def object_actions(access: Access) -> set[str]:
-    return {a.lower() for a in ACCESS_ACTIONS[access].objects}
+def spell(action: str) -> str:
+    """An action as AWS's reference spells it (atoms hold it lower-cased)."""
+    found = lookup(action)
+    return found.name if found else action
 
 
 def spell_actions(actions: Iterable[str]) -> list[str]:
-    return sorted(_SCOPES[a][0] for a in actions)
+    return sorted(spell(a) for a in actions)
 
 
 def scope_text(prefix: str) -> str:
@@ -275,7 +92,7 @@ def scope_text(prefix: str) -> str:
 
 
 def _describe_atoms(atoms: Iterable[Atom]) -> str:
-    shown = sorted(f"{_SCOPES[a.action][0]} on {scope_text(a.prefix)}" for a in atoms)
+    shown = sorted(f"{spell(a.action)} on {scope_text(a.prefix)}" for a in atoms)
     more = f" and {len(shown) - 3} more" if len(shown) > 3 else ""
     return ", ".join(shown[:3]) + more
 
@@ -299,7 +116,9 @@ def covers(granted: frozenset[Atom], atom: Atom) -> bool:
         same = holder == atom.grantee or (
             holder.kind is GranteeKind.ACCOUNT and holder.account == atom.grantee.account
         )
-        if same and atom.prefix.startswith(candidate.prefix):
+        # A grant that needs the owner's ACL covers only what needs it too.
+        acl_ok = atom.owner_acl or not candidate.owner_acl
+        if same and acl_ok and atom.prefix.startswith(candidate.prefix):
             return True
     return False
 
@@ -314,11 +133,19 @@ def describe_uncovered(atoms: Sequence[Atom]) -> str:
 
 
 def policy_atoms(statements: Iterable[Any], bucket: str, partition: str) -> frozenset[Atom]:
-    """What the statements of our grammar among these allow (others are skipped)."""
+    """What the statements among these certainly allow: the others (not of our grammar, or
+    read as allowing more than they do) are skipped, so coverage is never overstated."""
     found: set[Atom] = set()
     for statement in statements:
-        try:
-            found.update(statement_atoms(statement, bucket, partition))
-        except NotModelled:
-            continue
+        found.update(exact_atoms(statement, bucket, partition))
     return frozenset(found)
+
+
+def exact_atoms(statement: Any, bucket: str, partition: str) -> frozenset[Atom]:
+    """What a statement certainly allows: its atoms when reading it lost no condition, else
+    nothing (never claim a statement grants what a condition of it may deny)."""
+    try:
+        reading = read_atoms(statement, bucket, partition)
+    except NotModelled:
+        return frozenset()
+    return frozenset() if reading.notes else reading.atoms

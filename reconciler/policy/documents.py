@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from reconciler.policy.access import BUCKET_LEVEL_ACTIONS
+from reconciler.policy.access import BUCKET_LEVEL_ACTIONS, lookup
 from reconciler.policy.normalize import statements_of
 
 POLICY_VERSION = "2012-10-17"
@@ -114,11 +114,45 @@ def is_public_statement(statement: Any) -> bool:
 
 def public_statement_sids(document: dict[str, Any]) -> list[str]:
     """Sids of the statements that would make a policy public (and be refused by S3)."""
+    return [label for label, _ in public_statements(document)]
+
+
+def statement_name(statement: Any, index: int) -> str:
+    """A statement as a person finds it: its Sid, or its position when it has none."""
+    sid = statement.get("Sid") if isinstance(statement, dict) else None
+    return str(sid) if isinstance(sid, str) and sid else f"{index + 1} (no Sid)"
+
+
+def public_statements(document: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(name, statement) of the statements that would make a policy public."""
     return [
-        str(s.get("Sid", "(no Sid)")) if isinstance(s, dict) else "?"
-        for s in statements_of(document)
-        if is_public_statement(s)
+        (statement_name(s, i), s) for i, s in enumerate(statements_of(document)) if is_public_statement(s)
     ]
+
+
+def public_fix(statement: Any) -> str:
+    """What would make a public statement non-public: the condition S3 wants to see."""
+    if isinstance(statement, dict) and "NotPrincipal" in statement:
+        return (
+            "name the principals it is for in Principal instead of NotPrincipal (an Allow with "
+            "NotPrincipal admits everyone else)"
+        )
+    conditions = statement.get("Condition") if isinstance(statement, dict) else None
+    blocks = conditions if isinstance(conditions, dict) else {}
+    keys = {k.lower(): _values(v) for b in blocks.values() if isinstance(b, dict) for k, v in b.items()}
+    paths = keys.get("aws:principalorgpaths")
+    if paths and "aws:principalorgid" not in keys:
+        orgs = sorted({p.split("/")[0] for p in paths if p.startswith("o-")}) or ["o-..."]
+        return f"add StringEquals aws:PrincipalOrgID {', '.join(orgs)} beside its aws:PrincipalOrgPaths"
+    patterned = sorted(
+        k for k, v in keys.items() if k in _FIXING_KEYS and any("*" in x or "?" in x or "${" in x for x in v)
+    )
+    if patterned:
+        return f"give its {patterned[0]} condition fixed values (no *, ? or policy variables)"
+    return (
+        "add a condition with fixed values that fixes who may use it (StringEquals aws:PrincipalOrgID, "
+        "aws:PrincipalAccount or aws:SourceVpce)"
+    )
 
 
 def resource_problems(statement: dict[str, Any], bucket: str, partition: str) -> list[str]:
@@ -134,7 +168,10 @@ def resource_problems(statement: dict[str, Any], bucket: str, partition: str) ->
     on_bucket = bucket_arn in resources
     on_objects = any(r.startswith(bucket_arn + "/") for r in resources)
     for action in actions:
-        bucket_level = action in BUCKET_LEVEL_ACTIONS
+        found = lookup(action)
+        bucket_level = action in BUCKET_LEVEL_ACTIONS or (
+            found is not None and found.on_bucket and not found.on_objects
+        )
         if (bucket_level and not on_bucket) or (not bucket_level and not on_objects):
             problems.append(f"action {action} does not apply to any resource in the statement")
     return problems

@@ -4,7 +4,10 @@ principals), so a later `kms: manage` mode can plan a key policy as one more res
 we co-own, with the same ownership rule and diff.
 
 Readers need kms:Decrypt; writers kms:GenerateDataKey* and kms:Encrypt, plus kms:Decrypt for
-multipart uploads (S3 decrypts the data key to assemble the parts). A key policy's Resource
+multipart uploads (S3 decrypts the data key to assemble the parts). A level defined in
+reconciler.yaml needs what its object actions do (policy/access.py, key_actions_for): reads
+of object data kms:Decrypt, writes of object data the writer's three; a level that only lists,
+deletes or tags needs no key actions and gets no key statement. A key policy's Resource
 is always "*" (the key itself). kms:ViaService limits the grant to requests S3 makes for the
 grantee in the key's region: the grantee can use the key for these objects, not to decrypt
 arbitrary ciphertext with it. The region is the key ARN's (S3 only uses keys in the
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 
 from reconciler.declare.model import Grant
 from reconciler.live.facts import key_region
-from reconciler.policy.access import ACCESS_ACTIONS, Access, writes
+from reconciler.policy.access import KMS_READ, KMS_WRITE
 from reconciler.policy.render import DesiredStatement, Statement, principal_class, render_principal
 
 _DNS_SUFFIX = {"aws": "amazonaws.com", "aws-cn": "amazonaws.com.cn", "aws-us-gov": "amazonaws.com"}
@@ -32,7 +35,7 @@ class _KeyShape:
 
 
 def key_actions(grant: Grant) -> tuple[str, ...]:
-    return ACCESS_ACTIONS[grant.access].key
+    return grant.access.actions.key
 
 
 def s3_via_service(key_arn: str, partition: str) -> str:
@@ -46,7 +49,10 @@ def render_key_statements(
     like bucket Sids they name the shape, not the grantees, so a new grant never renames one."""
     groups: dict[_KeyShape, list[Grant]] = {}
     for grant in grants:
-        use = "Write" if writes(grant.access) else "Read"
+        needed = set(key_actions(grant))
+        if not needed:
+            continue
+        use = "Write" if needed > set(KMS_READ) else "Read"
         groups.setdefault(_KeyShape(use, principal_class(grant)), []).append(grant)
     statements = []
     for shape, members in groups.items():
@@ -62,7 +68,7 @@ def _statement(sid: str, shape: _KeyShape, grants: list[Grant], key_arn: str, pa
         "StringEquals": {"kms:ViaService": [s3_via_service(key_arn, partition)]}
     }
     principal = render_principal(shape.principal_class, [g.grantee for g in grants], partition, condition)
-    actions = ACCESS_ACTIONS[Access.WRITE if shape.use == "Write" else Access.READ].key
+    actions = KMS_WRITE if shape.use == "Write" else KMS_READ
     return {
         "Sid": sid,
         "Effect": "Allow",

@@ -7,6 +7,7 @@ Comparing normalised forms is what keeps plans free of perpetual diffs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import Counter
@@ -103,6 +104,12 @@ def statements_of(document: Any) -> list[Any]:
 
 def canonical(statement: Any, partition: str = "aws") -> str:
     return json.dumps(normalize_statement(statement, partition), sort_keys=True)
+
+
+def content_hash(statement: Any, partition: str = "aws") -> str:
+    """A hash of what a statement says (its canonical form): how `adopt:` names a statement
+    without a Sid, so a statement changed since the import no longer matches."""
+    return hashlib.sha256(canonical(statement, partition).encode()).hexdigest()[:16]
 
 
 def same_statements(left: Iterable[Any], right: Iterable[Any], partition: str = "aws") -> bool:

@@ -32,6 +32,7 @@ _PRINCIPAL_CLASS = {
 }
 OWNER_FULL_CONTROL = "bucket-owner-full-control"
 
+
 def level_sid_name(access: Access) -> str:
     """A level's part of a Sid: read-write -> ReadWrite, read-delete -> ReadDelete."""
     return "".join(word.capitalize() for word in str(access).split("-"))

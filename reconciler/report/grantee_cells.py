@@ -80,6 +80,8 @@ def why_cell(change: summary.GranteeChange) -> str:
 def _gained_why(row: AccessChange) -> str:
     """The grant's reason; without one, where it is declared. (The details name every
     grant's place: in the table it would take the width the grantee and change need.)"""
+    if row.held_by:
+        return f"by {escape(row.held_by)}: adopt it to let bucketshare manage it"
     if row.reason:
         return escape(row.reason)
     return f"declared at {escape(row.declared_at)}" if row.declared_at else ""

@@ -20,8 +20,8 @@ import re
 
 from reconciler.plan.digest import plan_digest
 from reconciler.plan.explain import AccessChange, Direction
-from reconciler.plan.model import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind, StatementChange
-from reconciler.policy.render import bucket_arn, bucket_uri
+from reconciler.plan.kinds import Target
+from reconciler.plan.model import BucketAction, BucketPlan, ChangeKind, Plan, StatementChange
 from reconciler.report import summary
 from reconciler.report.diffs import COMMENT_COLUMNS, added_lines, pretty_json, removed_lines, statement_diff
 from reconciler.report.grantee_cells import (
@@ -230,8 +230,8 @@ def _summary_text(plan: BucketPlan) -> str:
 
 def _bucket_section(plan: BucketPlan, partition: str) -> str:
     lines = ["<details>", f"<summary>{_summary_text(plan)}</summary>", ""]
-    if plan.kind is PolicyKind.BUCKET:
-        lines.append(f"- {_names(plan.bucket, partition)}")
+    if (names := _names(plan.target, partition)) is not None:
+        lines.append(f"- {names}")
     if plan.create is not None:
         lines.append(f"- **{escape(plan.create.describe())}**")
     lines += [f"- **error**: {escape(message)}" for message in plan.errors]
@@ -264,6 +264,9 @@ def _sentence(sentence: str, rows: dict[str, AccessChange]) -> str:
         return escape(sentence)
     why = escape(row.declared_at or "") if row.direction is Direction.GAINS else lost_why(row.why)
     what = f"{escape(row.access)} on {scope_text(row, False)}"
+    if row.held_by:
+        held = f"already granted by {escape(row.held_by)}; adopt it to let bucketshare manage it"
+        return f"{_identity_owner(row.grantee)}: {what} {held}" + (f" ({why})" if why else "")
     said = f"{_identity_owner(row.grantee)} {row.direction.value} {what}"
     return f"{said}{until_text(row)} ({why})" if why else said
 
@@ -292,10 +295,13 @@ def _pretty(document: object) -> list[str]:
 _PLAIN_NAME = re.compile(r"^[a-z0-9.-]{1,63}\Z")
 
 
-def _names(bucket: str, partition: str) -> str:
+def _names(target: Target, partition: str) -> str | None:
     """ARN and s3:// URI as inline code, so they copy as they are; a name that is not a plain
-    S3 name (a hand-edited saved plan) is escaped like any other untrusted text instead."""
-    arn, uri = bucket_arn(bucket, partition), bucket_uri(bucket)
-    if _PLAIN_NAME.match(bucket) and _PLAIN_NAME.match(partition.replace("-", "")):
+    S3 name (a hand-edited saved plan) is escaped like any other untrusted text instead. None
+    for a kind named by its ARN already (a key)."""
+    arn, uri = target.arn(partition), target.uri
+    if uri is None:
+        return None
+    if _PLAIN_NAME.match(target.name) and _PLAIN_NAME.match(partition.replace("-", "")):
         return f"`{arn}` · `{uri}`"
     return f"{escape(arn)} · {escape(uri)}"

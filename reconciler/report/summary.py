@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from reconciler.declare.expiry import utc_today
 from reconciler.plan.explain import AccessChange, Direction
-from reconciler.plan.model import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind
+from reconciler.plan.kinds import Target
+from reconciler.plan.model import BucketAction, BucketPlan, ChangeKind, Plan
 from reconciler.policy.render import bucket_arn, bucket_uri
 
 
@@ -38,9 +39,8 @@ def json_lines(document: dict[str, object] | list[dict[str, object]]) -> list[st
 
 def policy_name(plan: BucketPlan) -> str:
     """How a planned policy is named to a reader: the bucket, or the key and its buckets."""
-    if plan.kind is PolicyKind.KEY:
-        return f"key policy of {plan.bucket} (for {', '.join(plan.key_users)})"
-    return plan.bucket
+    name = plan.target.rules.shown(plan.bucket)
+    return f"{name} (for {', '.join(plan.key_users)})" if plan.key_users else name
 
 
 def errors(plan: Plan) -> list[str]:
@@ -119,9 +119,9 @@ def grantee_rows(plan: Plan) -> list[GranteeRow]:
 def row_cells(row: GranteeRow) -> list[str]:
     """grantee, bucket, access, prefixes, expires, declared at (or why it goes)."""
     change = row.change
-    where = change.declared_at or change.why
+    where = f"by {change.held_by}" if change.held_by else change.declared_at or change.why
     return [
-        f"{change.direction.value}",
+        verb(change),
         change.grantee,
         row.bucket,
         change.access,
@@ -134,6 +134,12 @@ def row_cells(row: GranteeRow) -> list[str]:
 def locators(bucket: str, partition: str) -> str:
     """How people and tools name the bucket: its ARN and its s3:// URI."""
     return f"{bucket_arn(bucket, partition)}  {bucket_uri(bucket)}"
+
+
+def target_locators(target: Target, partition: str) -> str | None:
+    """A target's ARN and URI, for kinds whose name is not its ARN already (a bucket)."""
+    uri = target.uri
+    return None if uri is None else f"{target.arn(partition)}  {uri}"
 
 
 ROW_HEADERS = ("", "grantee", "bucket", "access", "prefixes", "expires", "declared at / why")
@@ -152,18 +158,33 @@ class GranteeChange:
     def verb(self) -> str:
         if self.lost and self.gained:
             return "changes"
+        if self.gained and all(row.held_by for row in self.gained):
+            return ALREADY_GRANTED
         return Direction.GAINS.value if self.gained else Direction.LOSES.value
+
+
+ALREADY_GRANTED = "already granted"
+"""The verb for a gain that kept hand-written statements already give: nothing new to review."""
+
+
+def verb(row: AccessChange) -> str:
+    return ALREADY_GRANTED if row.held_by else row.direction.value
 
 
 def grantee_changes(bucket: BucketPlan) -> list[GranteeChange]:
     """The bucket's access rows joined per grantee: losses alone first (they break things),
     then changes, then gains."""
     by_grantee: dict[str, tuple[list[AccessChange], list[AccessChange]]] = {}
+    held: list[GranteeChange] = []
     for row in bucket.access:
+        if row.held_by:
+            held.append(GranteeChange(row.grantee, (), (row,)))
+            continue
         lost, gained = by_grantee.setdefault(row.grantee, ([], []))
         (gained if row.direction is Direction.GAINS else lost).append(row)
     changes = [GranteeChange(g, tuple(lost), tuple(gained)) for g, (lost, gained) in by_grantee.items()]
-    order = {"loses": 0, "changes": 1, "gains": 2}
+    changes += held
+    order = {"loses": 0, "changes": 1, "gains": 2, ALREADY_GRANTED: 3}
     return sorted(changes, key=lambda c: (order[c.verb], c.grantee))
 
 

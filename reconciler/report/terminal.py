@@ -20,7 +20,7 @@ from rich.text import Text
 from reconciler.declare.expiry import utc_today
 from reconciler.plan.digest import plan_digest
 from reconciler.plan.explain import Direction
-from reconciler.plan.model import BucketAction, BucketPlan, ChangeKind, Plan, PolicyKind
+from reconciler.plan.model import BucketAction, BucketPlan, ChangeKind, Plan
 from reconciler.report import summary
 from reconciler.report.diffs import statement_diff
 from reconciler.report.inert import inert
@@ -152,10 +152,12 @@ def _grantee_table(rows: list[summary.GranteeRow], width: int | None) -> Iterato
 def _row_sentence(row: summary.GranteeRow) -> str:
     """A row of the grantee table as one line, for a screen too narrow for the table."""
     change = row.change
-    said = [f"{change.direction.value} {change.grantee}: {change.access} on {row.bucket}, {change.scope}"]
+    said = [f"{summary.verb(change)} {change.grantee}: {change.access} on {row.bucket}, {change.scope}"]
     if change.expires:
         said.append(f"expires {change.expires}")
-    if change.declared_at:
+    if change.held_by:
+        said.append(f"by {change.held_by}; adopt it to let bucketshare manage it")
+    elif change.declared_at:
         said.append(f"declared at {change.declared_at}")
     elif change.why:
         said.append(change.why)
@@ -170,8 +172,8 @@ def _bucket_lines(plan: BucketPlan, partition: str, width: int | None) -> Iterat
     yield Line("")
     header = inert(f"{summary.policy_name(plan)} (account {plan.account}){owners}: {plan.action.value}{size}")
     yield Line(header, _STYLE[plan.action])
-    if plan.kind is PolicyKind.BUCKET:
-        yield Line(inert(f"  {summary.locators(plan.bucket, partition)}"))
+    if (locators := summary.target_locators(plan.target, partition)) is not None:
+        yield Line(inert(f"  {locators}"))
     if plan.create is not None:
         yield Line(inert(f"  {plan.create.describe()}"), _STYLE[BucketAction.CREATE])
     yield from (Line(inert(f"  error: {m}"), "bold red") for m in plan.errors)

@@ -9,7 +9,6 @@ from conftest import RunCli, WriteShares
 
 from reconciler.declare.config import load_config
 from reconciler.declare.share_file import load_text
-from reconciler.policy.access import Access
 
 LEVELS = """\
 access_levels:
@@ -154,8 +153,9 @@ def test_level_errors_are_located(tmp_path: Path, body: str, expected: str) -> N
 
 
 def test_administration_level_is_allowed_when_it_says_so(tmp_path: Path) -> None:
-    config, problems = _config(tmp_path, "access_levels:\n  admin:\n    actions: [s3:PutBucketPolicy]\n"
-                               "    administration: true\n")
+    config, problems = _config(
+        tmp_path, "access_levels:\n  admin:\n    actions: [s3:PutBucketPolicy]\n    administration: true\n"
+    )
     assert problems == []
     assert config.access_levels["admin"].actions.bucket == ("s3:PutBucketPolicy",)  # type: ignore[attr-defined]
 
@@ -173,7 +173,15 @@ def test_bad_level_is_one_line_and_exit_1(tmp_path: Path, write_shares: WriteSha
     )
 
 
-def test_builtin_levels_are_still_found_by_name() -> None:
-    assert Access("read") is Access.READ
-    with pytest.raises(ValueError):
-        Access("read-delete")
+def test_a_protected_bucket_refuses_a_defined_level_that_changes_anything(
+    tmp_path: Path, write_shares: WriteShares, run_cli: RunCli
+) -> None:
+    other = SHARE.replace("acme-data", "acme-other").replace("read-delete", "admin")
+    write_shares({"f.yaml": SHARE, "g.yaml": other})
+    (tmp_path / "reconciler.yaml").write_text(
+        LEVELS + "  admin:\n    actions: [s3:PutBucketTagging]\n    administration: true\n"
+        "guardrails:\n  protected_buckets: [acme-data, acme-other]\n"
+    )
+    rc, _, err = run_cli("validate", "--shares", "shares")
+    assert rc == 1
+    assert sum("protected" in line for line in err.splitlines()) == 2, err

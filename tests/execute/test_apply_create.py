@@ -15,6 +15,7 @@ from reconciler.edge.aws_errors import BucketAccessError
 from reconciler.errors import Location
 from reconciler.execute.apply import apply_plan
 from reconciler.execute.journal import CREATED, Journal, JournalEntry
+from reconciler.execute.outcome import OutcomeKind
 from reconciler.execute.rollback import rollback
 from reconciler.live.policy import LivePolicy, ReadError
 from reconciler.plan.bucket import build_plan
@@ -172,3 +173,47 @@ def test_journal_runs_keep_creations_apart_from_policy_writes(tmp_path: Path) ->
     [run] = journal.runs()
     assert run.writes == {}
     assert list(run.created) == [BUCKET]
+
+
+class PublicUnknown(Edge):
+    def policy_is_public(self, bucket: str, account: str) -> bool | None:  # type: ignore[override]
+        return None  # GetBucketPolicyStatus failed
+
+
+class CreatedMeanwhile(Edge):
+    """Another writer puts a policy between the creation and apply's write of its own."""
+
+    def encrypt_by_default(self, bucket: str, account: str) -> None:
+        super().encrypt_by_default(bucket, account)
+        self.policy = '{"Version":"2012-10-17","Statement":[]}'
+
+
+@pytest.mark.parametrize(
+    ("edge", "kind", "said"),
+    [
+        (Edge(), OutcomeKind.APPLIED, "created the bucket and wrote the policy"),
+        (Edge(fail="create_bucket"), OutcomeKind.FAILED, "create_bucket failed with AccessDenied"),
+        (
+            Edge(fail="enforce_bucket_owner"),
+            OutcomeKind.WRITTEN_BUT_FAILED,
+            "created the bucket, but setting",
+        ),
+        (
+            PublicUnknown(),
+            OutcomeKind.WRITTEN_BUT_FAILED,
+            "created the bucket and wrote its policy, but S3 did not",
+        ),
+        (
+            CreatedMeanwhile(),
+            OutcomeKind.WRITTEN_BUT_FAILED,
+            "created the bucket, but the live policy changed",
+        ),
+    ],
+)
+def test_a_creation_outcome_says_by_its_kind_whether_anything_was_written(
+    tmp_path: Path, edge: Edge, kind: OutcomeKind, said: str
+) -> None:
+    (outcome,) = apply_plan(plan(), edge, Journal(tmp_path / "j.jsonl"))
+    assert (outcome.kind, outcome.account) == (kind, OWNER)
+    assert outcome.message.startswith(said), outcome.message
+    assert outcome.ok is (kind is OutcomeKind.APPLIED)

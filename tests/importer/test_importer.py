@@ -10,6 +10,7 @@ from reconciler.declare.model import Grantee, GranteeKind
 from reconciler.importer.grants import ImportResult, import_policy
 from reconciler.policy.access import Access
 from reconciler.policy.atoms import Atom, covers, grant_atoms, statement_atoms, uncovered
+from reconciler.policy.normalize import content_hash
 
 BUCKET = "acme-models"
 OWNER = "111111111111"
@@ -88,18 +89,23 @@ def test_a_prefix_read_with_listing_scoped_by_s3_prefix() -> None:
     assert result.adoptable == ("Objects", "List", "Location")
 
 
-def test_a_listing_of_the_whole_bucket_is_more_than_a_prefix_read() -> None:
-    # Importing it as a prefix grant would take the listing of the rest of the bucket away.
+def test_a_listing_of_the_whole_bucket_is_not_turned_into_reading_it() -> None:
+    # The prefix read imports; listing the whole bucket is no level (read would add reading
+    # every object): its statement stays, blamed alone, with an exact level proposed.
     result = run(
-        read_objects("Objects", "222222222222" and {"AWS": "222222222222"}, "models/"),
+        read_objects("Objects", {"AWS": "222222222222"}, "models/"),
         read_bucket("Bucket", {"AWS": "222222222222"}),
     )
-    assert result.grants == ()
-    assert "s3:ListBucket on the whole bucket, beyond that access level" in reasons(result)["Sid 'Objects'"]
-    assert result.adoptable == ()
+    assert grants(result) == {("222222222222", "read", ("models/",))}
+    assert reasons(result) == {
+        "Sid 'Bucket'": "account 222222222222 gets s3:ListBucket on the whole bucket, which no access level "
+        "covers; proposed level getbucketlocation-listbucket"
+    }
+    assert [p.actions for p in result.proposals] == [("s3:GetBucketLocation", "s3:ListBucket")]
+    assert result.adoptable == ("Objects",)
 
 
-def test_a_partial_action_set_stays_unmanaged_and_says_what_is_missing() -> None:
+def test_get_object_alone_imports_as_read_with_its_widening_stated() -> None:
     result = run(
         {
             "Sid": "GetOnly",
@@ -109,11 +115,13 @@ def test_a_partial_action_set_stays_unmanaged_and_says_what_is_missing() -> None
             "Resource": f"{ARN}/*",
         }
     )
-    assert result.grants == ()
-    assert reasons(result) == {
-        "Sid 'GetOnly'": "account 222222222222 gets s3:GetObject on the whole bucket, which are not the "
-        "object actions of one access level"
-    }
+    assert grants(result) == {("222222222222", "read", ())}
+    assert result.grants[0].widening == (
+        "adds s3:GetObjectVersion on the whole bucket, s3:ListBucket on the whole bucket, "
+        "s3:GetBucketLocation on the bucket",
+    )
+    assert result.unmanaged == ()
+    assert [(p.name, p.actions) for p in result.proposals] == [("getobject", ("s3:GetObject",))]
 
 
 def test_mixed_principals_in_one_statement_and_a_role_by_arn() -> None:
@@ -206,8 +214,19 @@ def test_org_paths_without_the_org_id_is_public_and_stays() -> None:
             ),
             "condition StringEquals aws:sourcevpce",
         ),
-        ({**read_objects("W", {"AWS": "222222222222"}), "Action": "s3:Get*"}, "is a wildcard"),
-        ({**read_objects("X", {"AWS": "222222222222"}), "Action": "s3:DeleteObject"}, "in no access level"),
+        (
+            {**read_objects("W", {"AWS": "222222222222"}), "Action": "s3:Get*"},
+            "s3:GetObjectAcl, s3:GetObjectAttributes,",
+        ),
+        (
+            {**read_objects("X", {"AWS": "222222222222"}), "Action": "s3:DeleteObject"},
+            "gets s3:DeleteObject on the whole bucket, which no access level covers; proposed level "
+            "deleteobject",
+        ),
+        (
+            {**read_objects("Z", {"AWS": "222222222222"}), "Action": "s3:GetObjekt"},
+            "grants s3:getobjekt, which is not an S3 action AWS's reference lists",
+        ),
         (
             {**read_objects("O", {"AWS": "222222222222"}), "Resource": "arn:aws:s3:::other/*"},
             "not this bucket",
@@ -282,17 +301,22 @@ def test_a_real_world_policy_with_several_statements() -> None:
         },
     ]
     result = run(*policy)
-    # TrainingBucket puts GetBucketLocation under s3:prefix, which it does not support.
-    assert grants(result) == {("222222222222", "read", ("models/",)), (ROLE, "read", ("models/",))}
-    assert set(reasons(result)) == {
-        "Sid 'DenyInsecureTransport'",
-        "Sid 'TrainingWrite'",
-        "Sid 'TrainingBucket'",
+    # TrainingBucket puts GetBucketLocation under s3:prefix, which its requests do not carry:
+    # only its listing counts, and read-write adds the bucket actions it really lacked.
+    assert grants(result) == {
+        ("222222222222", "read", ("models/",)),
+        (ROLE, "read", ("models/",)),
+        ("555555555555", "read-write", ("training/",)),
     }
-    assert "s3:prefix condition covers actions" in reasons(result)["Sid 'TrainingBucket'"]
-    assert result.adoptable == ("InferenceRead", "InferenceList")
-    [no_sid] = result.not_adoptable
-    assert no_sid.label == "statement #4 (no Sid)"
+    [training] = [g for g in result.grants if g.grantee.id == "555555555555"]
+    assert training.widening == (
+        "adds s3:GetBucketLocation on the bucket, s3:ListBucketMultipartUploads on the bucket",
+    )
+    assert set(reasons(result)) == {"Sid 'DenyInsecureTransport'"}
+    location_hash = "sha256:" + content_hash(policy[3])
+    adopt = ("InferenceRead", "InferenceList", location_hash, "TrainingWrite", "TrainingBucket")
+    assert result.adoptable == adopt
+    assert result.not_adoptable == ()
 
 
 def test_read_on_one_prefix_and_write_on_another_are_two_grants() -> None:
@@ -330,15 +354,19 @@ def test_duplicate_sids_are_expressed_but_not_adoptable() -> None:
     ] * 2
 
 
-def test_a_grantee_that_is_not_exact_keeps_the_statement_it_shares_with_others() -> None:
-    # 444 has only the object half: the shared statement stays, 222's own statements import.
+def test_a_grantee_with_a_partial_level_is_widened_and_says_so() -> None:
+    # 444 has only the object half: read adds the listing, said next to 444's grant only.
     result = run(
         read_objects("Shared", {"AWS": ["222222222222", "444444444444"]}),
         read_bucket("Bucket", {"AWS": "222222222222"}),
     )
-    assert grants(result) == {("222222222222", "read", ())}
-    assert "account 444444444444" in reasons(result)["Sid 'Shared'"]
-    assert result.adoptable == ("Bucket",)
+    assert grants(result) == {("222222222222", "read", ()), ("444444444444", "read", ())}
+    widening = {g.grantee.id: g.widening for g in result.grants}
+    assert widening == {
+        "222222222222": (),
+        "444444444444": ("adds s3:ListBucket on the whole bucket, s3:GetBucketLocation on the bucket",),
+    }
+    assert result.adoptable == ("Shared", "Bucket")
 
 
 def test_coverage_a_prefix_is_covered_by_the_whole_bucket_and_a_role_by_its_account() -> None:

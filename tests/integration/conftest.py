@@ -10,7 +10,6 @@ and discovery never sees another test's buckets.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import sys
 import uuid
@@ -158,6 +157,8 @@ class Workspace:
         self.config.write_text("version: 1\n", encoding="utf-8")
         self._monkeypatch = monkeypatch
         self._capsys = capsys
+        self._saved_plans: dict[str, dict[str, Any]] = {}
+        """The JSON plan ws.plan saved, by the terminal output of the same run."""
         self.point(moto.endpoint, self.account)
 
     def point(self, endpoint: str | None = None, account: str | None = None) -> None:
@@ -207,7 +208,13 @@ class Workspace:
         return ["--shares", "shares", "--config", str(self.config)]
 
     def plan(self, *extra: str | Path) -> Result:
-        return self.run("plan", *self._source(), *extra)
+        """plan, its JSON plan saved too (unless extra saves it): shown_action reads it."""
+        saved = None if "--save" in extra else self.root / f"shown-{uuid.uuid4().hex[:6]}.json"
+        result = self.run("plan", *self._source(), *extra, *(("--save", saved) if saved else ()))
+        if saved is not None and saved.exists():
+            self._saved_plans[result.out] = json.loads(saved.read_text(encoding="utf-8"))
+            saved.unlink()
+        return result
 
     def plan_json(self, *extra: str | Path) -> tuple[Result, dict[str, Any]]:
         out = self.root / f"plan-{uuid.uuid4().hex[:6]}.json"
@@ -227,11 +234,13 @@ class Workspace:
         return documents
 
     def shown_action(self, text_plan: str, bucket: str) -> str | None:
-        """The action a text plan prints in the header line of bucket (None: no header)."""
-        for line in text_plan.splitlines():
-            if line.startswith(f"{bucket} (account {self.account})"):
-                found = re.search(r": (create-bucket|put-policy|delete-policy|no-op|error)\b", line)
-                return found.group(1) if found else "?"
+        """The action of bucket in the plan whose terminal output is text_plan (from the JSON
+        plan saved with it); None when the text shows no section for it (a no-op without
+        warnings, or a bucket not in the plan)."""
+        for entry in self._saved_plans[text_plan]["buckets"]:
+            if entry["bucket"] == bucket and entry["account"] == self.account:
+                shown = entry["action"] != "no-op" or entry["warnings"]
+                return str(entry["action"]) if shown else None
         return None
 
     def policy(self, bucket: str) -> dict[str, Any] | None:

@@ -304,3 +304,43 @@ def test_help_gives_every_option_a_text_its_default_and_an_example(command: str)
     assert f"\n  reconciler {command} " in shown.split("\nexamples:\n")[1]
     for option in ("--run", "--bucket") if command == "rollback" else ("--auto-approve", "--journal"):
         assert option in shown
+
+
+def test_apply_format_json_prints_one_document_with_each_outcome_and_the_exit_code(ws: Workspace) -> None:
+    fine, stale = ws.bucket("fine"), ws.bucket("stale")
+    ws.declare(fine, read_grant("222222222222"))
+    ws.declare(stale, read_grant("333333333333"))
+    path, _ = saved_plan(ws)
+    # After the plan, someone writes stale's policy: that bucket fails, the other applies.
+    ws.put_policy(stale, {"Version": "2012-10-17", "Statement": [statement("Theirs", stale)]})
+    result = ws.apply_saved(path, "--format", "json")
+    assert result.rc == 1
+    report = json.loads(result.out)  # stdout is the JSON document and nothing else
+    by_name = {o["name"]: o for o in report["outcomes"]}
+    assert by_name[fine] == {
+        "name": fine,
+        "account": ws.account,
+        "policy": "bucket-policy",
+        "shown": fine,
+        "kind": "applied",
+        "ok": True,
+        "message": "wrote the policy",
+    }
+    assert (by_name[stale]["kind"], by_name[stale]["ok"]) == ("stale", False)
+    assert by_name[stale]["message"] == "the live policy changed since the plan; run plan again"
+    assert report["totals"] == {"ok": 1, "failed": 1, "unknown": 0, "not_started": 0}
+    assert report["exit_code"] == result.rc and report["error"] is None
+    # What people read goes to stderr, as apply prints it in text.
+    assert f"{stale}: FAILED: the live policy changed since the plan" in result.err
+
+
+def test_apply_format_json_says_why_nothing_was_applied(ws: Workspace) -> None:
+    bucket = ws.bucket()
+    ws.declare(bucket, read_grant("222222222222"))
+    path, _ = saved_plan(ws)
+    result = ws.apply_saved(path, "--format", "json", "--expect-digest", OTHER_DIGEST)
+    assert result.rc == 1
+    report = json.loads(result.out)
+    assert report["outcomes"] == [] and report["exit_code"] == 1
+    assert "does not match --expect-digest" in report["error"]
+    assert ws.policy_text(bucket) is None

@@ -3,7 +3,8 @@
 Every AWS operation the reconciler made during the integration tests (recorded by
 iam_recorder, hooked in by conftest.py) must be allowed by the role its command runs with,
 and every permission a role grants must be used by some run of it. This module runs last;
-run alone, it first drives plan, apply, rollback and discovery itself.
+run alone, it first drives plan, apply, rollback, discovery, a key policy and an assumed
+role itself.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import yaml
 from parliament import analyze_policy_string
 
 from .conftest import Workspace, bucket_name, read_grant
+from .helpers import encrypted_bucket, key_with_policy
 from .iam_recorder import (
     IAM_DOCS,
     RECORDER,
@@ -218,8 +220,10 @@ def _missing_coverage() -> dict[str, set[str]]:
 
 
 def _drive_every_command(ws: Workspace) -> None:
-    """plan (with discovery), apply (creating a bucket too), apply of a deleted declaration,
-    rollback, validate, render."""
+    """plan (with discovery), apply (creating a bucket too, and a key policy under `kms:
+    manage` beside a write grant, which reads the bucket's ownership), apply of a deleted
+    declaration, rollback, validate, render."""
+    encrypted_bucket(ws, key_with_policy(ws)[1])
     keep, gone = ws.bucket("keep"), ws.bucket("gone")
     ws.declare(keep, read_grant("222222222222"), name="keep.yaml")
     ws.declare(gone, read_grant("333333333333"), name="gone.yaml")
@@ -238,6 +242,22 @@ def _drive_every_command(ws: Workspace) -> None:
     assert f"{gone}: ok: deleted the policy" in deleted.out, deleted.text
     rolled_back = ws.run("rollback", ".bucketshare/journal.jsonl")
     assert rolled_back.rc == 0, rolled_back.text
+    _drive_through_assumed_roles(ws)
+
+
+def _drive_through_assumed_roles(ws: Workspace) -> None:
+    """plan and apply of a bucket in another owner account, through its assumed role."""
+    owner = ws.moto.new_account()
+    elsewhere = ws.moto.create_bucket(owner, "hub")
+    ws.write(
+        f"{elsewhere}.yaml",
+        f'version: 1\nbucket: {elsewhere}\naccount: "{owner}"\nowner: ml\ngrants:\n'
+        + read_grant("222222222222"),
+    )
+    ws.set_config('version: 1\nassume_role: "arn:{partition}:iam::{account}:role/bucketshare-{mode}"\n')
+    assert ws.plan().rc == 0
+    applied = ws.apply()
+    assert applied.rc == 0, applied.text
 
 
 def test_every_recorded_aws_operation_is_allowed_and_every_permission_is_used(ws: Workspace) -> None:

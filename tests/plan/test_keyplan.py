@@ -11,9 +11,11 @@ from reconciler.live.policy import LivePolicy
 from reconciler.plan.digest import digest_lines
 from reconciler.plan.file_read import loads
 from reconciler.plan.file_write import dumps
-from reconciler.plan.key_policy import plan_key_policy
+from reconciler.plan.keys import plan_key_policy
+from reconciler.plan.kinds import PolicyKind
 from reconciler.plan.merge import MergeError, ShardPlan, merge_plans
-from reconciler.plan.model import BucketAction, BucketPlan, Plan, PolicyKind
+from reconciler.plan.model import BucketAction, BucketPlan, Plan
+from reconciler.plan.scopes import AccountScope
 from reconciler.policy.render import DesiredStatement
 
 KEY = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -78,7 +80,10 @@ def test_key_plans_round_trip_count_in_the_digest_and_refuse_two_shards() -> Non
     with pytest.raises(BucketshareError, match="kind must be bucket-policy in this list"):
         loads(json.dumps(forged), "plan.json")
     shards = [
-        ShardPlan(f"s{i}.json", Plan((), "BucketShare", "aws", scope=f"shard {i}/2", keys=(key,)))
+        ShardPlan(
+            f"s{i}.json",
+            Plan((), "BucketShare", "aws", account_scope=AccountScope(shard=(i, 2)), keys=(key,)),
+        )
         for i in range(2)
     ]
     with pytest.raises(MergeError, match=r"is also planned in s0\.json"):

@@ -17,7 +17,9 @@ def bucket(name: str, account: str, action: BucketAction = BucketAction.PUT) -> 
 
 
 def shard(index: int, count: int, *buckets: BucketPlan, warnings: tuple[str, ...] = ()) -> ShardPlan:
-    plan = Plan(buckets, "BucketShare", "aws", warnings=warnings, scope=f"shard {index}/{count}")
+    plan = Plan(
+        buckets, "BucketShare", "aws", warnings=warnings, account_scope=AccountScope(shard=(index, count))
+    )
     return ShardPlan(f"shard-{index}.json", plan)
 
 
@@ -65,14 +67,21 @@ def test_merges_that_would_lie_are_refused(shards: list[ShardPlan], message: str
 
 
 def test_shards_made_with_other_settings_are_refused() -> None:
-    other = ShardPlan("b.json", Plan((), "Other", "aws", scope="shard 1/2"))
+    other = ShardPlan("b.json", Plan((), "Other", "aws", account_scope=AccountScope(shard=(1, 2))))
     with pytest.raises(MergeError, match=re.escape("b.json: sid_prefix is 'Other'")):
         merge_plans([shard(0, 2), other])
 
 
 def test_account_plans_merge_into_their_union() -> None:
-    one = ShardPlan("a.json", Plan((), "BucketShare", "aws", scope="accounts 111111111111"))
-    two = ShardPlan("b.json", Plan((), "BucketShare", "aws", scope="accounts 222222222222,333333333333"))
+    one = ShardPlan(
+        "a.json", Plan((), "BucketShare", "aws", account_scope=AccountScope(frozenset({"111111111111"})))
+    )
+    two = ShardPlan(
+        "b.json",
+        Plan(
+            (), "BucketShare", "aws", account_scope=AccountScope(frozenset({"222222222222", "333333333333"}))
+        ),
+    )
     assert merge_plans([one, two]).scope == "accounts 111111111111,222222222222,333333333333"
     with pytest.raises(MergeError, match=re.escape("account 111111111111 is also in a.json")):
         merge_plans([one, ShardPlan("c.json", one.plan)])
@@ -94,3 +103,22 @@ def test_every_account_is_in_exactly_one_shard() -> None:
 def test_bad_shard_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="INDEX/COUNT"):
         parse_shard(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "scope"),
+    [
+        (None, AccountScope()),
+        ("shard 2/4", AccountScope(shard=(2, 4))),
+        ("accounts 111111111111,222222222222", AccountScope(frozenset({"111111111111", "222222222222"}))),
+        ("shard 0/2; accounts 111111111111", AccountScope(frozenset({"111111111111"}), (0, 2))),
+    ],
+)
+def test_a_saved_scope_reads_back_as_the_scope_that_wrote_it(text: str | None, scope: AccountScope) -> None:
+    assert AccountScope.from_text(text) == scope
+    assert scope.describe() == text
+
+
+def test_a_saved_plan_with_a_scope_no_plan_writes_is_refused() -> None:
+    with pytest.raises(ValueError, match=re.escape("must be `shard I/N`, `accounts ID,...` or both")):
+        AccountScope.from_text("shard one")

@@ -370,7 +370,11 @@ def test_duplicate_removal_does_not_claim_anyone_loses_access() -> None:
 
 PUBLIC_ERROR = (
     "statement PublicRead would make the bucket public (S3 Block Public Access would refuse it or, "
-    "with RestrictPublicBuckets, cut off every cross-account grant); remove it"
+    "with RestrictPublicBuckets, cut off every cross-account grant): add a condition with fixed values "
+    "that fixes who may use it (StringEquals aws:PrincipalOrgID, aws:PrincipalAccount or aws:SourceVpce); "
+    f"or remove it: aws s3api get-bucket-policy --bucket {BUCKET} --query Policy --output text > "
+    f"policy.json, delete the statement, aws s3api put-bucket-policy --bucket {BUCKET} --policy "
+    "file://policy.json"
 )
 
 

@@ -11,6 +11,8 @@ from reconciler.declare.config import Config
 from reconciler.declare.model import Adoption, BucketShare, Grant
 from reconciler.declare.share_file import load_text, parse_grantee
 from reconciler.errors import Location
+from reconciler.importer.grants import adoption_entry
+from reconciler.live.facts import BucketFacts, Ownership
 from reconciler.live.policy import LivePolicy
 from reconciler.plan.bucket import plan_bucket
 from reconciler.plan.explain import Direction
@@ -191,3 +193,130 @@ def test_the_saved_plan_carries_what_it_adopts() -> None:
     data = json.loads(dumps(saved))
     del data["buckets"][0]["adopted"]
     assert loads(json.dumps(data), "plan.json").buckets[0].adopted == ()
+
+
+# --- statements without a Sid, adopted by content hash ------------------------------------
+
+
+def _without_sid(statement: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in statement.items() if k != "Sid"}
+
+
+NO_SID = [_without_sid(s) for s in (OBJECTS, LISTING, BUCKET_LEVEL)]
+NO_SID_LIVE = text(DENY, *NO_SID)
+
+
+def _hash_entry(statement: dict[str, Any]) -> str:
+    return adoption_entry(statement, "aws")
+
+
+def test_statements_without_a_sid_are_adopted_by_their_content_hash() -> None:
+    entries = [_hash_entry(s) for s in NO_SID]
+    assert all(e.startswith("sha256:") for e in entries)
+    result = plan(desired(*entries), NO_SID_LIVE)
+    assert result.action is BucketAction.PUT, result.errors
+    assert result.adopted == tuple(entries)
+    new = result.new_policy or {}
+    assert new["Statement"][0] == DENY
+    assert all(s.get("Sid", "").startswith("BucketShare") for s in new["Statement"][1:])
+    assert not [a for a in result.access if a.direction is Direction.GAINS]
+    # Apply's re-check of the saved plan finds the same statements by the same hashes.
+    loaded = loads(dumps(Plan((result,), "BucketShare", "aws")), "plan.json").buckets[0]
+    assert check_against_live(loaded, NO_SID_LIVE, "BucketShare") is None
+
+
+def test_a_statement_without_a_sid_changed_since_the_import_is_refused() -> None:
+    entry = _hash_entry(NO_SID[0])
+    changed = {**NO_SID[0], "Action": ["s3:GetObject"]}
+    result = plan(desired(entry), text(DENY, changed, *NO_SID[1:]))
+    assert result.action is BucketAction.ERROR
+    assert result.errors == (
+        f"{YAML}:10:5: adopted statement {entry!r} is not in the live policy: no statement without a Sid "
+        "has that content any more (changed or removed since the import); import again to see it as it is",
+    )
+    # And a saved plan adopting it is refused at apply once the statement changed under it.
+    saved = plan(desired(entry), NO_SID_LIVE)
+    later = text(DENY, changed, *NO_SID[1:])
+    assert "does not hold once" in str(check_against_live(saved, later, "BucketShare"))
+
+
+# --- access the kept statements already grant is not a gain --------------------------------
+
+
+def test_a_grant_the_kept_statements_already_give_is_said_already_granted_not_gained() -> None:
+    result = plan(desired(), HAND_WRITTEN)
+    assert result.action is BucketAction.PUT
+    [row] = result.access
+    assert row.held_by == (
+        "Sid ReaderObjects (position 2) and Sid ReaderList (position 3) and Sid ReaderBucket (position 4)"
+    )
+    assert row.sentence() == (
+        f"account {READER}: read on models/ already granted by Sid ReaderObjects (position 2) and "
+        "Sid ReaderList (position 3) and Sid ReaderBucket (position 4); adopt it to let bucketshare "
+        f"manage it ({YAML}:6:5)"
+    )
+    said = [s for c in result.changes for s in c.sentences]
+    assert not [s for s in said if " gains " in s], said
+
+
+def test_a_kept_statement_without_a_sid_is_named_by_position() -> None:
+    whole = _without_sid({**OBJECTS, "Resource": f"{ARN}/*"})
+    listing = _without_sid({**LISTING, "Condition": {"StringLike": {"s3:prefix": ["models/", "models/*"]}}})
+    result = plan(desired(), text(DENY, whole, listing, BUCKET_LEVEL))
+    [row] = result.access
+    assert row.held_by == "statement 2 (no Sid) and statement 3 (no Sid) and Sid ReaderBucket (position 4)"
+
+
+def test_kept_statements_that_grant_only_part_of_a_grant_leave_it_a_gain() -> None:
+    # GetObject alone, or a condition that may deny (the owner's ACL): the grant still gains.
+    get_only = {**OBJECTS, "Action": "s3:GetObject"}
+    for live in (
+        text(DENY, get_only, LISTING, BUCKET_LEVEL),
+        text(
+            DENY,
+            {**OBJECTS, "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}},
+            LISTING,
+            BUCKET_LEVEL,
+        ),
+    ):
+        [row] = plan(desired(), live).access
+        assert (row.direction, row.held_by) == (Direction.GAINS, "")
+        assert " gains read on models/" in row.sentence()
+
+
+# --- the owner's ACL condition, under BucketOwnerPreferred ----------------------------------
+
+WRITES = {
+    "Sid": "Uploads",
+    "Effect": "Allow",
+    "Principal": {"AWS": READER},
+    "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+    "Resource": f"{ARN}/models/*",
+}
+UPLOAD_LISTING = {
+    "Sid": "UploadList",
+    "Effect": "Allow",
+    "Principal": {"AWS": READER},
+    "Action": "s3:ListBucketMultipartUploads",
+    "Resource": ARN,
+}
+OWNER_ACL = {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}
+
+
+def _preferred(want: DesiredBucket, live_text: str) -> BucketPlan:
+    facts = BucketFacts(ownership=Ownership.PREFERRED)
+    return plan_bucket(want, LivePolicy(BUCKET, OWNER, live_text, facts=facts), "BucketShare", "aws")
+
+
+def test_under_bucket_owner_preferred_adopting_uploads_without_the_acl_is_refused() -> None:
+    # The managed write statement will require the owner's ACL: adopting a statement that did
+    # not would take uploads without it away, so plan refuses.
+    want = desired("Uploads", "UploadList", access="write")
+    refused = _preferred(want, text(WRITES, UPLOAD_LISTING))
+    assert refused.action is BucketAction.ERROR
+    expected = "statement 'Uploads' cannot be adopted: it grants account 222222222222: s3:Abort"
+    assert expected in refused.errors[0]
+    # bucketshare's own form (the condition written out) is adopted.
+    adopted = _preferred(want, text({**WRITES, "Condition": OWNER_ACL}, UPLOAD_LISTING))
+    assert adopted.action is BucketAction.PUT, adopted.errors
+    assert adopted.adopted == ("Uploads", "UploadList")

@@ -17,11 +17,11 @@ from reconciler.errors import BucketshareError, Location
 from reconciler.live.policy import LivePolicy, ReadError
 from reconciler.plan.bucket import build_plan
 from reconciler.plan.digest import (
-    changes_since_review,
     decode_reviewed,
     digest_lines,
     encode_reviewed,
     plan_digest,
+    unreviewed_changes,
 )
 from reconciler.plan.file_read import loads
 from reconciler.plan.file_write import dumps, plan_to_dict
@@ -118,7 +118,7 @@ def test_a_creation_someone_did_meanwhile_is_named_since_review() -> None:
     reviewed = decode_reviewed(encode_reviewed(plan_of(desired())) or "")
     assert reviewed is not None
     now = plan_of(desired(), LivePolicy(BUCKET, OWNER, None))
-    assert changes_since_review(reviewed, now) == [
+    assert unreviewed_changes([reviewed], now) == [
         f"{BUCKET}: was create-bucket in the reviewed plan, is put-policy now"
     ]
 
