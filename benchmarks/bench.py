@@ -804,11 +804,15 @@ def rss_target(n: int) -> float:
     return 60 + 40 * n / 1024
 
 
-def measure_estate(work: Path, n: int, rows: list[Row], notes: list[str]) -> Path:
+def write_estate(work: Path, n: int) -> Path:
+    shares = write_shares(work / "estate" / "shares", n, estate=True)
+    log(f"estate: {n} buckets in {len(list(shares.glob('*.yaml')))} files ({ESTATE_ACCOUNTS} owner accounts)")
+    return shares
+
+
+def measure_estate(work: Path, n: int, rows: list[Row], notes: list[str]) -> None:
     """validate and render --format json of n buckets (about 10 grants each), whole processes."""
     home = work / "estate"
-    shares = write_shares(home / "shares", n, estate=True)
-    log(f"estate: {n} buckets in {len(list(shares.glob('*.yaml')))} files ({ESTATE_ACCOUNTS} owner accounts)")
     runner = Runner(home, None, "http://127.0.0.1:9")  # neither command calls AWS
     validate = runner.run([RECONCILER, "validate", "--shares", "shares"], cwd=home)
     totals = validate.stdout().strip().splitlines()[-1]
@@ -836,7 +840,6 @@ def measure_estate(work: Path, n: int, rows: list[Row], notes: list[str]) -> Pat
                 met=verdict(run.rss_mb < mb),
             ),
         ]
-    return shares
 
 
 def measure_canned(work: Path, n: int, p: int, rows: list[Row], notes: list[str]) -> None:
@@ -1033,7 +1036,9 @@ def run_benchmark(args: argparse.Namespace) -> int:
         work = Path(tmp)
         estate = None
         if "estate" in cases or "pr" in cases:
-            estate = measure_estate(work, args.estate_buckets, rows, notes)
+            estate = write_estate(work, args.estate_buckets)
+        if "estate" in cases:
+            measure_estate(work, args.estate_buckets, rows, notes)
         if "canned" in cases:
             for n in sorted({int(s) for s in args.canned_sizes.split(",")}):
                 measure_canned(work, n, p, rows, notes)
