@@ -749,6 +749,7 @@ class CannedAws:
     def start(self) -> str:
         self._serial += 1
         port_file = self.work / f"port-{self._serial}.txt"
+        port_file.unlink(missing_ok=True)  # a stale one would name a server that is gone
         self.err_path = self.work / f"server-{self._serial}.txt"
         with self.err_path.open("wb") as err:
             self.process = subprocess.Popen(
