@@ -833,6 +833,7 @@ def measure_estate(work: Path, n: int, rows: list[Row], notes: list[str]) -> Non
                 target=f"< {wall:g} s",
                 met=verdict(run.seconds < wall),
             ),
+            Row("  its CPU (user+sys)", n, seconds(run.cpu_seconds), target="info"),
             Row(
                 f"estate: {label} peak RSS (MB, not s)",
                 n,
