@@ -24,7 +24,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 _HERE = Path(__file__).resolve().parent / "iam_simulate"
 _SCRIPT = _HERE / "simulate.mjs"
@@ -46,7 +46,7 @@ class Answer:
     result: str
     """"Allowed", "ExplicitlyDenied" or "ImplicitlyDenied"."""
     deny_sids: tuple[str, ...]
-    """Deny statements that applied: the Sid, or "#N" (1-based position) without one."""
+    """Deny statements that applied: the Sid, or "#N" (1-based position) without one or with ""."""
     allow_sids: tuple[str, ...]
     ignored_context_keys: tuple[str, ...]
     """Context keys the simulator dropped because they do not apply to the action."""
@@ -66,10 +66,26 @@ def decide(policy: Mapping[str, Any], requests: Sequence[Mapping[str, Any]]) -> 
     return decide_groups([(policy, requests)])[0]
 
 
+@overload
 def decide_groups(
     groups: Sequence[tuple[Mapping[str, Any], Sequence[Mapping[str, Any]]]],
-) -> list[list[Answer]]:
-    """Answers for many (policy, requests) groups from one node process."""
+    refused_ok: Literal[False] = False,
+) -> list[list[Answer]]: ...
+
+
+@overload
+def decide_groups(
+    groups: Sequence[tuple[Mapping[str, Any], Sequence[Mapping[str, Any]]]],
+    refused_ok: Literal[True],
+) -> list[list[Answer | None]]: ...
+
+
+def decide_groups(
+    groups: Sequence[tuple[Mapping[str, Any], Sequence[Mapping[str, Any]]]],
+    refused_ok: bool = False,
+) -> list[list[Answer]] | list[list[Answer | None]]:
+    """Answers for many (policy, requests) groups from one node process. refused_ok: a request
+    the simulator refuses (its validation) answers None instead of raising SimulatorRefused."""
     _require_installed()
     payload = {
         "groups": [
@@ -88,7 +104,10 @@ def decide_groups(
     )
     if done.returncode != 0:
         raise RuntimeError(f"iam-simulate failed (exit {done.returncode}): {done.stderr.strip()}")
-    return [[_answer(raw) for raw in answers] for answers in json.loads(done.stdout)["groups"]]
+    raw_groups = json.loads(done.stdout)["groups"]
+    if refused_ok:
+        return [[None if "error" in raw else _answer(raw) for raw in answers] for answers in raw_groups]
+    return [[_answer(raw) for raw in answers] for answers in raw_groups]
 
 
 def _require_installed() -> None:

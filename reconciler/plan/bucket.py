@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from reconciler.live.policy import LivePolicy, ReadError
 from reconciler.plan.adoption import adopt_statements, held_rows
 from reconciler.plan.bucket_facts import check_bucket_facts, consumer_policies_for
 from reconciler.plan.checks import orphan_warnings, public_warnings, sid_collisions
 from reconciler.plan.co_owned import PlanContext, diff_statements, merge, split_live
-from reconciler.plan.explain import access_changes
+from reconciler.plan.effective import Block, effective_access
+from reconciler.plan.explain import AccessChange, Direction, access_changes, grant_key
 from reconciler.plan.kinds import RULES, PolicyKind
 from reconciler.plan.model import (
     NO_BUCKET_HASH,
@@ -27,7 +29,7 @@ from reconciler.plan.model import (
     policy_hash,
 )
 from reconciler.plan.reasons import explained_changes, holds_acl_condition, is_expiry_only
-from reconciler.policy.render import DesiredBucket
+from reconciler.policy.render import DesiredBucket, DesiredStatement
 
 _RULES = RULES[PolicyKind.BUCKET]
 
@@ -65,7 +67,8 @@ def plan_bucket(
     changes = explained_changes(changes, access, sid_prefix, acl_sids, facts.acl_required) + adoption.changes
     merged = merge(_RULES, live.bucket, split.document, adoption.kept, wanted, bool(changes), partition)
     errors.extend(merged.errors)
-    warnings = [*facts.warnings, *orphan_warnings(split.statements), *adoption.warnings]
+    access, blocked = _effective_access(access, wanted, merged.new_policy, live.account)
+    warnings = [*facts.warnings, *orphan_warnings(split.statements), *adoption.warnings, *blocked]
     if merged.action is BucketAction.NOOP:
         warnings.extend(public_warnings(split.statements))
     return BucketPlan(
@@ -89,6 +92,35 @@ def plan_bucket(
         key_statements=facts.key_statements,
         consumer_policies=consumer_policies_for(desired, access, facts.key_arn, partition),
     )
+
+
+def _effective_access(
+    rows: tuple[AccessChange, ...],
+    wanted: Sequence[DesiredStatement],
+    new_policy: dict[str, Any] | None,
+    owner: str,
+) -> tuple[tuple[AccessChange, ...], list[str]]:
+    """The gains a kept Deny of the merged policy blocks: each row says by which statement,
+    and a warning per Deny names the actions; the rest of the bucket's plan goes ahead."""
+    gains = {(row.key(), row.declared_at): row for row in rows if row.direction is Direction.GAINS}
+    if new_policy is None or not gains:
+        return rows, []
+    grants = {g: (grant_key(g), str(g.location)) for s in wanted for g in s.grants}
+    gained = [g for g, found in grants.items() if found in gains and not gains[found].held_by]
+    blocked_by: dict[tuple[Any, ...], tuple[Block, ...]] = {}
+    warnings = []
+    for result in effective_access(new_policy, wanted, gained, owner):
+        warnings.extend(result.warnings())
+        certain = tuple(b for b in result.blocks if b.certain)
+        if certain:
+            blocked_by[grants[result.grant]] = certain
+    marked = tuple(
+        replace(row, blocked_by=blocked_by[found])
+        if row.direction is Direction.GAINS and (found := (row.key(), row.declared_at)) in blocked_by
+        else row
+        for row in rows
+    )
+    return marked, warnings
 
 
 def _not_ours_to_read(live: LivePolicy) -> bool:

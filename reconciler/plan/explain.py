@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.declare.model import GRANTEE_KIND_NAMES, Grant
+from reconciler.plan.effective import Block
 from reconciler.policy.access import BUILT_IN, Access
 from reconciler.policy.normalize import normalize_statement
 from reconciler.policy.render import DesiredBucket
@@ -63,6 +64,16 @@ class AccessChange:
     (`Sid X (position N)`); the grantee gains nothing new."""
     administration: bool = False
     """The gained level administers the bucket (a defined level with `administration: true`)."""
+    blocked_by: tuple[Block, ...] = ()
+    """For a gain: the kept Deny statements that AWS would apply to the grant's requests, and
+    the actions each denies (reconciler.plan.effective); the rest of the plan goes ahead."""
+
+    @property
+    def blocked_text(self) -> str:
+        """`blocked by Sid X` (`and statement 3 (no Sid)`); "" when nothing blocks the row."""
+        if not self.blocked_by:
+            return ""
+        return "blocked by " + " and ".join(block.statement.named for block in self.blocked_by)
 
     @property
     def scope(self) -> str:

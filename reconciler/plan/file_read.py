@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from reconciler.declare.expiry import ExpiringGrant
 from reconciler.errors import BucketshareError
 from reconciler.live.facts import BucketFacts, Encryption, Ownership
+from reconciler.plan.effective import Block
 from reconciler.plan.explain import AccessChange, Direction
 from reconciler.plan.kinds import PolicyKind
 from reconciler.plan.model import (
@@ -25,6 +26,7 @@ from reconciler.plan.model import (
 )
 from reconciler.plan.scopes import AccountScope
 from reconciler.policy.consumer import ConsumerPolicy
+from reconciler.policy.evaluate import StatementRef
 
 E = TypeVar("E", bound=Enum)
 
@@ -234,7 +236,16 @@ def _access_from_dict(data: _Fields) -> AccessChange:
         reason=data.text_or_none("reason") or "",
         held_by=data.text_or_none("held_by") or "",
         administration=data.flag("administration", False),
+        # Absent in plans written before effective access was planned: nothing blocked.
+        blocked_by=tuple(_block_from_dict(b) for b in data.objects("blocked_by", default=True)),
     )
+
+
+def _block_from_dict(data: _Fields) -> Block:
+    position = data.number("position")
+    if position < 1:
+        raise ValueError(f"{data.where}.position must be 1 or more")
+    return Block(StatementRef(position, data.text_or_none("sid")), data.texts("actions"), certain=True)
 
 
 def _expiring_from_dict(data: _Fields) -> ExpiringGrant:

@@ -135,6 +135,10 @@ def _access_to_dict(row: AccessChange) -> dict[str, Any]:
         "reason": row.reason,
         "held_by": row.held_by,
         "administration": row.administration,
+        "blocked_by": [
+            {"sid": b.statement.sid, "position": b.statement.position, "actions": list(b.actions)}
+            for b in row.blocked_by
+        ],
     }
 
 

@@ -191,8 +191,22 @@ def _bucket_heading(bucket: BucketPlan, has_rows: bool) -> list[str]:
 
 
 def _row(change: summary.GranteeChange) -> str:
-    cells = [grantee_cell(change.grantee), change_cell(change), why_cell(change)]
+    cells = [
+        grantee_cell(change.grantee),
+        change_cell(change) + _blocked(change.gained, True),
+        why_cell(change),
+    ]
     return "| " + " | ".join(cells) + " |"
+
+
+def _blocked(rows: tuple[AccessChange, ...], in_table: bool) -> str:
+    """` — blocked by Sid X`: the kept Denies AWS would apply to these gains (the warnings say
+    which actions); "" when none does."""
+    refs = dict.fromkeys(block.statement for row in rows for block in row.blocked_by)
+    if not refs:
+        return ""
+    named = [f"Sid {code_span(ref.sid, in_table)}" if ref.sid else escape(ref.label) for ref in refs]
+    return " — **blocked by** " + " and ".join(named)
 
 
 def _details(plan: Plan, budget: int, hint: str, max_chars: int) -> list[str]:
@@ -267,8 +281,8 @@ def _sentence(sentence: str, rows: dict[str, AccessChange]) -> str:
     if row.held_by:
         held = f"already granted by {escape(row.held_by)}; adopt it to let bucketshare manage it"
         return f"{_identity_owner(row.grantee)}: {what} {held}" + (f" ({why})" if why else "")
-    said = f"{_identity_owner(row.grantee)} {row.direction.value} {what}"
-    return f"{said}{until_text(row)} ({why})" if why else said
+    said = f"{_identity_owner(row.grantee)} {row.direction.value} {what}{until_text(row)}"
+    return (f"{said} ({why})" if why else said) + _blocked((row,), False)
 
 
 def _identity_owner(grantee: str) -> str:

@@ -133,7 +133,7 @@ def _grantee_table(rows: list[summary.GranteeRow], width: int | None) -> Iterato
     than the screen becomes one labelled line per row, wrapped like the rest."""
     if not rows:
         return
-    cells = [[inert(cell) for cell in summary.row_cells(row)] for row in rows]
+    cells = [[inert(cell) for cell in _cells(row)] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(summary.ROW_HEADERS)]
     styles = ["green" if row.change.direction is Direction.GAINS else "red" for row in rows]
     yield Line("")
@@ -149,6 +149,14 @@ def _grantee_table(rows: list[summary.GranteeRow], width: int | None) -> Iterato
         yield Line("  ".join(t.ljust(w) for t, w in zip(texts, widths, strict=True)).rstrip(), style)
 
 
+def _cells(row: summary.GranteeRow) -> list[str]:
+    """The row's cells; a gain a kept Deny blocks says so after where it is declared."""
+    cells = summary.row_cells(row)
+    if row.change.blocked_by:
+        cells[-1] = f"{cells[-1]}; {row.change.blocked_text}"
+    return cells
+
+
 def _row_sentence(row: summary.GranteeRow) -> str:
     """A row of the grantee table as one line, for a screen too narrow for the table."""
     change = row.change
@@ -161,6 +169,8 @@ def _row_sentence(row: summary.GranteeRow) -> str:
         said.append(f"declared at {change.declared_at}")
     elif change.why:
         said.append(change.why)
+    if change.blocked_by:
+        said.append(change.blocked_text)
     return "; ".join(said)
 
 

@@ -15,7 +15,7 @@ const ALLOW_ALL = {
 
 function statementLabel(analysis) {
   const sid = analysis.statement.sid()
-  return sid === undefined ? `#${analysis.statement.index()}` : sid
+  return sid === undefined || sid === '' ? `#${analysis.statement.index()}` : sid
 }
 
 async function answer(policy, request) {
