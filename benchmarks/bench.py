@@ -1,6 +1,7 @@
 """One benchmark command: every performance figure and ratio of bucketshare, measured in one run.
 
     python benchmarks/bench.py [--sizes 100,1000,5000] [--rtt-ms 25] [--parallelism 16] [--quick]
+    python benchmarks/bench.py --cases estate,canned,pr   # only bucketshare's own work (no moto)
     python benchmarks/bench.py --profile-plan 1000      # where one plan's time goes
 
 Sets up the buckets of the largest size on a local moto server (reconciler.edge.sandbox.moto_server,
@@ -9,7 +10,10 @@ prefixes, some expiring) and a live policy that is absent, unmanaged only (a
 DenyInsecureTransport), or holds a stale bucketshare statement, so every declared bucket
 changes. Every live figure is a whole process (`reconciler ...` or a raw boto3 program in
 this folder) pointed with AWS_ENDPOINT_URL at a loopback proxy that adds RTT/2 each way and
-counts requests. Prints one table on stdout; progress goes to stderr. See README.md here.
+counts requests. Then bucketshare's own cost: validate and render of a 10,000-bucket estate,
+and plan against a stand-in (cannedaws.py) that answers every read from canned bodies, so the
+plan's CPU and memory beyond raw boto3's are seen. Prints one table on stdout; progress goes
+to stderr. See README.md here.
 """
 
 from __future__ import annotations
@@ -44,8 +48,9 @@ from delayproxy import DelayProxy  # benchmarks/ is sys.path[0] when run as a sc
 from reconciler.edge.sandbox import DENY_INSECURE_TRANSPORT, moto_server
 from reconciler.live.policy import LivePolicy
 from reconciler.plan.bucket import build_plan
+from reconciler.plan.facts import needs_for
 from reconciler.plan.model import BucketAction
-from reconciler.policy.access import writes
+from reconciler.plan.scopes import shard_of
 from reconciler.policy.desired import load_desired
 from reconciler.policy.documents import POLICY_VERSION, minified
 
@@ -57,6 +62,9 @@ SEED = 20261201
 TODAY = dt.date.today()
 BUCKETS_PER_FILE = 5
 OFFLINE_BUCKETS = 10_000
+ESTATE_ACCOUNTS = 16
+"""Owner accounts of the estate's buckets (bucket i is owned by the i % 16th): shards split it."""
+CASES = ("estate", "canned", "pr", "offline", "live")
 ORGS = ("o-a1b2c3d4e5", "o-f6g7h8i9j0", "o-k1l2m3n4o5")
 PREFIX_WORDS = ("models", "features", "datasets", "checkpoints", "eval", "exports")
 CHILD_TIMEOUT = 900.0
@@ -95,7 +103,11 @@ def _grantee(rng: random.Random) -> str:
     return f"ou:{org}/r-ab12/ou-ab12-{rng.randrange(10**8):08d}"
 
 
-def bucket_yaml(index: int) -> str:
+def estate_owner(index: int) -> str:
+    return f"{100_000_000_000 + index % ESTATE_ACCOUNTS:012d}"
+
+
+def bucket_yaml(index: int, owner: str = OWNER) -> str:
     """One bucket's declaration: 1-20 grants, mixed kinds, prefixes, a few expiry dates."""
     rng = random.Random(f"{SEED}:decl:{index}")
     count = rng.randint(1, 20)
@@ -121,17 +133,19 @@ def bucket_yaml(index: int) -> str:
             lines.append(f"    expires: {TODAY - dt.timedelta(days=rng.randrange(1, 90))}")
         grants.append("\n".join(lines))
     return (
-        f'version: 1\nbucket: {bucket_name(index)}\naccount: "{OWNER}"\nowner: team-{index % 37}\n'
+        f'version: 1\nbucket: {bucket_name(index)}\naccount: "{owner}"\nowner: team-{index % 37}\n'
         "grants:\n" + "\n".join(grants) + "\n"
     )
 
 
-def write_shares(root: Path, count: int) -> Path:
-    """shares/ for buckets 0..count-1, BUCKETS_PER_FILE buckets to a file."""
+def write_shares(root: Path, count: int, estate: bool = False) -> Path:
+    """shares/ for buckets 0..count-1, BUCKETS_PER_FILE buckets to a file; all owned by OWNER,
+    or with estate=True spread over ESTATE_ACCOUNTS owner accounts."""
     root.mkdir(parents=True, exist_ok=True)
     header = "# yaml-language-server: $schema=../schema/shares.schema.json\n"
     for start in range(0, count, BUCKETS_PER_FILE):
-        documents = [bucket_yaml(i) for i in range(start, min(start + BUCKETS_PER_FILE, count))]
+        indexes = range(start, min(start + BUCKETS_PER_FILE, count))
+        documents = [bucket_yaml(i, estate_owner(i) if estate else OWNER) for i in indexes]
         (root / f"team-{start // BUCKETS_PER_FILE:04d}.yaml").write_text(header + "---\n".join(documents))
     return root
 
@@ -206,6 +220,8 @@ class BenchError(RuntimeError):
 @dataclass
 class Run:
     seconds: float
+    cpu_seconds: float
+    """The process's user + system time (its waited-for children included)."""
     rss_mb: float
     returncode: int
     stdout_path: Path
@@ -283,7 +299,13 @@ class Runner:
         counts = self.proxy.counts() if self.proxy is not None and not direct else {}
         stderr = err_path.read_text(errors="replace")
         result = Run(
-            measured["seconds"], measured["maxrss_kb"] / 1024, measured["exit"], out_path, stderr, counts
+            measured["seconds"],
+            measured["cpu_seconds"],
+            measured["maxrss_kb"] / 1024,
+            measured["exit"],
+            out_path,
+            stderr,
+            counts,
         )
         if result.returncode not in ok:
             tail = "\n".join(stderr.strip().splitlines()[-8:])
@@ -708,6 +730,235 @@ def measure_changed_since(size: Size, runner: Runner, found: dict[str, Any], p: 
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# bucketshare's own cost: the 10,000-bucket estate offline, and plan against canned answers.
+
+
+class CannedAws:
+    """cannedaws.py in its own process: every read answered from canned bodies, nearly free."""
+
+    def __init__(self, work: Path, label: str, policies: dict[str, str | None], listed: int) -> None:
+        self.work = work / f"canned-{label}"
+        self.work.mkdir(parents=True, exist_ok=True)
+        (self.work / "policies.json").write_text(json.dumps(policies))
+        self.listed = listed
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = ""
+        self._serial = 0
+
+    def start(self) -> str:
+        self._serial += 1
+        port_file = self.work / f"port-{self._serial}.txt"
+        port_file.unlink(missing_ok=True)  # a stale one would name a server that is gone
+        self.err_path = self.work / f"server-{self._serial}.txt"
+        with self.err_path.open("wb") as err:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    str(HERE / "cannedaws.py"),
+                    str(self.work / "policies.json"),
+                    "--port-file",
+                    str(port_file),
+                    "--list",
+                    str(self.listed),
+                    "--account",
+                    OWNER,
+                ],
+                stdin=subprocess.DEVNULL,
+                stderr=err,
+            )
+        deadline = time.monotonic() + 30
+        while not port_file.exists() or not port_file.read_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise BenchError(f"cannedaws.py did not start: {self.err_path.read_text()[-500:]}")
+            time.sleep(0.05)
+        self.url = f"http://127.0.0.1:{port_file.read_text()}"
+        return self.url
+
+    def stop(self) -> dict[str, int]:
+        """Stop the server; the requests it answered, by kind."""
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.process = None
+        lines = self.err_path.read_text().strip().splitlines()
+        return dict(json.loads(lines[-1])) if lines else {}
+
+    def run(self, argv: Sequence[str], cwd: Path | None = None) -> Run:
+        """argv as one whole process against a fresh server; its counts are the run's calls."""
+        url = self.start()
+        try:
+            run = Runner(self.work, None, url).run(argv, cwd=cwd)
+        finally:
+            counts = self.stop()
+        run.counts = counts
+        return run
+
+
+def canned_policies(count: int) -> dict[str, str | None]:
+    """What each bucket's GetBucketPolicy answers: the live workload's starting policies."""
+    return {bucket_name(i): initial_policy(i) for i in range(count)}
+
+
+def rss_target(n: int) -> float:
+    """The issue's plan memory target: 60 MB plus 40 KB per bucket."""
+    return 60 + 40 * n / 1024
+
+
+def write_estate(work: Path, n: int) -> Path:
+    shares = write_shares(work / "estate" / "shares", n, estate=True)
+    log(f"estate: {n} buckets in {len(list(shares.glob('*.yaml')))} files ({ESTATE_ACCOUNTS} owner accounts)")
+    return shares
+
+
+def measure_estate(work: Path, n: int, rows: list[Row], notes: list[str]) -> None:
+    """validate and render --format json of n buckets (about 10 grants each), whole processes."""
+    home = work / "estate"
+    runner = Runner(home, None, "http://127.0.0.1:9")  # neither command calls AWS
+    validate = runner.run([RECONCILER, "validate", "--shares", "shares"], cwd=home)
+    totals = validate.stdout().strip().splitlines()[-1]
+    log(f"estate: validate {validate.seconds:.2f} s, {validate.rss_mb:.0f} MB: {totals}")
+    render = runner.run([RECONCILER, "render", "--format", "json", "--shares", "shares"], cwd=home)
+    log(f"estate: render --format json {render.seconds:.2f} s, {render.rss_mb:.0f} MB")
+    notes.append(f"estate: {n} buckets in {ESTATE_ACCOUNTS} owner accounts; validate says: {totals}")
+    for label, run, wall, mb in (
+        ("validate", validate, 2.5, 250),
+        ("render --format json", render, 4.0, 400),
+    ):
+        rows += [
+            Row(
+                f"estate: {label}",
+                n,
+                seconds(run.seconds),
+                target=f"< {wall:g} s",
+                met=verdict(run.seconds < wall),
+            ),
+            Row("  its CPU (user+sys)", n, seconds(run.cpu_seconds), target="info"),
+            Row(
+                f"estate: {label} peak RSS (MB, not s)",
+                n,
+                f"{run.rss_mb:.0f}",
+                target=f"< {mb} MB",
+                met=verdict(run.rss_mb < mb),
+            ),
+        ]
+
+
+def measure_canned(work: Path, n: int, p: int, rows: list[Row], notes: list[str]) -> None:
+    """plan (with discovery) of n buckets against canned answers, beside raw boto3's same calls."""
+    size = prepare_size(work / "canned", n)
+    canned = CannedAws(work, str(n), canned_policies(n), listed=n)
+    raw = canned.run([*raw_read_argv(size, p), "--discover"])
+    plan = canned.run(plan_argv(size, p))
+    for label, run in (("raw boto3", raw), ("plan", plan)):
+        log(
+            f"canned N={n}: {label}: {run.seconds:.2f} s, CPU {run.cpu_seconds:.2f} s, "
+            f"{run.rss_mb:.0f} MB; calls {run.counts}"
+        )
+    if plan.counts != raw.counts:
+        notes.append(f"canned N={n}: WARNING plan's calls {plan.counts} differ from raw's {raw.counts}")
+    calls = sum(raw.counts.values())
+    notes.append(
+        f"canned N={n}: {calls} calls each ({', '.join(f'{k} {v}' for k, v in raw.counts.items())}); "
+        f"raw boto3 CPU {1000 * raw.cpu_seconds / calls:.2f} ms per call"
+    )
+    own_ms = 1000 * (plan.cpu_seconds - raw.cpu_seconds) / n
+    target = rss_target(n)
+    rows += [
+        Row(
+            f"canned: plan CPU p{p} (user+sys)",
+            n,
+            seconds(plan.cpu_seconds),
+            seconds(raw.cpu_seconds),
+            times(plan.cpu_seconds / raw.cpu_seconds),
+            target="info",
+        ),
+        Row(
+            "canned: plan's own CPU per bucket (ms, not s)",
+            n,
+            f"{own_ms:.2f}",
+            target="<= 0.5 ms beyond raw",
+            met=verdict(own_ms <= 0.5),
+        ),
+        Row(
+            f"canned: plan wall p{p}",
+            n,
+            seconds(plan.seconds),
+            seconds(raw.seconds),
+            times(plan.seconds / raw.seconds),
+            target="info",
+        ),
+        Row(
+            "canned: plan peak RSS (MB, not s)",
+            n,
+            f"{plan.rss_mb:.0f}",
+            f"{raw.rss_mb:.0f}",
+            times(plan.rss_mb / raw.rss_mb),
+            target=f"< {target:.0f} MB",
+            met=verdict(plan.rss_mb < target),
+        ),
+    ]
+
+
+def estate_repo(work: Path, shares: Path) -> Path:
+    """The estate in a git repository at two commits; the second edits one file (a grant added)."""
+    repo = work / "estate-repo"
+    shutil.copytree(shares, repo / "shares")
+    git(repo, "init", "-q")
+    git(repo, "add", "shares")
+    git(repo, "commit", "-q", "-m", "shares")
+    edited = sorted((repo / "shares").glob("*.yaml"))[len(list(shares.glob("*.yaml"))) // 2]
+    edited.write_text(
+        edited.read_text() + '  - to: "999999999999"\n    access: read\n    reason: the one edit\n'
+    )
+    git(repo, "commit", "-q", "-am", "one grant added in one file")
+    return repo
+
+
+def measure_partial(work: Path, shares: Path, n: int, p: int, rows: list[Row], notes: list[str]) -> None:
+    """A one-file pull request's plan, and one shard's, on the estate, against canned answers."""
+    repo = estate_repo(work, shares)
+    canned = CannedAws(work, "estate", canned_policies(n), listed=0)
+    base = [RECONCILER, "plan", "--shares", "shares", "--parallelism", str(p), "--declared-only"]
+    pr = canned.run([*base, "--changed-since", "HEAD~1"], cwd=repo)
+    log(
+        f"estate: plan --changed-since HEAD~1: {pr.seconds:.2f} s, CPU {pr.cpu_seconds:.2f} s, "
+        f"{pr.rss_mb:.0f} MB; calls {pr.counts}"
+    )
+    shard = "0/4"
+    in_shard = sum(1 for i in range(n) if shard_of(estate_owner(i), 4) == 0)
+    sharded = canned.run([*base, "--shard", shard], cwd=repo)
+    log(
+        f"estate: plan --shard {shard} ({in_shard} buckets): {sharded.seconds:.2f} s, "
+        f"CPU {sharded.cpu_seconds:.2f} s, {sharded.rss_mb:.0f} MB; calls {sharded.counts}"
+    )
+    notes.append(
+        f"estate one-file pull request: {pr.counts.get('GetBucketPolicy', 0)} GetBucketPolicy; "
+        f"shard {shard}: {in_shard} of {n} buckets, "
+        f"{sharded.counts.get('GetBucketPolicy', 0)} GetBucketPolicy"
+    )
+    rows += [
+        Row(
+            "estate: plan --changed-since, one file changed",
+            n,
+            seconds(pr.seconds),
+            target="< 2 s",
+            met=verdict(pr.seconds < 2.0),
+        ),
+        Row("  its CPU (user+sys, git included)", n, seconds(pr.cpu_seconds), target="info"),
+        Row("  its peak RSS (MB, not s)", n, f"{pr.rss_mb:.0f}", target="info"),
+        Row(f"estate: plan --shard {shard} ({in_shard} buckets)", n, seconds(sharded.seconds), target="info"),
+        Row("  its CPU (user+sys)", n, seconds(sharded.cpu_seconds), target="info"),
+        Row(
+            "  its peak RSS (MB, not s)",
+            n,
+            f"{sharded.rss_mb:.0f}",
+            target=f"< {rss_target(in_shard):.0f} MB",
+            met=verdict(sharded.rss_mb < rss_target(in_shard)),
+        ),
+    ]
+
+
 @contextmanager
 def fake_aws(rtt: float) -> Iterator[tuple[str, DelayProxy, Any]]:
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
@@ -736,7 +987,8 @@ def prepare_size(work: Path, n: int) -> Size:
     names = work / f"buckets-{n}.txt"
     names.write_text("".join(bucket_name(i) + "\n" for i in range(n)))
     state = load_desired(shares, None, dt.date.today())
-    writing = [b.bucket for b in state.buckets if any(writes(g.access) for g in b.share.grants)]
+    # As plan does: Object Ownership only where an active (rendered) grant writes.
+    writing = [b.bucket for b in state.buckets if needs_for(b).ownership]
     writers = work / f"writers-{n}.txt"
     writers.write_text("".join(name + "\n" for name in writing))
     return Size(n, shares, names, writers)
@@ -752,12 +1004,15 @@ def machine_footer(
     lines = [
         f"machine: {os.cpu_count()} cores (nproc), Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}; load average at start {loads[0]}, at end {loads[1]}",
-        f"RTT {rtt * 1000:g} ms (+{rtt * 500:g} ms each way through a loopback proxy); "
-        f"parallelism 1 and {p}; "
-        "every live figure is one whole process (start-up and imports included), best of --repeat",
-        "ideal s: N x RTT / parallelism (apply: 4 calls per bucket). moto is CPU-bound on this machine, "
-        f"so at p{p} its rate, not the RTT, can be the floor:",
+        "every figure is one whole process (start-up and imports included); CPU is user + sys (os.wait4)",
     ]
+    if rates:
+        lines += [
+            f"RTT {rtt * 1000:g} ms (+{rtt * 500:g} ms each way through a loopback proxy); "
+            f"parallelism 1 and {p}; live figures are the best of --repeat",
+            "ideal s: N x RTT / parallelism (apply: 4 calls per bucket). moto is CPU-bound on this "
+            f"machine, so at p{p} its rate, not the RTT, can be the floor:",
+        ]
     for n, rate in rates.items():
         rtt_floor, moto_floor = n * rtt / p, n / rate
         which = "moto" if moto_floor > rtt_floor else "RTT"
@@ -773,6 +1028,7 @@ def machine_footer(
 
 def run_benchmark(args: argparse.Namespace) -> int:
     sizes = [100, 1000] if args.quick else sorted({int(s) for s in args.sizes.split(",")})
+    cases = parse_cases(args)
     rtt, p = args.rtt_ms / 1000, args.parallelism
     load_start = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     rows: list[Row] = []
@@ -780,32 +1036,66 @@ def run_benchmark(args: argparse.Namespace) -> int:
     rates: dict[int, float] = {}
     with tempfile.TemporaryDirectory(prefix="bucketshare-bench-") as tmp:
         work = Path(tmp)
-        if not args.skip_offline:
+        estate = None
+        if "estate" in cases or "pr" in cases:
+            estate = write_estate(work, args.estate_buckets)
+        if "estate" in cases:
+            measure_estate(work, args.estate_buckets, rows, notes)
+        if "canned" in cases:
+            for n in sorted({int(s) for s in args.canned_sizes.split(",")}):
+                measure_canned(work, n, p, rows, notes)
+        if "pr" in cases and estate is not None:
+            measure_partial(work, estate, args.estate_buckets, p, rows, notes)
+        if "offline" in cases:
             offline_rows, note = measure_offline(work)
             rows += offline_rows
             notes.append(note)
-        # Discovery lists every bucket moto holds, so it runs at a size while moto holds just those.
-        discovery_n = max([n for n in sizes if n <= 1000] or [min(sizes)])
-        with fake_aws(rtt) as (moto_url, proxy, s3):
-            runner = Runner(work, proxy, moto_url)
-            created = 0
-            for n in sizes:
-                created = create_buckets(s3, created, n)
-                size = prepare_size(work, n)
-                log(f"N={n}: {len(list(size.shares.glob('*.yaml')))} files of declarations")
-                found = measure_size(size, runner, s3, rtt, p, args.repeat, args.p1_max_n)
-                rates[n] = found["rate"]
-                if n == discovery_n:
-                    measure_discovery(size, runner, found, rtt, p)
-                if n == max(sizes):
-                    measure_changed_since(size, runner, found, p)
-                rows += size.rows
+        if "live" in cases:
+            measure_live(work, sizes, rtt, p, args, rows, rates)
     load_end = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     print(format_table(rows))
     print()
     print(machine_footer(rtt, p, rates, (load_start, load_end), notes))
     log("done")
     return 0
+
+
+def parse_cases(args: argparse.Namespace) -> set[str]:
+    cases = {c.strip() for c in args.cases.split(",") if c.strip()}
+    unknown = cases - set(CASES)
+    if unknown:
+        raise BenchError(f"--cases: unknown {', '.join(sorted(unknown))}; choose from {', '.join(CASES)}")
+    if args.skip_offline:
+        cases.discard("offline")
+    return cases
+
+
+def measure_live(
+    work: Path,
+    sizes: list[int],
+    rtt: float,
+    p: int,
+    args: argparse.Namespace,
+    rows: list[Row],
+    rates: dict[int, float],
+) -> None:
+    """The moto rows: plan and apply beside raw boto3 through the delay proxy, per size."""
+    # Discovery lists every bucket moto holds, so it runs at a size while moto holds just those.
+    discovery_n = max([n for n in sizes if n <= 1000] or [min(sizes)])
+    with fake_aws(rtt) as (moto_url, proxy, s3):
+        runner = Runner(work, proxy, moto_url)
+        created = 0
+        for n in sizes:
+            created = create_buckets(s3, created, n)
+            size = prepare_size(work, n)
+            log(f"N={n}: {len(list(size.shares.glob('*.yaml')))} files of declarations")
+            found = measure_size(size, runner, s3, rtt, p, args.repeat, args.p1_max_n)
+            rates[n] = found["rate"]
+            if n == discovery_n:
+                measure_discovery(size, runner, found, rtt, p)
+            if n == max(sizes):
+                measure_changed_since(size, runner, found, p)
+            rows += size.rows
 
 
 # ---------------------------------------------------------------------------------------------
@@ -962,6 +1252,17 @@ def main(argv: list[str] | None = None) -> int:
         help="largest N measured at --parallelism 1 too (p1 costs about N x RTT per run)",
     )
     parser.add_argument("--skip-offline", action="store_true", help="leave out the offline rows")
+    parser.add_argument(
+        "--cases",
+        default=",".join(CASES),
+        help="which measures to run, comma-separated: estate (validate and render of the estate), "
+        "canned (plan against canned answers), pr (one-file --changed-since and one shard on the "
+        "estate), offline (in-process load+diff), live (moto rows)",
+    )
+    parser.add_argument("--estate-buckets", type=int, default=OFFLINE_BUCKETS, help="the estate's size")
+    parser.add_argument(
+        "--canned-sizes", default="2000,5000", help="bucket counts of the canned plan case, comma-separated"
+    )
     parser.add_argument(
         "--profile-plan",
         type=int,

@@ -1,12 +1,14 @@
 """The ceiling for `reconciler plan`: the least a program can do to read every bucket's policy.
 
     python benchmarks/raw_read.py BUCKETS.txt --account 123456789012 [--parallelism 16] [--writers FILE]
+        [--discover]
 
 Plain boto3: one client, a thread pool, and per bucket the calls plan makes for a declared
 bucket: GetBucketPolicy and GetBucketEncryption with ExpectedBucketOwner, plus
 GetBucketOwnershipControls for the buckets listed in --writers (a "not found" is an answer,
-not an error). No YAML, no planning, no output but one
-line on stderr: "read N policies in S s" (the read phase alone, without start-up).
+not an error). With --discover, first the two calls of plan's discovery:
+GetCallerIdentity, then ListBuckets (the listed buckets are the declared ones). No YAML, no
+planning, no output but one line on stderr: "read N policies in S s" (the read phase alone, without start-up).
 Endpoint and credentials come from the environment, as for the reconciler.
 """
 
@@ -31,11 +33,15 @@ def main() -> int:
     parser.add_argument("--account", required=True)
     parser.add_argument("--parallelism", type=int, default=16)
     parser.add_argument("--writers", type=Path, default=None, help="buckets whose ownership is read too")
+    parser.add_argument("--discover", action="store_true", help="GetCallerIdentity and ListBuckets first")
     args = parser.parse_args()
     names = args.buckets.read_text().split()
     writers = set(args.writers.read_text().split()) if args.writers else set()
     started = time.perf_counter()
     s3 = boto3.client("s3", config=Config(max_pool_connections=max(10, args.parallelism)))
+    if args.discover:
+        boto3.client("sts").get_caller_identity()
+        s3.list_buckets()
 
     def answer(call: Callable[[], Any], absent: str) -> Any:
         try:

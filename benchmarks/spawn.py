@@ -1,4 +1,4 @@
-"""Run one command; write its wall time, exit code and its own peak RSS to a JSON file.
+"""Run one command; write its wall time, CPU time, exit code and own peak RSS to a JSON file.
 
     python benchmarks/spawn.py RESULT.json PROGRAM [ARG ...]
 
@@ -6,7 +6,9 @@ Why a separate, small process: on Linux a child's ru_maxrss starts from the peak
 process that forked it (exec keeps the old address space's high-water mark), so children
 forked straight from bench.py, which holds boto3 and 10,000 rendered buckets, would all
 report bench.py's size. Forked from this launcher, they start from its ~10 MB instead.
-The wall time is taken here too, so the launcher's own start-up is not counted.
+The wall time is taken here too, so the launcher's own start-up is not counted. The CPU
+time is the child's user + system time from os.wait4, which on Linux includes the children
+it waited for (git, for --changed-since).
 """
 
 import json
@@ -23,7 +25,10 @@ def main() -> int:
     seconds = time.perf_counter() - started
     code = os.waitstatus_to_exitcode(status)
     with open(result, "w", encoding="utf-8") as handle:
-        json.dump({"seconds": seconds, "maxrss_kb": usage.ru_maxrss, "exit": code}, handle)
+        cpu = usage.ru_utime + usage.ru_stime
+        json.dump(
+            {"seconds": seconds, "cpu_seconds": cpu, "maxrss_kb": usage.ru_maxrss, "exit": code}, handle
+        )
     return code if code >= 0 else 128 - code
 
 

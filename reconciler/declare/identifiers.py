@@ -110,6 +110,8 @@ PREFIX_RULES = (
     PrefixRule("an empty segment", "//", "must not contain an empty segment ('//')"),
 )
 _PREFIX_CHECKS = tuple((re.compile(rule.pattern), rule.why) for rule in PREFIX_RULES)
+_ANY_REFUSED = re.compile("|".join(f"(?:{rule.pattern})" for rule in PREFIX_RULES))
+"""One search for the usual case, a valid prefix; the rules one by one only to say which failed."""
 
 
 def prefix_schema_rules() -> list[dict[str, str]]:
@@ -120,6 +122,8 @@ def prefix_schema_rules() -> list[dict[str, str]]:
 def check_prefix(prefix: str) -> str | None:
     if prefix == "":
         return "prefix must not be empty; leave out 'prefixes' to share the whole bucket"
+    if _ANY_REFUSED.search(prefix) is None and len(prefix) <= MAX_PREFIX_BYTES // 4:
+        return None  # at most 4 UTF-8 bytes a character
     for refused, why in _PREFIX_CHECKS:
         if refused.search(prefix):
             return f"prefix {prefix!r} {why}"

@@ -35,7 +35,7 @@ GRANTEE_KIND_NAMES = {
 """How plans, comments and errors name each kind of grantee."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Grantee:
     kind: GranteeKind
     id: str
@@ -47,7 +47,7 @@ class Grantee:
         return f"{GRANTEE_KIND_NAMES[self.kind]} {self.id}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Grant:
     grantee: Grantee
     access: Access
@@ -64,7 +64,7 @@ class Grant:
         return ", ".join(self.prefixes) if self.prefixes else "the whole bucket"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Adoption:
     """A hand-written statement that the next apply replaces by the managed ones, named by its
     Sid, or, when it has none, by a hash of its content (which must still match at plan time).
@@ -84,7 +84,7 @@ class Adoption:
         return self.sid.removeprefix(HASH_PREFIX) if STATEMENT_HASH_RE.match(self.sid) else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BucketShare:
     bucket: str
     account: str
@@ -110,7 +110,7 @@ class BucketShare:
     """`warn` or `manage` when a declaration of the bucket says so; None: the config's."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Declarations:
     buckets: tuple[BucketShare, ...]
 
@@ -121,7 +121,7 @@ class Declarations:
         return sum(len(share.grants) for share in self.buckets)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Document:
     bucket: str
     account: str | None

@@ -59,6 +59,7 @@ from reconciler.declare.model import (
     GranteeKind,
 )
 from reconciler.declare.nodes import NodeReader
+from reconciler.declare.share_events import read_documents
 from reconciler.declare.yaml_source import compose_documents
 from reconciler.errors import Location, Problem, Severity
 from reconciler.policy.access import Access
@@ -76,6 +77,16 @@ _PUBLIC_WORDS = {"*", "everyone", "public", "anonymous", "all", "anyone", "arn:a
 
 
 def load_text(text: str, display: str, config: Config) -> tuple[list[Document], list[Problem]]:
+    # A file with no problem is read straight from its events; any other file is read through
+    # its node tree below, which finds and words every problem (share_events.py says why).
+    documents = read_documents(text, display, config, parse_grantee)
+    if documents is not None:
+        return documents, []
+    return load_text_nodes(text, display, config)
+
+
+def load_text_nodes(text: str, display: str, config: Config) -> tuple[list[Document], list[Problem]]:
+    """load_text through the node tree: slower, and the one place every problem is found."""
     nodes, problems = compose_documents(text, display)
     if problems:
         return [], problems

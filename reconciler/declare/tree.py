@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 from reconciler.declare.config import Config
 from reconciler.declare.guardrails import check_guardrails
+from reconciler.declare.index import Declared, index_file
 from reconciler.declare.join import join_documents
 from reconciler.declare.model import Declarations, Document
 from reconciler.declare.share_file import load_text
@@ -25,24 +26,77 @@ def missing_shares(shares_dir: Path) -> str:
     )
 
 
-def load_shares(shares_dir: Path, config: Config, today: dt.date) -> tuple[Declarations, list[Problem]]:
-    """Every bucket declared under shares_dir, merged across files, with all problems found."""
-    documents: list[Document] = []
-    problems: list[Problem] = []
+Chooser = Callable[[list[tuple[Declared, Path]]], Collection[str]]
+"""Given every (bucket and account, file) the tree declares, the buckets a partial load covers."""
+
+
+def load_shares(
+    shares_dir: Path, config: Config, today: dt.date, choose: Chooser | None = None
+) -> tuple[Declarations, list[Problem]]:
+    """Every bucket declared under shares_dir, merged across files, with all problems found.
+
+    With `choose`, only the buckets it picks, from only the files that declare them: every
+    document of those buckets is loaded, so they are merged and checked exactly as in a full
+    load; the problems are those of the files read and of those buckets.
+    """
     if not shares_dir.is_dir():
         problem = missing_shares(shares_dir) if not shares_dir.exists() else "not a directory; refused"
         return Declarations(()), [Problem(Location(str(shares_dir)), problem)]
-    for path, display, refusal in _share_files(shares_dir):
-        if refusal:
-            problems.append(Problem(Location(display), refusal))
-            continue
-        file_documents, file_problems = load_file(path, display, config)
-        documents.extend(file_documents)
-        problems.extend(file_problems)
+    entries = list(_share_files(shares_dir))
+    problems = [Problem(Location(display), refusal) for _, display, refusal in entries if refusal]
+    readable = [(path, display) for path, display, refusal in entries if not refusal]
+    if choose is None:
+        documents = _load_files(readable, config, problems)
+    else:
+        documents = _load_chosen(readable, config, choose, problems)
     declarations, merge_problems = join_documents(documents)
     problems.extend(merge_problems)
     problems.extend(check_guardrails(declarations, config, today))
     return declarations, sorted(problems)
+
+
+def _load_files(files: list[tuple[Path, str]], config: Config, problems: list[Problem]) -> list[Document]:
+    documents: list[Document] = []
+    for path, display in files:
+        file_documents, file_problems = load_file(path, display, config)
+        documents.extend(file_documents)
+        problems.extend(file_problems)
+    return documents
+
+
+def _load_chosen(
+    files: list[tuple[Path, str]], config: Config, choose: Chooser, problems: list[Problem]
+) -> list[Document]:
+    """First the index (files it cannot read are loaded in full), then the files that declare
+    the chosen buckets; of all the documents, only those of the chosen buckets."""
+    declared: list[tuple[Declared, Path]] = []
+    indexed: dict[Path, tuple[Declared, ...]] = {}
+    read: dict[Path, list[Document]] = {}
+    for path, display in files:
+        found = index_file(path, display)
+        if found is None:
+            read[path] = _load_files([(path, display)], config, problems)
+            declared.extend((Declared(d.bucket, d.account), path) for d in read[path])
+        else:
+            indexed[path] = found
+            declared.extend((d, path) for d in found)
+    chosen = frozenset(choose(declared))
+    more_problems: list[Problem] = []
+    for path, display in files:
+        if any(d.bucket in chosen for d in indexed.get(path, ())):
+            read[path] = _load_files([(path, display)], config, more_problems)
+            if any(d.bucket not in {i.bucket for i in indexed[path]} for d in read[path]):
+                # The index misread a file (a bug): only a full load is sure to be right.
+                return [
+                    d
+                    for other, shown in files
+                    for d in (
+                        _load_files([(other, shown)], config, problems) if other in indexed else read[other]
+                    )
+                ]
+    problems.extend(more_problems)
+    # In the order of a full load: a bucket's first document is the one others are checked against.
+    return [d for path, _ in files for d in read.get(path, ()) if d.bucket in chosen]
 
 
 _YAML_SUFFIXES = (".yaml", ".yml")

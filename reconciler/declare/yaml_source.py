@@ -66,6 +66,8 @@ _BREAK_NAMES = {"\r": "CR", "\x85": "NEL", "\u2028": "LINE SEPARATOR", "\u2029":
 def _line_break_problems(display: str, text: str) -> list[Problem]:
     """YAML also breaks lines at a lone CR, NEL, LS and PS, where editors (and our
     file:line:col) do not: every location after one would point at the wrong line."""
+    if "\r" not in text and text.isascii():
+        return []  # the usual case, said without a regular expression's scan
     match = _ODD_BREAKS.search(text)
     if match is None:
         return []
@@ -80,6 +82,8 @@ def _line_break_problems(display: str, text: str) -> list[Problem]:
 
 
 def _tab_problems(display: str, text: str) -> list[Problem]:
+    if "\t" not in text:
+        return []
     problems = []
     for number, line in enumerate(text.split("\n"), start=1):
         indent = line[: len(line) - len(line.lstrip(" \t"))]
@@ -179,11 +183,17 @@ def _too_big(display: str, size: int) -> Problem:
     return Problem(Location(display), f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit; split it")
 
 
+def text_problems(display: str, text: str) -> list[Problem]:
+    """What is wrong with a YAML text before it is parsed: odd line breaks, tabs in indentation."""
+    text = text.removeprefix("\ufeff")
+    return _line_break_problems(display, text) or _tab_problems(display, text)
+
+
 def compose_documents(text: str, display: str) -> tuple[list[yaml.Node], list[Problem]]:
     """Every document of a YAML text as a node tree, or the problems that prevent it."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    problems = _line_break_problems(display, text) or _tab_problems(display, text)
+    problems = text_problems(display, text)
     if problems:
         return [], problems
     try:

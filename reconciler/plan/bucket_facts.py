@@ -36,9 +36,11 @@ def check_bucket_facts(
     acl_sids: frozenset[str] = frozenset()
     ownership = facts.ownership
     if desired.owner_acl is not None and ownership is not None:
-        plain = {(s.sid, s.canonical(partition)) for s in desired.statements}
-        acl = {(s.sid, s.canonical(partition)) for s in desired.owner_acl}
-        acl_sids = frozenset(sid for sid, _ in plain ^ acl)
+        # Both renders come from one renderer, so comparing the statements as rendered is
+        # enough; normalising every statement of both took a quarter of a plan's own CPU.
+        plain = {s.sid: s.statement for s in desired.statements}
+        acl = {s.sid: s.statement for s in desired.owner_acl}
+        acl_sids = frozenset(sid for sid in plain.keys() | acl.keys() if plain.get(sid) != acl.get(sid))
         if ownership is Ownership.PREFERRED:
             desired = desired.under_owner_acl()
         elif ownership is not Ownership.ENFORCED:

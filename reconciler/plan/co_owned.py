@@ -124,10 +124,11 @@ def _change(
     desired: DesiredStatement | None,
     ctx: PlanContext,
 ) -> StatementChange:
-    old = normalize_statement(before, ctx.partition) if before is not None else {}
-    new = normalize_statement(after, ctx.partition) if after is not None else {}
     field_diff: tuple[str, ...] = ()
     if kind is ChangeKind.CHANGE:
+        # Normalised only here: an added or removed statement has no fields to compare.
+        old = normalize_statement(before, ctx.partition)
+        new = normalize_statement(after, ctx.partition)
         field_diff = tuple(DeepDiff(old, new, ignore_order=True, verbose_level=2).pretty().splitlines())
     sources = tuple(sorted({str(g.location) for g in desired.grants})) if desired else ()
     return StatementChange(sid, kind, before, after, field_diff, (), sources)
