@@ -320,7 +320,14 @@ class FaultProxy:
         return None
 
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
-        body = _read_body(handler)
+        try:
+            body = _read_body(handler)
+        except _TruncatedBody:
+            # The client died mid-request (a killed apply): S3 never acts on a request whose
+            # body did not all arrive, so neither may the proxy pass a cut-off one to moto
+            # (which would store a truncated policy, or none).
+            handler.close_connection = True
+            return
         host = handler.headers.get("Host", "")
         bucket = bucket_of(handler.path, host)
         key = bucket or ""
@@ -426,19 +433,33 @@ def _reset(handler: BaseHTTPRequestHandler) -> None:
         pass
 
 
+class _TruncatedBody(Exception):
+    """The connection closed before the body the request announced had all arrived."""
+
+
+def _read_exactly(handler: BaseHTTPRequestHandler, size: int) -> bytes:
+    data = handler.rfile.read(size)
+    if len(data) != size:
+        raise _TruncatedBody
+    return data
+
+
 def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
     if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
         chunks = []
         while True:
-            size = int(handler.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            line = handler.rfile.readline()
+            if not line:
+                raise _TruncatedBody
+            size = int(line.split(b";", 1)[0].strip() or b"0", 16)
             if size == 0:
                 while handler.rfile.readline().strip():
                     pass
                 return b"".join(chunks)
-            chunks.append(handler.rfile.read(size))
+            chunks.append(_read_exactly(handler, size))
             handler.rfile.readline()
     length = int(handler.headers.get("Content-Length") or 0)
-    return handler.rfile.read(length) if length else b""
+    return _read_exactly(handler, length) if length else b""
 
 
 def _send_public_status(handler: BaseHTTPRequestHandler) -> None:

@@ -722,8 +722,8 @@ def test_most_cross_account_policies_import_into_grants(
         f"{len(at_first)} of {len(cross)} cross-account policies import into grants on a first import, "
         f"{len(converted)} of {len(cross)} once the levels it proposed are defined (corpus: {len(rows)})"
     )
-    if pytestconfig.cache is not None:
-        pytestconfig.cache.set("bucketshare/corpus-table", table + "\n\n" + summary)
+    if (cache := getattr(pytestconfig, "cache", None)) is not None:
+        cache.set("bucketshare/corpus-table", table + "\n\n" + summary)
     with capsys.disabled():
         print("\n" + table + "\n" + summary)
     assert len(converted) >= TARGET * len(cross), summary
