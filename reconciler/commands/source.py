@@ -10,7 +10,7 @@ from typing import Self
 
 from reconciler.declare.config import Config, load_config
 from reconciler.declare.expiry import utc_today
-from reconciler.declare.tree import missing_shares
+from reconciler.declare.tree import Chooser, missing_shares
 from reconciler.declare.yaml_source import read_text
 from reconciler.errors import BucketshareError, DeclarationError, errors_only
 from reconciler.policy.desired import DesiredState, load_desired
@@ -110,7 +110,7 @@ class Source:
             raise DeclarationError([inert_problem(p) for p in errors_only(problems)])
         return config
 
-    def load(self) -> DesiredState:
+    def load(self, choose: Chooser | None = None) -> DesiredState:
         """Config + shares/ validated and rendered; problems are returned, not raised.
 
         Every command prints problems from here, so they are made inert here, once: paths
@@ -120,7 +120,7 @@ class Source:
         if not self.shares.exists() and not self.shares.is_symlink():
             # One line, not a problem located at "shares:1:1" in a file that does not exist.
             raise BucketshareError(inert(missing_shares(self.shares)))
-        state = load_desired(self.shares, config, self.today)
+        state = load_desired(self.shares, config, self.today, choose)
         return replace(state, problems=tuple(inert_problem(p) for p in state.problems))
 
     def load_valid(self) -> DesiredState:
