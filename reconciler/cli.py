@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import importlib
 import importlib.metadata
 import os
@@ -15,7 +16,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple, Protocol, cast
 
 from reconciler.errors import BucketshareError, DeclarationError, ExitCode
@@ -120,7 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     any point is one clean ending, never a traceback."""
     try:
         try:
-            return _parse_and_run(sys.argv[1:] if argv is None else list(argv))
+            with _few_collections():
+                return _parse_and_run(sys.argv[1:] if argv is None else list(argv))
         finally:
             # A closed pipe shows at the latest here, inside the guard, not at interpreter exit.
             sys.stdout.flush()
@@ -128,6 +130,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _interrupted()
     except BrokenPipeError:
         return _stdout_closed()
+
+
+@contextlib.contextmanager
+def _few_collections() -> Iterator[None]:
+    """Run with the cyclic garbage collector called about a hundred times less often.
+
+    A run builds hundreds of thousands of long-lived objects (declarations, renders, plans)
+    and makes little cyclic garbage, yet at the default thresholds the collector walks them
+    again and again. Measured on this project's benchmarks: plan of 2,000 buckets against
+    canned answers used 27.4 s of CPU, 19.6 s with this threshold and 19.1 s with no
+    collector at all, at the same peak RSS (345 MB); gc.freeze() after loading gained
+    nothing more. Loading itself pauses the collector (commands/source.py). Restored
+    afterwards: tests call main() in their own process.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(*_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+_THRESHOLD = (100_000, 50, 100)
+"""gen0 at 100,000 allocations, not 700: gen1 and full passes follow from it."""
 
 
 def _parse_and_run(argv: list[str]) -> int:

@@ -16,7 +16,14 @@ from reconciler.edge.git import changed_shares
 from reconciler.edge.s3 import S3Edge
 from reconciler.errors import BucketshareError, DeclarationError, ExitCode
 from reconciler.execute.gather import gather_plan
-from reconciler.plan.changed import Selection, select_changed
+from reconciler.live.changes import ChangedShares
+from reconciler.plan.changed import (
+    ChangedBuckets,
+    Selection,
+    declared_before,
+    scope_buckets,
+    select_changed,
+)
 from reconciler.plan.digest import plan_digest
 from reconciler.plan.file_write import dumps
 from reconciler.plan.model import Plan
@@ -235,13 +242,29 @@ def run(options: PlanOptions) -> int:
 
 
 def _plan(options: PlanOptions) -> Plan:
-    state = options.source.load()
+    source = options.source
     only = None
     if options.changed_since is not None:
-        changed = changed_shares(options.changed_since, options.source.shares, options.source.config_path())
-        only = select_changed(state, changed)
+        changed = changed_shares(options.changed_since, source.shares, source.config_path())
+        state, only = _load_changed(source, changed)
+    elif not options.scope.everything:
+        # A shard loads only the files that declare its accounts' buckets.
+        state = source.load(scope_buckets(options.scope))
+    else:
+        state = source.load()
     edge = S3Edge(options.parallelism, roles=state.config.roles, mode="plan")
     return make_plan(state, edge, options.declared_only, only, options.scope)
+
+
+def _load_changed(source: Source, changed: ChangedShares) -> tuple[DesiredState, Selection]:
+    """A pull request's plan loads only the files that declare the buckets it covers."""
+    if changed.everything is None:
+        before = declared_before(changed, source.load_config())
+        if not isinstance(before, Selection):
+            chooser = ChangedBuckets(changed, before)
+            return source.load(chooser), chooser.selection
+    state = source.load()
+    return state, select_changed(state, changed)
 
 
 def make_plan(

@@ -27,7 +27,13 @@ def missing_shares(shares_dir: Path) -> str:
 
 
 Chooser = Callable[[list[tuple[Declared, Path]]], Collection[str]]
-"""Given every (bucket and account, file) the tree declares, the buckets a partial load covers."""
+"""Given every (bucket and account, file) the tree declares, the buckets a partial load covers.
+
+A chooser may also have `outside(path) -> bool`: whether a file lies outside the run (a pull
+request's plan: not in the change). The errors of such a file that declares none of the
+chosen buckets (one that does not parse declares none) do not stop the run; without it they
+do, since a file that does not parse may declare any bucket.
+"""
 
 
 def load_shares(
@@ -72,15 +78,20 @@ def _load_chosen(
     declared: list[tuple[Declared, Path]] = []
     indexed: dict[Path, tuple[Declared, ...]] = {}
     read: dict[Path, list[Document]] = {}
+    opaque_problems: dict[Path, list[Problem]] = {}
     for path, display in files:
         found = index_file(path, display)
         if found is None:
-            read[path] = _load_files([(path, display)], config, problems)
+            read[path] = _load_files([(path, display)], config, opaque_problems.setdefault(path, []))
             declared.extend((Declared(d.bucket, d.account), path) for d in read[path])
         else:
             indexed[path] = found
             declared.extend((d, path) for d in found)
     chosen = frozenset(choose(declared))
+    outside: Callable[[Path], bool] = getattr(choose, "outside", lambda _: False)
+    for path, found_problems in opaque_problems.items():
+        if not outside(path) or any(d.bucket in chosen for d in read[path]):
+            problems.extend(found_problems)
     more_problems: list[Problem] = []
     for path, display in files:
         if any(d.bucket in chosen for d in indexed.get(path, ())):

@@ -90,6 +90,10 @@ class ChangedBuckets:
         self.selection = _selection(self.changed.ref, changed_now, now, self.before)
         return self.selection.declared
 
+    def outside(self, path: Path) -> bool:
+        """A file the change leaves alone: were it broken, it was broken at the revision too."""
+        return path.resolve() not in self.changed.current
+
 
 def scope_buckets(scope: AccountScope) -> Chooser:
     """A partial load's chooser for one shard or some accounts: every bucket that any of its

@@ -9,7 +9,7 @@ from pathlib import Path
 from reconciler.declare.config import Config, load_config
 from reconciler.declare.expiry import ExpiringGrant, expiring_grants
 from reconciler.declare.model import Declarations
-from reconciler.declare.tree import load_shares
+from reconciler.declare.tree import Chooser, load_shares
 from reconciler.errors import Problem, Severity, errors_only
 from reconciler.policy.render import DesiredBucket, render_declarations
 
@@ -34,11 +34,13 @@ class DesiredState:
         return expiring_grants(self.declarations, self.today, self.config.expiry_warning_days)
 
 
-def load_desired(shares_dir: Path, config_path: Path | None, today: dt.date) -> DesiredState:
+def load_desired(
+    shares_dir: Path, config_path: Path | None, today: dt.date, choose: Chooser | None = None
+) -> DesiredState:
     config, problems = load_config(config_path)
     if errors_only(problems):
         return DesiredState(config, Declarations(()), (), tuple(sorted(problems)), today)
-    declarations, share_problems = load_shares(shares_dir, config, today)
+    declarations, share_problems = load_shares(shares_dir, config, today, choose)
     buckets, render_problems = render_declarations(declarations, config, today)
     all_problems = sorted([*problems, *share_problems, *render_problems])
     return DesiredState(config, declarations, tuple(buckets), tuple(all_problems), today)

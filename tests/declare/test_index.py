@@ -139,3 +139,29 @@ def test_when_the_index_misreads_a_file_the_load_is_full(
     monkeypatch.setattr(tree, "index_file", lambda path, display: (Declared("acme-a", "111111111111"),))
     full, full_problems = load_shares(tmp_path, CONFIG, TODAY)
     assert load_shares(tmp_path, CONFIG, TODAY, chooser({"acme-a"})) == (full, full_problems)
+
+
+class OutsideChooser:
+    """A pull request's kind of chooser: it knows which files lie outside the run."""
+
+    def __init__(self, picked: set[str], outside: set[str]) -> None:
+        self.picked = picked
+        self.outside_names = outside
+
+    def __call__(self, declared: list[tuple[Declared, Path]]) -> set[str]:
+        return {d.bucket for d, _ in declared} & self.picked
+
+    def outside(self, path: Path) -> bool:
+        return path.name in self.outside_names
+
+
+def test_a_broken_file_stops_a_partial_load_unless_the_chooser_says_it_is_outside(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("version: 1\nbucket: acme-a\naccount: '111111111111'\n")
+    (tmp_path / "broken.yaml").write_text("version: 1\nbucket: [oops\n")
+    _, kept = load_shares(tmp_path, CONFIG, TODAY, chooser({"acme-a"}))
+    assert [Path(p.location.path).name for p in kept if "YAML syntax error" in p.message] == ["broken.yaml"]
+    partial, problems = load_shares(tmp_path, CONFIG, TODAY, OutsideChooser({"acme-a"}, {"broken.yaml"}))
+    assert not any("YAML syntax error" in p.message for p in problems)
+    assert [b.bucket for b in partial.buckets] == ["acme-a"]
+    _, inside = load_shares(tmp_path, CONFIG, TODAY, OutsideChooser({"acme-a"}, {"a.yaml"}))
+    assert any("YAML syntax error" in p.message for p in inside)

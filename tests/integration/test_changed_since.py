@@ -3,6 +3,7 @@ on both sides of the change, and gives for them exactly what a full plan gives."
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from typing import Any
@@ -146,3 +147,44 @@ def test_a_change_to_the_reconcilers_code_plans_everything(repo: tuple[Workspace
     assert result.rc == 0, result.text
     assert planned(plan) == buckets
     assert any("the reconciler's code changed" in w for w in plan["warnings"])
+
+
+def test_partial_loads_plan_what_a_full_plan_plans_for_their_buckets(
+    repo: tuple[Workspace, list[str]],
+) -> None:
+    # Partial plans load only some files; a bucket declared in two files must still be
+    # planned from both, and a broken file outside the change must not stop the plan.
+    ws, buckets = repo
+    ws.declare(buckets[3], read_grant("555555555555"), name="also.yaml")
+    ws.write("broken.yaml", "version: 1\nbucket: [oops\n")
+    git(ws, "add", "shares")
+    git(ws, "commit", "-q", "-m", "two files for one bucket, and a broken one")
+    ws.declare(buckets[3], read_grant("666666666666"), name="also.yaml")
+    result, partial = ws.plan_json("--changed-since", "HEAD")
+    assert result.rc == 0, result.text
+    assert planned(partial) == [buckets[3]]
+    entry = bucket_plan(partial, buckets[3])
+    assert entry["action"] == "put-policy"
+    shard = ws.plan("--account", ws.account)
+    assert (
+        shard.rc == 1 and "shares/broken.yaml:3:1: YAML syntax error" in shard.err
+    )  # its account is unknown: it may be in scope
+    (ws.shares / "broken.yaml").unlink()
+    shard, scoped = ws.plan_json("--account", ws.account)
+    assert shard.rc == 0, shard.text
+    assert planned(scoped) == buckets
+    same_as_full(ws, partial)
+    same_as_full(ws, scoped)
+    policy = json.dumps(entry)
+    assert "222222222222" in policy and "666666666666" in policy and "555555555555" not in policy
+
+
+def test_a_broken_file_inside_the_change_is_one_located_line(repo: tuple[Workspace, list[str]]) -> None:
+    ws, buckets = repo
+    ws.write(f"{buckets[2]}.yaml", f"version: 1\nbucket: {buckets[2]}\ngrants: [oops\n")
+    result = ws.plan("--changed-since", "HEAD")
+    assert result.rc == 1
+    assert result.err.splitlines()[0] == (
+        f"shares/{buckets[2]}.yaml:4:1: YAML syntax error: did not find expected ',' or ']'"
+    )
+    assert "Traceback" not in result.text
