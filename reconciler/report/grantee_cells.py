@@ -41,6 +41,15 @@ def grantee_cell(grantee: str) -> str:
     return code_span(grantee, True)
 
 
+CELL_WORD = 24
+"""Characters of one unbreakable word a table cell shows: a longer Sid would widen the table
+past the comment (GitHub's tables scroll instead of wrapping it); the details name it in full."""
+
+
+def fit_words(text: str, limit: int = CELL_WORD) -> str:
+    return " ".join(word if len(word) <= limit else word[: limit - 1] + "…" for word in text.split(" "))
+
+
 def scope_text(row: AccessChange, in_table: bool = True) -> str:
     if not row.prefixes:
         return "the whole bucket"
@@ -81,7 +90,7 @@ def _gained_why(row: AccessChange) -> str:
     """The grant's reason; without one, where it is declared. (The details name every
     grant's place: in the table it would take the width the grantee and change need.)"""
     if row.held_by:
-        return f"by {escape(row.held_by)}: adopt it to let bucketshare manage it"
+        return f"by {escape(fit_words(row.held_by))}: adopt it to let bucketshare manage it (see details)"
     if row.reason:
         return escape(row.reason)
     return f"declared at {escape(row.declared_at)}" if row.declared_at else ""

@@ -26,6 +26,7 @@ from reconciler.report import access_changes, summary
 from reconciler.report.diffs import COMMENT_COLUMNS, added_lines, pretty_json, removed_lines, statement_diff
 from reconciler.report.grantee_cells import (
     change_cell,
+    fit_words,
     full_name,
     grantee_cell,
     lost_why,
@@ -205,7 +206,12 @@ def _blocked(rows: tuple[AccessChange, ...], in_table: bool) -> str:
     refs = dict.fromkeys(block.statement for row in rows for block in row.blocked_by)
     if not refs:
         return ""
-    named = [f"Sid {code_span(ref.sid, in_table)}" if ref.sid else escape(ref.label) for ref in refs]
+    named = [
+        f"Sid {code_span(fit_words(ref.sid) if in_table else ref.sid, in_table)}"
+        if ref.sid
+        else escape(ref.label)
+        for ref in refs
+    ]
     return " — **blocked by** " + " and ".join(named)
 
 

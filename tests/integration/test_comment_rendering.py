@@ -5,6 +5,7 @@ how to install it, since a skipped layout test would let a comment that scrolls 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -12,6 +13,14 @@ import pytest
 from github_render import COMMENT_WIDTH, INSTALL_HINT, Layout, chromium, layout, screenshot
 from realistic_plan import TODAY, realistic_plan
 
+from reconciler.declare.config import Config
+from reconciler.declare.model import BucketShare, Grant
+from reconciler.declare.share_file import parse_grantee
+from reconciler.errors import Location
+from reconciler.live.policy import LivePolicy
+from reconciler.plan.bucket import build_plan
+from reconciler.policy.access import Access
+from reconciler.policy.render import render_bucket
 from reconciler.report.markdown import render_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,3 +80,61 @@ def test_the_screenshot_of_the_sample_comment_is_in_docs() -> None:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (COMMENT_WIDTH, 1100)
+
+
+def _held_and_blocked_comment() -> str:
+    """One bucket whose kept statements already grant one account (an "already granted" row)
+    and whose kept deny-all-but-one-role statement blocks another's new grant ("blocked by")."""
+    owner, held, blocked, bucket = "111111111111", "222222222222", "333333333333", "acme-models"
+    arn = f"arn:aws:s3:::{bucket}"
+    kept = [
+        {
+            "Sid": "LegacyReadersObjectsGrantedByHandBeforeBucketshare",
+            "Effect": "Allow",
+            "Principal": {"AWS": held},
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": f"{arn}/*",
+        },
+        {
+            "Sid": "LegacyReadersBucketGrantedByHandBeforeBucketshare",
+            "Effect": "Allow",
+            "Principal": {"AWS": held},
+            "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+            "Resource": arn,
+        },
+        {
+            "Sid": "DenyEveryoneButTheDataPlatformPipelineRole",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [arn, f"{arn}/*"],
+            "Condition": {
+                "StringNotEquals": {"aws:PrincipalArn": f"arn:aws:iam::{held}:role/data-platform-pipeline"},
+                "StringNotEqualsIfExists": {"aws:PrincipalAccount": held},
+            },
+        },
+    ]
+    grants = []
+    for line, to in ((6, held), (9, blocked)):
+        problem, grantee = parse_grantee(to, "aws")
+        assert problem is None and grantee is not None
+        grants.append(
+            Grant(grantee, Access("read"), ("models/fraud/",), Location("shares/acme.yaml", line, 5))
+        )
+    share = BucketShare(bucket, owner, tuple(grants), (Location("shares/acme.yaml", 2, 9),), ("ml-platform",))
+    live = json.dumps({"Version": "2012-10-17", "Statement": kept})
+    plan = build_plan(
+        [render_bucket(share, Config(), TODAY)],
+        [LivePolicy(bucket, owner, live)],
+        "BucketShare",
+        "aws",
+        [],
+        [],
+    )
+    return render_markdown(plan, commit=COMMIT, today=TODAY)
+
+
+def test_already_granted_and_blocked_rows_read_at_github_width() -> None:
+    markdown = _held_and_blocked_comment()
+    assert "**already granted**" in markdown and "blocked by" in markdown
+    assert_reads_at_github_width(layout(markdown))
