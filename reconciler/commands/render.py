@@ -10,6 +10,7 @@ from typing import Self
 from reconciler.commands.source import Source, add_source_arguments, describe
 from reconciler.errors import BucketshareError, ExitCode
 from reconciler.policy.documents import policy_document
+from reconciler.policy.render import DesiredBucket
 from reconciler.report.inert import inert
 
 
@@ -47,13 +48,29 @@ def run(options: RenderOptions) -> int:
     if bucket is not None and not buckets:
         raise BucketshareError(f"bucket {bucket} is not declared under {options.source.shares}")
     if options.output_format == "json":
-        documents = {b.bucket: policy_document([s.statement for s in b.statements]) for b in buckets}
-        print(json.dumps(documents, indent=2))
+        print_documents(buckets)
         return ExitCode.OK
     for desired in buckets:
-        print(f"# {desired.bucket} (account {desired.account}): {len(desired.statements)} statements")
-        for statement in desired.statements:
+        statements = desired.render_statements()
+        print(f"# {desired.bucket} (account {desired.account}): {len(statements)} statements")
+        for statement in statements:
             sources = ", ".join(inert(str(g.location)) for g in statement.grants)
             print(f"## {statement.sid}  <- {sources}")
             print(json.dumps(statement.statement, indent=2))
     return ExitCode.OK
+
+
+def print_documents(buckets: list[DesiredBucket]) -> None:
+    """One JSON object of every bucket's policy document, written a bucket at a time so only
+    one rendered policy is held at once; the text is what json.dumps(indent=2) of the whole
+    object would print."""
+    if not buckets:
+        print("{}")
+        return
+    print("{")
+    for index, desired in enumerate(buckets):
+        document = policy_document([s.statement for s in desired.render_statements()])
+        # The one-entry object's lines without its braces are that entry, indented for the whole.
+        entry = json.dumps({desired.bucket: document}, indent=2)[2:-2]
+        print(entry + ("," if index < len(buckets) - 1 else ""))
+    print("}")

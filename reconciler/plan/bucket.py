@@ -150,7 +150,10 @@ def build_plan(
             # A discovered bucket we cannot read may not be ours at all: say so, don't fail.
             skipped.append((state.bucket, f"discovery could not read bucket {state.bucket}: {state.error}"))
             continue
-        bucket_plan = plan_bucket(by_bucket.get(state.bucket), state, sid_prefix, partition, region)
+        desired_bucket = by_bucket.get(state.bucket)
+        # A fresh copy: what the plan renders of it is dropped with it, not kept for the run.
+        fresh = desired_bucket.fresh() if desired_bucket is not None else None
+        bucket_plan = plan_bucket(fresh, state, sid_prefix, partition, region)
         if bucket_plan.declared or bucket_plan.action is not BucketAction.NOOP:
             plans.append(bucket_plan)
     plans.sort(key=lambda b: b.bucket)

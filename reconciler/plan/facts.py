@@ -17,7 +17,8 @@ def active_grants(desired: DesiredBucket) -> tuple[Grant, ...]:
 
 
 def needs_for(desired: DesiredBucket) -> FactNeeds:
-    grants = active_grants(desired)
+    # From the grants, not the statements: asked before the read, it must not render.
+    grants = desired.active_grants()
     return FactNeeds(ownership=any(writes(g.access) for g in grants), encryption=bool(grants))
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import cached_property, lru_cache
 from typing import Any
 
 from reconciler.declare.config import Config
 from reconciler.declare.model import BucketShare, Declarations, Grant, Grantee, GranteeKind
 from reconciler.errors import Problem
-from reconciler.policy.access import Access, uploads, writes
+from reconciler.policy.access import Access, Actions, uploads, writes
 from reconciler.policy.documents import POLICY_SIZE_LIMIT, policy_document, policy_size
 from reconciler.policy.normalize import canonical
 
@@ -55,35 +56,82 @@ class DesiredStatement:
 
 
 @dataclass(frozen=True)
-class DesiredBucket:
-    bucket: str
-    account: str
-    statements: tuple[DesiredStatement, ...]
-    share: BucketShare
-    with_expired: tuple[DesiredStatement, ...] | None = None
-    """What would render if the expired grants were still active; None when none expired.
+class RenderContext:
+    """What a render needs besides the share: the config's Sid prefix and partition, and the
+    day that decides which grants have expired."""
 
-    A live policy equal to this lost only expired grants, which the scheduled run may remove."""
-    owner_acl: tuple[DesiredStatement, ...] | None = None
-    """What renders when the bucket's Object Ownership is BucketOwnerPreferred: uploads must
-    carry the bucket-owner-full-control ACL. None when no active grant writes."""
-    with_expired_owner_acl: tuple[DesiredStatement, ...] | None = None
-    """with_expired, as rendered under BucketOwnerPreferred (set with owner_acl and with_expired)."""
+    sid_prefix: str
+    partition: str
+    today: dt.date
+
+
+@dataclass(frozen=True)
+class DesiredBucket:
+    """One declared bucket and the statements it should hold, rendered on demand.
+
+    A plan of 10,000 buckets must not hold 10,000 rendered policies (four variants each) at
+    once: each is rendered when first asked for, and a plan asks on its own copy (fresh())
+    so the render is dropped with the bucket's plan.
+    """
+
+    share: BucketShare
+    context: RenderContext
     manage_key: bool = False
     """`kms: manage`: reconcile the statements the grantees need into the bucket's customer
     managed key's policy, not only show them."""
+    acl_required: bool = False
+    """Rendered as under BucketOwnerPreferred: uploads must carry the bucket-owner-full-control ACL."""
+
+    @property
+    def bucket(self) -> str:
+        return self.share.bucket
+
+    @property
+    def account(self) -> str:
+        return self.share.account
+
+    def active_grants(self) -> list[Grant]:
+        today = self.context.today
+        return [g for g in self.share.grants if g.active(today)]
+
+    def render_statements(self) -> tuple[DesiredStatement, ...]:
+        """The statements, rendered anew (not kept): what validate checks and drops."""
+        return _render_statements(self.share, self.active_grants(), self.context, self.acl_required)
+
+    @cached_property
+    def statements(self) -> tuple[DesiredStatement, ...]:
+        return self.render_statements()
+
+    @cached_property
+    def with_expired(self) -> tuple[DesiredStatement, ...] | None:
+        """What would render if the expired grants were still active; None when none expired.
+
+        A live policy equal to this lost only expired grants, which the scheduled run may remove."""
+        if len(self.active_grants()) == len(self.share.grants):
+            return None
+        return _render_statements(self.share, list(self.share.grants), self.context, self.acl_required)
+
+    @cached_property
+    def owner_acl(self) -> tuple[DesiredStatement, ...] | None:
+        """What renders when the bucket's Object Ownership is BucketOwnerPreferred: uploads must
+        carry the bucket-owner-full-control ACL. None when no active grant writes (or when this
+        render already requires the ACL)."""
+        active = self.active_grants()
+        if self.acl_required or not any(writes(g.access) for g in active):
+            return None
+        return _render_statements(self.share, active, self.context, owner_acl=True)
 
     def under_owner_acl(self) -> DesiredBucket:
         """This bucket as rendered when uploads must carry the owner's ACL."""
         if self.owner_acl is None:
             return self
-        return replace(
-            self,
-            statements=self.owner_acl,
-            with_expired=self.with_expired_owner_acl or self.with_expired,
-            owner_acl=None,
-            with_expired_owner_acl=None,
-        )
+        under = replace(self, acl_required=True)
+        under.__dict__["statements"] = self.owner_acl  # rendered already: not twice
+        return under
+
+    def fresh(self) -> DesiredBucket:
+        """This bucket with nothing rendered yet; what a plan renders on it is dropped with it."""
+        return replace(self)
 
 
 @dataclass(frozen=True)
@@ -98,6 +146,17 @@ class _Shape:
     owner_acl: bool = False
     """Uploads must set s3:x-amz-acl = bucket-owner-full-control; not part of the Sid, so
     requiring it shows in a plan as a change of the statement, not a rename."""
+    sid_name: str = field(init=False, compare=False)
+    sorted_actions: tuple[str, ...] = field(init=False, compare=False)
+    listed: tuple[str, ...] = field(init=False, compare=False)
+    """The s3:prefix values a List statement allows: each prefix and everything under it."""
+
+    def __post_init__(self) -> None:
+        # Worked out once per shape (shapes are cached), not once per rendered statement.
+        sid_name = _sid_name(self.part, self.access, self.principal_class, self.prefixes)
+        object.__setattr__(self, "sid_name", sid_name)
+        object.__setattr__(self, "sorted_actions", tuple(sorted(self.actions)))
+        object.__setattr__(self, "listed", tuple(sorted({v for p in self.prefixes for v in (p, p + "*")})))
 
 
 def root_arn(account: str, partition: str) -> str:
@@ -115,59 +174,53 @@ def bucket_uri(bucket: str) -> str:
 def render_declarations(
     declarations: Declarations, config: Config, today: dt.date
 ) -> tuple[list[DesiredBucket], list[Problem]]:
+    """Every declared bucket, ready to render, and the buckets whose policy would be too big
+    (each rendered to be measured, then dropped)."""
     desired = [render_bucket(share, config, today) for share in declarations.buckets]
     return desired, check_rendered_size(desired)
 
 
 def render_bucket(share: BucketShare, config: Config, today: dt.date) -> DesiredBucket:
-    active = [g for g in share.grants if g.active(today)]
-    statements = _render_statements(share, active, config)
-    with_expired = None
-    if len(active) < len(share.grants):
-        with_expired = _render_statements(share, list(share.grants), config)
-    owner_acl = expired_acl = None
-    if any(writes(g.access) for g in active):
-        owner_acl = _render_statements(share, active, config, owner_acl=True)
-        if with_expired is not None:
-            expired_acl = _render_statements(share, list(share.grants), config, owner_acl=True)
-    manage_key = (share.kms or config.kms) == "manage"
-    return DesiredBucket(
-        share.bucket, share.account, statements, share, with_expired, owner_acl, expired_acl, manage_key
-    )
+    context = RenderContext(config.sid_prefix, config.partition, today)
+    return DesiredBucket(share, context, manage_key=(share.kms or config.kms) == "manage")
 
 
 def _render_statements(
-    share: BucketShare, grants: list[Grant], config: Config, owner_acl: bool = False
+    share: BucketShare, grants: list[Grant], context: RenderContext, owner_acl: bool = False
 ) -> tuple[DesiredStatement, ...]:
     groups: dict[_Shape, list[Grant]] = {}
     for grant in grants:
-        for shape in _shapes(grant, owner_acl):
+        kind = _PRINCIPAL_CLASS[grant.grantee.kind]
+        for shape in _shapes(grant.access, grant.access.actions, kind, grant.prefixes, owner_acl):
             groups.setdefault(shape, []).append(grant)
     statements = []
     for shape, members in groups.items():
-        sid = _sid(config.sid_prefix, shape)
-        statements.append(
-            DesiredStatement(sid, _statement(sid, share.bucket, shape, members, config), tuple(members))
-        )
+        sid = context.sid_prefix + shape.sid_name
+        statement = _statement(sid, share.bucket, shape, members, context.partition)
+        statements.append(DesiredStatement(sid, statement, tuple(members)))
     statements.sort(key=lambda s: s.sid)
     return tuple(statements)
 
 
-def _shapes(grant: Grant, owner_acl: bool) -> list[_Shape]:
-    principal_class = _PRINCIPAL_CLASS[grant.grantee.kind]
-    access, actions = grant.access, grant.access.actions
+@lru_cache(maxsize=4096)
+def _shapes(
+    access: Access, actions: Actions, principal_class: str, prefixes: tuple[str, ...], owner_acl: bool
+) -> tuple[_Shape, ...]:
+    """The statement shapes one grant falls into. Cached: grants repeat the same few levels,
+    principal kinds and prefixes across an estate. `actions` is part of the key because two
+    configs may define a level of the same name differently."""
     shapes = []
     parts = (("Objects", actions.objects), ("List", actions.listing), ("Bucket", actions.bucket))
     for part, part_actions in parts:
         if not part_actions:
             continue
         # Bucket-level actions cannot be scoped to a prefix, so their shape ignores it.
-        prefixes = () if part == "Bucket" else grant.prefixes
+        scope = () if part == "Bucket" else prefixes
         if owner_acl and part == "Objects" and writes(access):
-            shapes.extend(_owner_acl_shapes(access, principal_class, prefixes))
+            shapes.extend(_owner_acl_shapes(access, principal_class, scope))
         else:
-            shapes.append(_Shape(part, access, principal_class, prefixes, part_actions))
-    return shapes
+            shapes.append(_Shape(part, access, principal_class, scope, part_actions))
+    return tuple(shapes)
 
 
 def _owner_acl_shapes(access: Access, principal_class: str, prefixes: tuple[str, ...]) -> list[_Shape]:
@@ -189,26 +242,25 @@ def _owner_acl_shapes(access: Access, principal_class: str, prefixes: tuple[str,
     return shapes
 
 
-def _sid(prefix: str, shape: _Shape) -> str:
-    if shape.prefixes:
-        digest = hashlib.sha256("\n".join(shape.prefixes).encode()).hexdigest()[:10].upper()
+def _sid_name(part: str, access: Access, principal_class: str, prefixes: tuple[str, ...]) -> str:
+    """A statement's Sid after the config's prefix: its shape, never its principals."""
+    if prefixes:
+        digest = hashlib.sha256("\n".join(prefixes).encode()).hexdigest()[:10].upper()
         scope = f"P{digest}"
     else:
         scope = "All"
-    return f"{prefix}{shape.part}{level_sid_name(shape.access)}{shape.principal_class}{scope}"
+    return f"{part}{level_sid_name(access)}{principal_class}{scope}"
 
 
-def _statement(sid: str, bucket: str, shape: _Shape, grants: list[Grant], config: Config) -> Statement:
-    partition = config.partition
+def _statement(sid: str, bucket: str, shape: _Shape, grants: list[Grant], partition: str) -> Statement:
     condition: dict[str, dict[str, list[str]]] = {}
+    arn = bucket_arn(bucket, partition)
     if shape.part in ("Objects", "Uploads"):
-        resources = [f"{bucket_arn(bucket, partition)}/{p}*" for p in shape.prefixes or ("",)]
-    elif shape.part == "List":
-        resources = [bucket_arn(bucket, partition)]
-        if shape.prefixes:
-            condition["StringLike"] = {"s3:prefix": sorted({v for p in shape.prefixes for v in (p, p + "*")})}
+        resources = sorted(f"{arn}/{p}*" for p in shape.prefixes or ("",))
     else:
-        resources = [bucket_arn(bucket, partition)]
+        resources = [arn]
+        if shape.part == "List" and shape.prefixes:
+            condition["StringLike"] = {"s3:prefix": list(shape.listed)}
     if shape.owner_acl:
         # Under BucketOwnerPreferred only uploads with this canned ACL become the owner's.
         condition.setdefault("StringEquals", {})["s3:x-amz-acl"] = [OWNER_FULL_CONTROL]
@@ -217,8 +269,8 @@ def _statement(sid: str, bucket: str, shape: _Shape, grants: list[Grant], config
         "Sid": sid,
         "Effect": "Allow",
         "Principal": principal,
-        "Action": sorted(shape.actions),
-        "Resource": sorted(resources),
+        "Action": list(shape.sorted_actions),
+        "Resource": resources,
     }
     if condition:
         statement["Condition"] = condition
@@ -255,15 +307,21 @@ def render_principal(
 
 
 def check_rendered_size(desired: list[DesiredBucket]) -> list[Problem]:
+    """Each bucket is rendered, measured and dropped: none is kept for later."""
     problems = []
     for bucket in desired:
-        size = policy_size(policy_document([s.statement for s in bucket.statements]))
-        if size > POLICY_SIZE_LIMIT:
-            problems.append(
-                Problem(
-                    bucket.share.locations[0],
-                    f"bucket {bucket.bucket}: rendered policy is {size} bytes, over the "
-                    f"{POLICY_SIZE_LIMIT}-byte S3 limit; use fewer distinct prefixes or an org/OU grant",
-                )
-            )
+        problem = size_problem(bucket, bucket.render_statements())
+        if problem is not None:
+            problems.append(problem)
     return problems
+
+
+def size_problem(bucket: DesiredBucket, statements: Sequence[DesiredStatement]) -> Problem | None:
+    size = policy_size(policy_document([s.statement for s in statements]))
+    if size <= POLICY_SIZE_LIMIT:
+        return None
+    return Problem(
+        bucket.share.locations[0],
+        f"bucket {bucket.bucket}: rendered policy is {size} bytes, over the "
+        f"{POLICY_SIZE_LIMIT}-byte S3 limit; use fewer distinct prefixes or an org/OU grant",
+    )

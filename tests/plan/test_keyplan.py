@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -94,11 +95,11 @@ def test_a_key_whose_users_are_not_all_known_is_not_planned() -> None:
     from reconciler.declare.model import BucketShare
     from reconciler.live.facts import Encryption
     from reconciler.plan.keys import managed_keys, plan_keys
-    from reconciler.policy.render import DesiredBucket
+    from reconciler.policy.render import DesiredBucket, RenderContext
 
     def bucket(name: str) -> DesiredBucket:
         share = BucketShare(name, "111111111111", (), ())
-        return DesiredBucket(name, "111111111111", (), share, manage_key=True)
+        return DesiredBucket(share, RenderContext("BucketShare", "aws", dt.date(2026, 1, 1)), manage_key=True)
 
     uses_key = Encryption("aws:kms", KEY)
     keys = managed_keys(

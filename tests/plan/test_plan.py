@@ -505,11 +505,10 @@ def test_desired_resource_problem_is_an_error() -> None:
     want = desired(READER)
     broken = [{**d.statement} for d in want.statements]
     broken[0]["Resource"] = ["arn:aws:s3:::other-bucket"]
-    bad = DesiredBucket(
-        want.bucket,
-        want.account,
-        tuple(type(d)(d.sid, s, d.grants) for d, s in zip(want.statements, broken, strict=True)),
-        want.share,
+    bad = want.fresh()
+    # As if the renderer had produced a broken statement: the plan must refuse it, not write it.
+    bad.__dict__["statements"] = tuple(
+        type(d)(d.sid, s, d.grants) for d, s in zip(want.statements, broken, strict=True)
     )
     result = plan(bad, None)
     assert result.action is BucketAction.ERROR
@@ -558,6 +557,16 @@ def test_build_plan_without_changes() -> None:
     assert [b.action for b in result.buckets] == [BucketAction.NOOP]
     assert not result.has_changes
     assert not result.has_errors
+
+
+def test_build_plan_keeps_no_rendered_policy_of_the_buckets_it_planned() -> None:
+    # A plan of 10,000 buckets held every rendered policy (four variants each) to the end of
+    # the run: about 100 KB per bucket. Each is now rendered on a copy and dropped with it.
+    wanted = [desired(READER, bucket=f"bucket-{i}") for i in range(3)]
+    states = [live(policy(*rendered(READER, bucket=b.bucket)), b.bucket) for b in wanted]
+    result = build_plan(wanted, states, PREFIX, "aws")
+    assert [b.action for b in result.buckets] == [BucketAction.NOOP] * 3
+    assert all(not {"statements", "with_expired", "owner_acl"} & set(vars(b)) for b in wanted)
 
 
 def test_build_plan_reports_an_error_bucket() -> None:

@@ -19,11 +19,10 @@ from reconciler.errors import Location, Severity, errors_only
 from reconciler.policy.access import ACCESS_ACTIONS, Access
 from reconciler.policy.documents import POLICY_SIZE_LIMIT, policy_document, policy_size
 from reconciler.policy.render import (
-    DesiredBucket,
     DesiredStatement,
-    check_rendered_size,
     render_bucket,
     render_declarations,
+    size_problem,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -640,17 +639,19 @@ def test_size_limit_names_only_the_bucket_over_it() -> None:
     assert "bucket acme-big:" in problems[0].message
 
 
-def _padded_bucket(size: int) -> DesiredBucket:
+def _padded_statements(size: int) -> tuple[DesiredStatement, ...]:
     statement = {"Sid": "BucketSharePad", "Effect": "Allow", "Action": "s3:GetObject", "Resource": ""}
     padding = size - policy_size(policy_document([statement]))
     statement["Resource"] = "x" * padding
     assert policy_size(policy_document([statement])) == size
-    return DesiredBucket(BUCKET, OWNER, (DesiredStatement("BucketSharePad", statement, ()),), make_share())
+    return (DesiredStatement("BucketSharePad", statement, ()),)
 
 
 def test_size_limit_is_inclusive_of_exactly_20480_bytes() -> None:
-    assert check_rendered_size([_padded_bucket(POLICY_SIZE_LIMIT)]) == []
-    problems = check_rendered_size([_padded_bucket(POLICY_SIZE_LIMIT + 1)])
+    bucket = render_bucket(make_share(), Config(), TODAY)
+    assert size_problem(bucket, _padded_statements(POLICY_SIZE_LIMIT)) is None
+    problem = size_problem(bucket, _padded_statements(POLICY_SIZE_LIMIT + 1))
+    problems = [problem] if problem else []
     assert [p.message for p in problems] == [
         f"bucket {BUCKET}: rendered policy is {POLICY_SIZE_LIMIT + 1} bytes, over the "
         f"{POLICY_SIZE_LIMIT}-byte S3 limit; use fewer distinct prefixes or an org/OU grant"
@@ -794,6 +795,14 @@ def test_cli_render_json_prints_one_policy_per_bucket(write_shares: WriteShares,
             "Version": "2012-10-17",
             "Statement": [s.statement for s in bucket.statements],
         }
+    # Printed a bucket at a time, the text is still that of one json.dumps of the whole object.
+    assert out == json.dumps(documents, indent=2) + "\n"
+
+
+def test_cli_render_json_of_no_bucket_is_an_empty_object(write_shares: WriteShares, run_cli: RunCli) -> None:
+    shares = write_shares({})
+    rc, out, err = run_cli("render", "--shares", shares, "--format", "json")
+    assert (rc, out, err) == (0, "{}\n", "")
 
 
 def test_cli_render_one_bucket(write_shares: WriteShares, run_cli: RunCli) -> None:
