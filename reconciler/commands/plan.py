@@ -6,6 +6,7 @@ import argparse
 import gc
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
@@ -25,7 +26,7 @@ from reconciler.plan.changed import (
     select_changed,
 )
 from reconciler.plan.digest import plan_digest
-from reconciler.plan.file_write import dumps
+from reconciler.plan.file_write import plan_chunks
 from reconciler.plan.model import Plan
 from reconciler.plan.scopes import EVERY_ACCOUNT, AccountScope, parse_shard
 from reconciler.policy.desired import DesiredState
@@ -192,7 +193,7 @@ class PlanOutput:
         else:
             show(plan, self.output_format, self.out, self.commit)
         if self.save is not None:
-            write_file(self.save, dumps(plan))
+            write_file(self.save, plan_chunks(plan))
         if self.summary_out is not None:
             hint = "the plan.json artifact of this workflow run"
             full = render_markdown(plan, hint, self.commit, max_chars=JOB_SUMMARY_CHARS)
@@ -289,12 +290,12 @@ def make_plan(
     return plan
 
 
-def render(plan: Plan, output_format: str, commit: str | None = None) -> str | None:
-    """The plan as text for a file or pipe; None means print to the terminal with rich."""
+def render(plan: Plan, output_format: str, commit: str | None = None) -> Iterable[str] | None:
+    """The plan as text for a file or pipe, in pieces; None means print to the terminal with rich."""
     if output_format == "json":
-        return dumps(plan)
+        return plan_chunks(plan)
     if output_format == "markdown":
-        return render_markdown(plan, commit=commit)
+        return [render_markdown(plan, commit=commit)]
     return None
 
 
@@ -312,7 +313,7 @@ def show(plan: Plan, output_format: str, out: Path | None, commit: str | None = 
     elif text is None:
         render_terminal(plan, make_console(sys.stdout))
     else:
-        sys.stdout.write(text)
+        sys.stdout.writelines(text)
 
 
 def plan_exit_code(plan: Plan, detailed: bool) -> int:
@@ -333,8 +334,10 @@ def check_writable(path: Path | None) -> None:
         raise BucketshareError(f"{path}: cannot write the plan (folder {folder} {problem}; create it first)")
 
 
-def write_file(path: Path, text: str) -> None:
+def write_file(path: Path, text: str | Iterable[str]) -> None:
+    """Write text, or its pieces one after another (a big plan is never whole in memory)."""
     try:
-        path.write_text(text, encoding="utf-8")
+        with path.open("w", encoding="utf-8") as handle:
+            handle.writelines([text] if isinstance(text, str) else text)
     except OSError as exc:
         raise BucketshareError(f"{path}: cannot write the plan ({exc.strerror})") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from reconciler.declare.expiry import ExpiringGrant
@@ -20,6 +21,11 @@ from reconciler.plan.model import (
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    return {**_head(plan), "buckets": [_bucket_to_dict(b, plan.partition) for b in plan.buckets]}
+
+
+def _head(plan: Plan) -> dict[str, Any]:
+    """Everything but the buckets."""
     return {
         "format_version": PLAN_FORMAT_VERSION,
         "sid_prefix": plan.sid_prefix,
@@ -32,7 +38,6 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "errors": list(plan.errors),
         "expiring": [_expiring_to_dict(e) for e in plan.expiring],
         "keys": [_bucket_to_dict(k, plan.partition) for k in plan.keys],
-        "buckets": [_bucket_to_dict(b, plan.partition) for b in plan.buckets],
     }
 
 
@@ -94,13 +99,23 @@ def _bucket_to_dict(plan: BucketPlan, partition: str) -> dict[str, Any]:
 
 
 def dumps(plan: Plan) -> str:
-    """The plan with one line per bucket: json's C encoder only runs without indent, and the
-    indented form took longer to write than the whole plan took to read at 1,000 buckets."""
-    data = plan_to_dict(plan)
-    buckets = data.pop("buckets")
-    head = json.dumps(data, ensure_ascii=False)[:-1]
-    lines = ",\n".join(json.dumps(b, ensure_ascii=False) for b in buckets)
-    return f'{head}, "buckets": [\n{lines}\n]}}\n' if buckets else f'{head}, "buckets": []}}\n'
+    return "".join(plan_chunks(plan))
+
+
+def plan_chunks(plan: Plan) -> Iterator[str]:
+    """The plan file a line at a time, one line per bucket: json's C encoder only runs without
+    indent (the indented form took longer to write than the plan took to read at 1,000
+    buckets), and a line at a time holds one bucket's text, not the whole plan's three times."""
+    head = json.dumps(_head(plan), ensure_ascii=False)[:-1]
+    if not plan.buckets:
+        yield f'{head}, "buckets": []}}\n'
+        return
+    yield f'{head}, "buckets": [\n'
+    last = len(plan.buckets) - 1
+    for index, bucket in enumerate(plan.buckets):
+        line = json.dumps(_bucket_to_dict(bucket, plan.partition), ensure_ascii=False)
+        yield line + (",\n" if index < last else "\n")
+    yield "]}\n"
 
 
 def _facts_to_dict(facts: BucketFacts | None) -> dict[str, Any] | None:
