@@ -63,7 +63,9 @@ def plan_bucket(
     errors.extend(adoption.errors)
     # No change means the live statements we own render the declared grants: nothing to explain.
     access = held_rows(access_changes(desired, split.ours), desired, adoption.held) if changes else ()
-    acl_sids = facts.acl_sids if facts.acl_required or holds_acl_condition(split.ours) else frozenset()
+    acl_sids = facts.acl_sids
+    if acl_sids and not facts.acl_required and not holds_acl_condition(split.ours):
+        acl_sids = frozenset()
     changes = explained_changes(changes, access, sid_prefix, acl_sids, facts.acl_required) + adoption.changes
     merged = merge(_RULES, live.bucket, split.document, adoption.kept, wanted, bool(changes), partition)
     errors.extend(merged.errors)

@@ -10,7 +10,7 @@ from reconciler.plan.explain import AccessChange, Direction
 from reconciler.plan.facts import active_grants, is_cross_account, key_error, ownership_error
 from reconciler.policy.consumer import ConsumerPolicy, GrantMatch, bucket_access, identity_policy
 from reconciler.policy.key import render_key_statements
-from reconciler.policy.render import DesiredBucket
+from reconciler.policy.render import DesiredBucket, DesiredStatement
 
 
 @dataclass(frozen=True)
@@ -88,9 +88,16 @@ def consumer_policies_for(
     if desired is None:
         return ()
     gaining = sorted({row.grantee for row in access if row.direction is Direction.GAINS})
+    if not gaining:
+        return ()
+    # Each grantee's statements, found in one pass (not one pass over every grant per grantee).
+    naming: dict[str, list[DesiredStatement]] = {}
+    for statement in desired.statements:
+        for name in dict.fromkeys(g.grantee.describe() for g in statement.grants):
+            naming.setdefault(name, []).append(statement)
     policies = []
     for grantee in gaining:
-        found = bucket_access(desired.bucket, desired.statements, _named(grantee), key_arn, partition)
+        found = bucket_access(desired.bucket, naming.get(grantee, []), _named(grantee), key_arn, partition)
         if found is not None:
             policies.append(ConsumerPolicy(grantee, identity_policy([found])))
     return tuple(policies)

@@ -67,7 +67,10 @@ def explained_changes(
 
 def is_expiry_only(desired: DesiredBucket | None, ours: list[Any], partition: str) -> bool:
     """True when the live statements are exactly what rendered before some grants expired."""
-    if desired is None or desired.with_expired is None:
+    if desired is None or len(desired.active_grants()) == len(desired.share.grants):
+        return False  # nothing expired: no need to render what would have been
+    before = desired.with_expired or ()
+    # The canonical form keeps the Sid: different Sids can never be the same statements.
+    if sorted(str(s.get("Sid")) for s in ours) != sorted(w.sid for w in before):
         return False
-    before = [w.statement for w in desired.with_expired]
-    return same_statements(ours, before, partition)
+    return same_statements(ours, [w.statement for w in before], partition)
