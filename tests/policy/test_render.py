@@ -10,6 +10,7 @@ import pytest
 from conftest import RunCli, WriteShares
 from policy_evaluator import Request, is_allowed
 
+from reconciler.commands.render import indented
 from reconciler.declare.config import Config
 from reconciler.declare.identifiers import normalize_prefix
 from reconciler.declare.model import BucketShare, Declarations, Grant
@@ -865,3 +866,19 @@ def test_cli_render_shipped_examples(run_cli: RunCli) -> None:
     for document in documents.values():
         assert document["Version"] == "2012-10-17"
         assert all(s["Sid"].startswith("BucketShare") for s in document["Statement"])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"Version": "2012-10-17", "Statement": []},
+        {"Statement": [{"Sid": "modèles-ß", "Condition": {"StringLike": {"s3:prefix": ["a/", "a/*"]}}}]},
+        {"Principal": "*", "Action": ["s3:GetObject"], "Empty": {}, "N": 3, "B": True, "Z": None},
+        ["\u2028 line separator", 'quote " and \\ backslash', "\x00"],
+    ],
+)
+def test_render_json_writes_what_json_dumps_indent_2_writes(value: Any) -> None:
+    # render --format json writes policies with its own indenter (json's indented form has no
+    # C encoder); a reader diffing the output against json.dumps must see no difference.
+    assert indented(value, 0) == json.dumps(value, indent=2)
+    assert indented({"b": value}, 1) == json.dumps({"b": value}, indent=2).replace("\n", "\n  ")
