@@ -99,5 +99,5 @@ def consumer_policies_for(
     for grantee in gaining:
         found = bucket_access(desired.bucket, naming.get(grantee, []), _named(grantee), key_arn, partition)
         if found is not None:
-            policies.append(ConsumerPolicy(grantee, identity_policy([found])))
+            policies.append(ConsumerPolicy.of(grantee, identity_policy([found])))
     return tuple(policies)

@@ -178,7 +178,7 @@ def _bucket_from_dict(data: _Fields) -> BucketPlan:
         kms_key=data.text_or_none("kms_key"),
         key_statements=tuple(s.whole() for s in data.objects("key_policy_statements", default=True)),
         consumer_policies=tuple(
-            ConsumerPolicy(c.text("grantee"), c.document("policy") or {})
+            ConsumerPolicy.of(c.text("grantee"), c.document("policy") or {})
             for c in data.objects("consumer_policies", default=True)
         ),
         create=_creation_from_dict(data, action),

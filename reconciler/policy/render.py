@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
@@ -160,7 +161,8 @@ class _Shape:
 
 
 def root_arn(account: str, partition: str) -> str:
-    return f"arn:{partition}:iam::{account}:root"
+    # Interned: a plan holds the same account's root in statements of many buckets.
+    return sys.intern(f"arn:{partition}:iam::{account}:root")
 
 
 def bucket_arn(bucket: str, partition: str) -> str:
@@ -195,7 +197,7 @@ def _render_statements(
             groups.setdefault(shape, []).append(grant)
     statements = []
     for shape, members in groups.items():
-        sid = context.sid_prefix + shape.sid_name
+        sid = sys.intern(context.sid_prefix + shape.sid_name)  # the same few Sids in every bucket
         statement = _statement(sid, share.bucket, shape, members, context.partition)
         statements.append(DesiredStatement(sid, statement, tuple(members)))
     statements.sort(key=lambda s: s.sid)
