@@ -603,8 +603,8 @@ def measure_size(
             seconds(raw_write.seconds),
             times(apply_ratio),
             seconds(4 * n * rtt / p),
-            "<= 1.50x raw",
-            verdict(apply_ratio <= 1.50),
+            "<= 1.25x raw",
+            verdict(apply_ratio <= 1.25),
         ),
         Row(f"no-op apply p{p} (time)", n, seconds(noop.seconds), "-", "-", seconds(n * rtt / p), "info"),
         Row(
