@@ -13,7 +13,7 @@ from typing import Any
 
 from reconciler.live.policy import LivePolicy, ReadError
 from reconciler.plan.adoption import adopt_statements, held_rows
-from reconciler.plan.bucket_facts import check_bucket_facts, consumer_policies_for
+from reconciler.plan.bucket_facts import acl_differences, check_bucket_facts, consumer_policies_for
 from reconciler.plan.checks import orphan_warnings, public_warnings, sid_collisions
 from reconciler.plan.co_owned import PlanContext, diff_statements, merge, split_live
 from reconciler.plan.effective import Block, effective_access
@@ -63,9 +63,12 @@ def plan_bucket(
     errors.extend(adoption.errors)
     # No change means the live statements we own render the declared grants: nothing to explain.
     access = held_rows(access_changes(desired, split.ours), desired, adoption.held) if changes else ()
-    acl_sids = facts.acl_sids
-    if acl_sids and not facts.acl_required and not holds_acl_condition(split.ours):
-        acl_sids = frozenset()
+    acl_sids: frozenset[str] = frozenset()
+    if facts.acl_required:
+        acl_sids = facts.acl_sids
+    elif facts.acl_checked and desired is not None and holds_acl_condition(split.ours):
+        # Our live statements were written under BucketOwnerPreferred; now they need no ACL.
+        acl_sids = acl_differences(desired)
     changes = explained_changes(changes, access, sid_prefix, acl_sids, facts.acl_required) + adoption.changes
     merged = merge(_RULES, live.bucket, split.document, adoption.kept, wanted, bool(changes), partition)
     errors.extend(merged.errors)

@@ -21,8 +21,11 @@ class _FactsOutcome:
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     acl_sids: frozenset[str] = frozenset()
-    """Sids whose statements differ between uploads with and without the owner's ACL."""
+    """Under BucketOwnerPreferred: Sids whose statements differ between uploads with and
+    without the owner's ACL."""
     acl_required: bool = False
+    acl_checked: bool = False
+    """The bucket has writers and its Object Ownership was read: the ACL may matter."""
     key_arn: str | None = None
     key_statements: tuple[dict[str, Any], ...] = ()
 
@@ -35,18 +38,28 @@ def check_bucket_facts(
     errors = list(facts.errors)
     acl_sids: frozenset[str] = frozenset()
     ownership = facts.ownership
-    if desired.owner_acl is not None and ownership is not None:
-        # Both renders come from one renderer, so comparing the statements as rendered is
-        # enough; normalising every statement of both took a quarter of a plan's own CPU.
-        plain = {s.sid: s.statement for s in desired.statements}
-        acl = {s.sid: s.statement for s in desired.owner_acl}
-        acl_sids = frozenset(sid for sid in plain.keys() | acl.keys() if plain.get(sid) != acl.get(sid))
+    acl_checked = ownership is not None and desired.has_owner_acl_variant()
+    if ownership is not None and acl_checked:
         if ownership is Ownership.PREFERRED:
+            acl_sids = acl_differences(desired)
             desired = desired.under_owner_acl()
         elif ownership is not Ownership.ENFORCED:
             errors.append(ownership_error(desired.bucket, desired.account, ownership))
-    outcome = _FactsOutcome(desired, tuple(errors), (), acl_sids, ownership is Ownership.PREFERRED)
+    preferred = ownership is Ownership.PREFERRED
+    outcome = _FactsOutcome(desired, tuple(errors), (), acl_sids, preferred, acl_checked)
     return _key_facts(outcome, facts, desired, sid_prefix, partition)
+
+
+def acl_differences(desired: DesiredBucket) -> frozenset[str]:
+    """Sids whose statements differ between uploads with and without the owner's ACL; it
+    renders the ACL variant, so a plan asks only when the ACL matters."""
+    if desired.owner_acl is None:
+        return frozenset()
+    # Both renders come from one renderer, so comparing the statements as rendered is
+    # enough; normalising every statement of both took a quarter of a plan's own CPU.
+    plain = {s.sid: s.statement for s in desired.statements}
+    acl = {s.sid: s.statement for s in desired.owner_acl}
+    return frozenset(sid for sid in plain.keys() | acl.keys() if plain.get(sid) != acl.get(sid))
 
 
 def _key_facts(

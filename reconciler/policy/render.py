@@ -117,10 +117,13 @@ class DesiredBucket:
         """What renders when the bucket's Object Ownership is BucketOwnerPreferred: uploads must
         carry the bucket-owner-full-control ACL. None when no active grant writes (or when this
         render already requires the ACL)."""
-        active = self.active_grants()
-        if self.acl_required or not any(writes(g.access) for g in active):
+        if not self.has_owner_acl_variant():
             return None
-        return _render_statements(self.share, active, self.context, owner_acl=True)
+        return _render_statements(self.share, self.active_grants(), self.context, owner_acl=True)
+
+    def has_owner_acl_variant(self) -> bool:
+        """Whether owner_acl renders anything, known without rendering: an active grant writes."""
+        return not self.acl_required and any(writes(g.access) for g in self.active_grants())
 
     def under_owner_acl(self) -> DesiredBucket:
         """This bucket as rendered when uploads must carry the owner's ACL."""
