@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.declare.model import Grant, GranteeKind
-from reconciler.policy.conditions import Context
-from reconciler.policy.evaluate import Request, account_of
+from reconciler.policy.evaluate import Request, account_of, caller_context
 from reconciler.policy.render import DesiredStatement
 
 ANY_PRINCIPAL_NAME = "bucketshare-any-principal"
@@ -146,11 +145,11 @@ def requests(
     for desired in statements:
         statement = desired.statement
         for needed in _needed_keys(statement.get("Condition")):
-            keys = {**caller.keys, **needed}
+            context = caller_context(caller.principal, {**caller.keys, **needed}, unknown)
             for action in _texts(statement.get("Action")):
                 for resource in _texts(statement.get("Resource")):
                     concrete = resource[:-1] + _EXAMPLE_OBJECT if resource.endswith("*") else resource
-                    yield Request.of(caller.principal, action, concrete, keys, unknown)
+                    yield Request(caller.principal, action, concrete, context)
 
 
 def _needed_keys(condition: Any) -> list[dict[str, str | list[str]]]:
@@ -206,11 +205,3 @@ def client_choices(entries: Sequence[tuple[str, list[str]]]) -> tuple[dict[str, 
         if len(combos) >= _MAX_ASSIGNMENTS:
             break
     return tuple(combos)
-
-
-def with_keys(request: Request, extra: Mapping[str, str]) -> Request:
-    if not extra:
-        return request
-    values = {**request.context.values, **{k: (v,) for k, v in extra.items()}}
-    context = Context(values, request.context.unknown)
-    return Request(request.principal, request.action, request.resource, context)
