@@ -32,7 +32,10 @@ from typing import Any
 
 from reconciler.declare.model import Grant
 from reconciler.plan.grant_requests import (
+    Asks,
     Caller,
+    Unnamed,
+    asks_of,
     caller_of,
     client_choices,
     condition_entries,
@@ -113,14 +116,15 @@ def effective_access(
     if not denies:
         return tuple(GrantAccess(grant, ()) for grant in grants)
     deny_keys = frozenset(k for deny in denies for k in deny.keys)
-    text = repr(policy)
-    by_grant: dict[Grant, list[DesiredStatement]] = {}
+    unnamed = Unnamed(policy, owner)
+    by_grant: dict[Grant, list[Asks]] = {}
     for desired in statements:
+        asks = asks_of(desired.statement)
         for grant in desired.grants:
-            by_grant.setdefault(grant, []).append(desired)
+            by_grant.setdefault(grant, []).append(asks)
     result = []
     for grant in grants:
-        caller = caller_of(grant, owner, text)
+        caller = caller_of(grant, owner, unnamed)
         unknown = sorted(k for k in deny_keys if k not in caller.known)
         found: dict[tuple[_Deny, bool], set[str]] = {}
         for request in requests(by_grant.get(grant, ()), caller, unknown):

@@ -51,6 +51,14 @@ def _wildcard(pattern: str, case_sensitive: bool = True) -> re.Pattern[str]:
 
 
 def wildcard_match(pattern: str, value: str, case_sensitive: bool = True) -> bool:
+    if case_sensitive and "?" not in pattern:
+        # The usual ARN patterns, exact or with one `*` at the end, need no regular expression
+        # (each bucket's are new, so compiling them would cost more than matching).
+        star = pattern.find("*")
+        if star < 0:
+            return value == pattern
+        if star == len(pattern) - 1:
+            return value.startswith(pattern[:-1])
     return _wildcard(pattern, case_sensitive).fullmatch(value) is not None
 
 
