@@ -151,7 +151,6 @@ class _Deny:
 
     def __init__(self, ref: StatementRef, statement: Any, variables: bool) -> None:
         self.ref = ref
-        self.statement = statement
         self.entries = tuple(condition_entries(statement))
         """Its condition entries: (key as spelt, values as text)."""
         self.keys = {key.lower(): key for key, _ in self.entries}

@@ -198,12 +198,8 @@ class StatementMatcher:
 
     def target(self, request: Request) -> Ternary:
         """Whether the principal, action and resource all match (the Condition aside)."""
-        statement, principal, action, resource = (
-            self._statement,
-            request.principal,
-            request.action,
-            request.resource,
-        )
+        statement = self._statement
+        principal, action, resource = request.principal, request.action, request.resource
         if principal not in self._principals:
             self._principals[principal] = _principal_part(statement, request)
         if action not in self._actions:
