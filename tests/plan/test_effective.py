@@ -207,7 +207,7 @@ def test_a_grant_is_answered_alike_beside_any_other_grants() -> None:
     not decide another's, whatever order they come in."""
     listing = deny("ModelsOnly", {"StringNotLike": {"s3:prefix": ["models/*"]}}, Action="s3:ListBucket")
     outside = deny("OrgOnly", {"StringNotEquals": {"aws:PrincipalOrgID": ORG}})
-    kept = (TLS_ONLY, ONLY_ROLE, NOT_PRINCIPAL_WITH_ACCOUNT, VPCE, SSE_REQUIRED, SSE_PRESENT)
+    kept = (TLS_ONLY, ONLY_ROLE, NOT_PRINCIPAL, VPCE, SSE_REQUIRED, SSE_PRESENT)
     kept += (listing, outside)
     grants = (
         grant(ROLE, prefixes=("models/",)),
