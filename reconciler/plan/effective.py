@@ -32,16 +32,18 @@ from typing import Any
 
 from reconciler.declare.model import Grant
 from reconciler.plan.grant_requests import (
+    Asks,
     Caller,
+    Unnamed,
+    asks_of,
     caller_of,
     client_choices,
     condition_entries,
     requests,
     sendable,
-    with_keys,
 )
 from reconciler.policy.conditions import Ternary
-from reconciler.policy.evaluate import Request, StatementRef, statement_applies
+from reconciler.policy.evaluate import Request, StatementMatcher, StatementRef
 from reconciler.policy.render import DesiredStatement
 
 _VARIABLES_VERSION = "2012-10-17"
@@ -108,31 +110,32 @@ def effective_access(
     each Deny's conditions on how the request is made as that Deny requires. The Denies a
     client avoids one at a time are then checked together, with one way of sending the request.
     """
-    denies = _denies(policy)
+    variables = policy.get("Version") == _VARIABLES_VERSION
+    denies = _denies(policy, variables)
     grants = list(grants)
     if not denies:
         return tuple(GrantAccess(grant, ()) for grant in grants)
-    variables = policy.get("Version") == _VARIABLES_VERSION
     deny_keys = frozenset(k for deny in denies for k in deny.keys)
-    text = repr(policy)
-    by_grant: dict[Grant, list[DesiredStatement]] = {}
+    unnamed = Unnamed(policy, owner)
+    by_grant: dict[Grant, list[Asks]] = {}
     for desired in statements:
+        asks = asks_of(desired.statement)
         for grant in desired.grants:
-            by_grant.setdefault(grant, []).append(desired)
+            by_grant.setdefault(grant, []).append(asks)
     result = []
     for grant in grants:
-        caller = caller_of(grant, owner, text)
+        caller = caller_of(grant, owner, unnamed)
         unknown = sorted(k for k in deny_keys if k not in caller.known)
         found: dict[tuple[_Deny, bool], set[str]] = {}
         for request in requests(by_grant.get(grant, ()), caller, unknown):
             avoided = []
             for deny in denies:
-                applies = _applies(deny, request, variables)
+                applies = deny.applies(request)
                 if applies is not False:
                     found.setdefault((deny, applies is True), set()).add(request.action)
                 elif len(deny.choices) > 1:
                     avoided.append(deny)
-            for deny in _jointly_unavoidable(avoided, request, variables):
+            for deny in _jointly_unavoidable(avoided, request):
                 found.setdefault((deny, True), set()).add(request.action)
         blocks = (
             Block(deny.ref, tuple(sorted(actions)), certain, () if certain else _unknown(deny, caller))
@@ -142,23 +145,46 @@ def effective_access(
     return tuple(result)
 
 
-@dataclass(frozen=True, eq=False)
 class _Deny:
-    """A statement that may deny: its Effect is Deny (or unreadable, which can't be told)."""
+    """A statement that may deny: its Effect is Deny (or unreadable, which can't be told).
+    One per statement of a policy, so what it learns about one request serves the next."""
 
-    ref: StatementRef
-    statement: Any
-    keys: dict[str, str]
-    """Its condition keys, lower case -> as spelt in it."""
-    entries: tuple[tuple[str, list[str]], ...]
-    """Its condition entries: (key as spelt, values as text)."""
-    choices: tuple[dict[str, str], ...]
-    """The ways a compliant client may send the keys on how a request is made that it names,
-    the most usual first."""
+    def __init__(self, ref: StatementRef, statement: Any, variables: bool) -> None:
+        self.ref = ref
+        self.entries = tuple(condition_entries(statement))
+        """Its condition entries: (key as spelt, values as text)."""
+        self.keys = {key.lower(): key for key, _ in self.entries}
+        """Its condition keys, lower case -> as spelt in it."""
+        self.choices = client_choices(self.entries)
+        """The ways a compliant client may send the keys on how a request is made that it
+        names, the most usual first."""
+        self.certain_effect = _effect_is(statement, "deny")
+        self._matcher = StatementMatcher(statement, variables) if isinstance(statement, dict) else None
+        self._sendable: dict[str, list[dict[str, str]]] = {}
 
-    @property
-    def certain_effect(self) -> bool:
-        return _effect_is(self.statement, "deny")
+    def sendable(self, action: str) -> list[dict[str, str]]:
+        if action not in self._sendable:
+            self._sendable[action] = sendable(self.choices, action)
+        return self._sendable[action]
+
+    def applies(self, request: Request) -> Ternary:
+        """Whether it applies however a compliant client sends the request: False as soon
+        as one way avoids it; None when no way is certain to."""
+        if self._matcher is None:
+            return None
+        verdict = self._matcher.target(request)
+        if verdict is False:
+            return False
+        for choice in self.sendable(request.action):
+            held = self._matcher.condition(request.context, choice)
+            if held is False:
+                return False
+            if held is None:
+                verdict = None
+        return verdict if self.certain_effect else None
+
+    def applies_when_sent(self, request: Request, choice: Mapping[str, str]) -> Ternary:
+        return None if self._matcher is None else self._matcher.applies(request, choice)
 
 
 def _effect_is(statement: Any, effect: str) -> bool:
@@ -167,52 +193,34 @@ def _effect_is(statement: Any, effect: str) -> bool:
     return isinstance(spelt, str) and spelt.lower() == effect
 
 
-def _denies(policy: Mapping[str, Any]) -> list[_Deny]:
+def _denies(policy: Mapping[str, Any], variables: bool) -> list[_Deny]:
     denies = []
     for position, statement in enumerate(_statements(policy), start=1):
         if _effect_is(statement, "allow"):
             continue
         sid = statement.get("Sid") if isinstance(statement, dict) else None
-        ref = StatementRef(position, str(sid) if sid else None)
-        entries = list(condition_entries(statement))
-        keys = {key.lower(): key for key, _ in entries}
-        denies.append(_Deny(ref, statement, keys, tuple(entries), client_choices(entries)))
+        denies.append(_Deny(StatementRef(position, str(sid) if sid else None), statement, variables))
     return denies
 
 
-def _applies(deny: _Deny, request: Request, variables: bool) -> Ternary:
-    """Whether the Deny applies however a compliant client sends the request: False as soon
-    as one way avoids it; None when no way is certain to."""
-    if not isinstance(deny.statement, dict):
-        return None
-    verdict: Ternary = True
-    for choice in sendable(deny.choices, request.action):
-        applies = statement_applies(deny.statement, with_keys(request, choice), variables)
-        if applies is False:
-            return False
-        if applies is None:
-            verdict = None
-    return verdict if deny.certain_effect else None
-
-
-def _jointly_unavoidable(avoided: Sequence[_Deny], request: Request, variables: bool) -> list[_Deny]:
+def _jointly_unavoidable(avoided: Sequence[_Deny], request: Request) -> list[_Deny]:
     """The Denies a client avoids one at a time by how it sends a request (an encryption
     header, TLS) but not all at once, since one request carries one value of each header:
     together they certainly deny it. Empty when some way of sending avoids them all."""
+    if len(avoided) < 2:
+        return []
     relevant = [
         deny
         for deny in avoided
         if any(
-            statement_applies(deny.statement, with_keys(request, choice), variables) is not False
-            for choice in sendable(deny.choices, request.action)
+            deny.applies_when_sent(request, choice) is not False for choice in deny.sendable(request.action)
         )
     ]
     if len(relevant) < 2:
         return []
     entries = [entry for deny in relevant for entry in deny.entries]
     for choice in sendable(client_choices(entries), request.action):
-        sent = with_keys(request, choice)
-        if all(statement_applies(deny.statement, sent, variables) is False for deny in relevant):
+        if all(deny.applies_when_sent(request, choice) is False for deny in relevant):
             return []
     return relevant
 

@@ -10,12 +10,12 @@ import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from reconciler.declare.model import Grant, GranteeKind
 from reconciler.policy.conditions import Context
-from reconciler.policy.evaluate import Request, account_of
-from reconciler.policy.render import DesiredStatement
+from reconciler.policy.evaluate import Request, account_of, caller_context
 
 ANY_PRINCIPAL_NAME = "bucketshare-any-principal"
 """The role standing for "any principal" of a grantee account: named by no statement."""
@@ -98,13 +98,42 @@ def sendable(choices: Sequence[dict[str, str]], action: str) -> list[dict[str, s
     return list({tuple(sorted(c.items())): c for c in sendable}.values())
 
 
-def caller_of(grant: Grant, owner: str, policy_text: str) -> Caller:
+class Unnamed:
+    """Stand-ins the merged policy names nowhere for "any principal" of an account or of an
+    organization: worked out from its text on first need, once per policy."""
+
+    def __init__(self, policy: Mapping[str, Any], owner: str) -> None:
+        self._policy = policy
+        self._owner = owner
+
+    def principal(self, account: str) -> str:
+        return f"arn:{self._partition}:iam::{account}:role/{ANY_PRINCIPAL_NAME}"
+
+    @cached_property
+    def member_account(self) -> str:
+        """An account of the organization that no statement names and that is not the owner."""
+        for n in itertools.count(1):
+            account = f"{n:012d}"
+            if account != self._owner and account not in self._text:
+                return account
+        raise AssertionError("unreachable")
+
+    @cached_property
+    def _partition(self) -> str:
+        match = re.search(r"arn:(aws[a-z-]*):", self._text)
+        return match.group(1) if match else "aws"
+
+    @cached_property
+    def _text(self) -> str:
+        return repr(self._policy)
+
+
+def caller_of(grant: Grant, owner: str, unnamed: Unnamed) -> Caller:
     grantee = grant.grantee
     if grantee.kind in (GranteeKind.ROLE, GranteeKind.USER):
         principal = grantee.id
     else:
-        account = grantee.account or _member_account(owner, policy_text)
-        principal = f"arn:{_partition(policy_text)}:iam::{account}:role/{ANY_PRINCIPAL_NAME}"
+        principal = unnamed.principal(grantee.account or unnamed.member_account)
     keys: dict[str, str | list[str]] = {
         "aws:PrincipalType": "User" if ":user/" in principal else "AssumedRole",
         "aws:PrincipalIsAWSService": "false",
@@ -126,44 +155,46 @@ def caller_of(grant: Grant, owner: str, policy_text: str) -> Caller:
     return Caller(principal, keys, frozenset(known))
 
 
-def _partition(policy_text: str) -> str:
-    match = re.search(r"arn:(aws[a-z-]*):", policy_text)
-    return match.group(1) if match else "aws"
+@dataclass(frozen=True)
+class Asks:
+    """What a rendered statement lets each of its grantees ask, whoever the grantee is."""
+
+    prefixes: tuple[str | None, ...]
+    """The s3:prefix of each listing it allows (a Deny may refuse listing one prefix and not
+    another); None: its requests carry no prefix."""
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    """Concrete: an object under each prefix the statement's resources cover."""
 
 
-def _member_account(owner: str, policy_text: str) -> str:
-    """An account of the organization that no statement names and that is not the owner."""
-    for n in itertools.count(1):
-        account = f"{n:012d}"
-        if account != owner and account not in policy_text:
-            return account
-    raise AssertionError("unreachable")
+def asks_of(statement: Mapping[str, Any]) -> Asks:
+    resources = (
+        r[:-1] + _EXAMPLE_OBJECT if r.endswith("*") else r for r in _texts(statement.get("Resource"))
+    )
+    prefixes = _prefixes(statement.get("Condition"))
+    return Asks(prefixes or (None,), tuple(_texts(statement.get("Action"))), tuple(resources))
 
 
-def requests(
-    statements: Sequence[DesiredStatement], caller: Caller, unknown: Sequence[str]
-) -> Iterator[Request]:
-    for desired in statements:
-        statement = desired.statement
-        for needed in _needed_keys(statement.get("Condition")):
-            keys = {**caller.keys, **needed}
-            for action in _texts(statement.get("Action")):
-                for resource in _texts(statement.get("Resource")):
-                    concrete = resource[:-1] + _EXAMPLE_OBJECT if resource.endswith("*") else resource
-                    yield Request.of(caller.principal, action, concrete, keys, unknown)
+def requests(asked: Sequence[Asks], caller: Caller, unknown: Sequence[str]) -> Iterator[Request]:
+    contexts: dict[str | None, Context] = {}
+    for asks in asked:
+        for prefix in asks.prefixes:
+            if prefix not in contexts:
+                needed = {} if prefix is None else {"s3:prefix": prefix}
+                contexts[prefix] = caller_context(caller.principal, {**caller.keys, **needed}, unknown)
+            for action in asks.actions:
+                for resource in asks.resources:
+                    yield Request(caller.principal, action, resource, contexts[prefix])
 
 
-def _needed_keys(condition: Any) -> list[dict[str, str | list[str]]]:
-    """The request keys a rendered statement's conditions ask for that the caller does not
-    already carry, one set per request: a listing under each of its prefixes (a Deny may
-    refuse listing one prefix and not another)."""
+def _prefixes(condition: Any) -> tuple[str, ...]:
     prefixes: list[str] = []
     blocks = condition.values() if isinstance(condition, dict) else ()
     for block in blocks:
         for key, values in block.items() if isinstance(block, dict) else ():
             if key.lower() == "s3:prefix":
                 prefixes.extend(p.rstrip("*") for p in sorted(_texts(values)))
-    return [{"s3:prefix": p} for p in dict.fromkeys(prefixes)] or [{}]
+    return tuple(dict.fromkeys(prefixes))
 
 
 def _texts(value: Any) -> list[str]:
@@ -206,11 +237,3 @@ def client_choices(entries: Sequence[tuple[str, list[str]]]) -> tuple[dict[str, 
         if len(combos) >= _MAX_ASSIGNMENTS:
             break
     return tuple(combos)
-
-
-def with_keys(request: Request, extra: Mapping[str, str]) -> Request:
-    if not extra:
-        return request
-    values = {**request.context.values, **{k: (v,) for k, v in extra.items()}}
-    context = Context(values, request.context.unknown)
-    return Request(request.principal, request.action, request.resource, context)

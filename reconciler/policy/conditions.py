@@ -51,6 +51,14 @@ def _wildcard(pattern: str, case_sensitive: bool = True) -> re.Pattern[str]:
 
 
 def wildcard_match(pattern: str, value: str, case_sensitive: bool = True) -> bool:
+    if case_sensitive and "?" not in pattern:
+        # The usual ARN patterns, exact or with one `*` at the end, need no regular expression
+        # (each bucket's are new, so compiling them would cost more than matching).
+        star = pattern.find("*")
+        if star < 0:
+            return value == pattern
+        if star == len(pattern) - 1:
+            return value.startswith(pattern[:-1])
     return _wildcard(pattern, case_sensitive).fullmatch(value) is not None
 
 
@@ -208,10 +216,7 @@ def condition_holds(operator: str, key: str, value: Any, context: Context, varia
     lowered_key = key.lower()
     if wanted is None or (variables and any("${" in w for w in wanted)):
         return None
-    name = operator.lower()
-    qualifier, _, name = name.rpartition(":")
-    if_exists = name.endswith("ifexists") and name != "ifexists"
-    name = name.removesuffix("ifexists") if if_exists else name
+    qualifier, name, if_exists = _parse_operator(operator)
     if name == "null" and not if_exists and not qualifier:
         return _null(context, lowered_key, wanted)
     op = _OPERATORS.get(name)
@@ -229,6 +234,21 @@ def condition_holds(operator: str, key: str, value: Any, context: Context, varia
     if qualifier == "forallvalues":
         return _for_all(op, got, wanted)
     return _single(op, got, wanted)
+
+
+@lru_cache(maxsize=256)
+def _parse_operator(operator: str) -> tuple[str, str, bool]:
+    """`ForAnyValue:StringLikeIfExists` -> ("foranyvalue", "stringlike", True)."""
+    qualifier, _, name = operator.lower().rpartition(":")
+    if_exists = name.endswith("ifexists") and name != "ifexists"
+    return qualifier, name.removesuffix("ifexists") if if_exists else name, if_exists
+
+
+def condition_keys(condition: Any) -> tuple[str, ...]:
+    """The keys (lower case) whose values in a request decide whether `condition` holds."""
+    blocks = condition.values() if isinstance(condition, dict) else ()
+    keys = (str(key).lower() for block in blocks if isinstance(block, dict) for key in block)
+    return tuple(sorted(set(keys)))
 
 
 def conditions_hold(condition: Any, context: Context, variables: bool) -> Ternary:

@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from reconciler.policy.conditions import Context, Ternary, conditions_hold, wildcard_match
+from reconciler.policy.conditions import (
+    Context,
+    Ternary,
+    condition_keys,
+    conditions_hold,
+    wildcard_match,
+)
 
 _VARIABLES_VERSION = "2012-10-17"
 _ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
@@ -59,13 +65,20 @@ class Request:
     ) -> Request:
         """A request whose aws:PrincipalArn and aws:PrincipalAccount come from principal
         unless keys says otherwise (the org id and paths are the caller's to give)."""
-        given = dict(keys or {})
-        lowered = {k.lower() for k in given}
-        if "aws:principalarn" not in lowered:
-            given["aws:PrincipalArn"] = principal
-        if "aws:principalaccount" not in lowered:
-            given["aws:PrincipalAccount"] = account_of(principal)
-        return Request(principal, action, resource, Context.of(given, unknown))
+        return Request(principal, action, resource, caller_context(principal, keys, unknown))
+
+
+def caller_context(
+    principal: str, keys: Mapping[str, str | Sequence[str]] | None = None, unknown: Sequence[str] = ()
+) -> Context:
+    """A caller's condition keys, the same for all its requests (see Request.of)."""
+    given = dict(keys or {})
+    lowered = {k.lower() for k in given}
+    if "aws:principalarn" not in lowered:
+        given["aws:PrincipalArn"] = principal
+    if "aws:principalaccount" not in lowered:
+        given["aws:PrincipalAccount"] = account_of(principal)
+    return Context.of(given, unknown)
 
 
 @dataclass(frozen=True, order=True)
@@ -158,20 +171,70 @@ def _sid(statement: Any) -> str | None:
 
 def statement_applies(statement: Mapping[str, Any], request: Request, variables: bool) -> Ternary:
     """Whether one statement's principal, action, resource and condition all match."""
-    parts = (
-        _principal_part(statement, request),
-        _listed(statement, "Action", "NotAction", lambda p: _action_matches(p, request.action)),
-        _listed(
-            statement, "Resource", "NotResource", lambda p: _resource_matches(p, request.resource, variables)
-        ),
-    )
-    if any(p is False for p in parts):
+    return StatementMatcher(statement, variables).applies(request)
+
+
+class StatementMatcher:
+    """One statement, ready to answer many requests: each part of it remembers its answer by
+    the only request value it depends on (the principal, the action, the resource, the values
+    of the keys its Condition names), so the requests of a bucket's grants, which share most
+    of those values, evaluate each distinct one once."""
+
+    def __init__(self, statement: Mapping[str, Any], variables: bool) -> None:
+        self._statement = statement
+        self._variables = variables
+        self._principals: dict[str, Ternary] = {}
+        self._actions: dict[str, Ternary] = {}
+        self._resources: dict[str, Ternary] = {}
+        self._condition_keys = condition_keys(statement.get("Condition"))
+        self._conditions: dict[tuple[Any, ...], Ternary] = {}
+
+    def applies(self, request: Request, sent: Mapping[str, str] | None = None) -> Ternary:
+        """statement_applies, with `sent` as in condition()."""
+        target = self.target(request)
+        if target is False:
+            return False
+        return _all((target, self.condition(request.context, sent)))
+
+    def target(self, request: Request) -> Ternary:
+        """Whether the principal, action and resource all match (the Condition aside)."""
+        statement = self._statement
+        principal, action, resource = request.principal, request.action, request.resource
+        if principal not in self._principals:
+            self._principals[principal] = _principal_part(statement, request)
+        if action not in self._actions:
+            self._actions[action] = _listed(
+                statement, "Action", "NotAction", lambda p: _action_matches(p, action)
+            )
+        if resource not in self._resources:
+            self._resources[resource] = _listed(
+                statement,
+                "Resource",
+                "NotResource",
+                lambda p: _resource_matches(p, resource, self._variables),
+            )
+        return _all((self._principals[principal], self._actions[action], self._resources[resource]))
+
+    def condition(self, context: Context, sent: Mapping[str, str] | None = None) -> Ternary:
+        """Whether the Condition holds for `context`, with `sent` (lower-case key -> value)
+        replacing the values of the keys on how the request is made."""
+        sent = sent or {}
+        seen = tuple(
+            ((sent[key],) if key in sent else context.values.get(key), key in context.unknown)
+            for key in self._condition_keys
+        )
+        if seen not in self._conditions:
+            if sent:
+                context = Context({**context.values, **{k: (v,) for k, v in sent.items()}}, context.unknown)
+            condition = self._statement.get("Condition")
+            self._conditions[seen] = conditions_hold(condition, context, self._variables)
+        return self._conditions[seen]
+
+
+def _all(results: Sequence[Ternary]) -> Ternary:
+    if False in results:
         return False
-    condition = conditions_hold(statement.get("Condition"), request.context, variables)
-    results = (*parts, condition)
-    if any(r is False for r in results):
-        return False
-    return None if any(r is None for r in results) else True
+    return None if None in results else True
 
 
 def _listed(statement: Mapping[str, Any], plain: str, negated: str, match: Any) -> Ternary:

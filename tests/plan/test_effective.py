@@ -201,6 +201,31 @@ def test_each_grant_is_answered_for_itself() -> None:
     assert [r.blocked for r in results] == [False, True]
 
 
+def test_a_grant_is_answered_alike_beside_any_other_grants() -> None:
+    """Each Deny remembers its answers across a bucket's grants (by principal, action,
+    resource and the values of its condition keys): what one grant's requests taught it must
+    not decide another's, whatever order they come in."""
+    listing = deny("ModelsOnly", {"StringNotLike": {"s3:prefix": ["models/*"]}}, Action="s3:ListBucket")
+    outside = deny("OrgOnly", {"StringNotEquals": {"aws:PrincipalOrgID": ORG}})
+    kept = (TLS_ONLY, ONLY_ROLE, NOT_PRINCIPAL, VPCE, SSE_REQUIRED, SSE_PRESENT)
+    kept += (listing, outside)
+    grants = (
+        grant(ROLE, prefixes=("models/",)),
+        grant("222222222222", "write"),
+        grant(f"ou:{OU}", prefixes=("eval/",)),
+        grant("org:o-zzzzzzzzzz", "read-write"),
+        grant(f"arn:aws:iam::{OWNER}:role/etl", "read-write", ("models/", "eval/")),
+    )
+    share = BucketShare(BUCKET, OWNER, grants, (Location("shares/acme.yaml", 1, 1),))
+    desired = render_bucket(share, Config(), dt.date(2026, 1, 15))
+    policy = policy_document([*kept, *(s.statement for s in desired.statements)])
+    alone = {g: effective_access(policy, desired.statements, [g], OWNER)[0] for g in grants}
+    for order in (grants, grants[::-1]):
+        together = effective_access(policy, desired.statements, order, OWNER)
+        assert together == tuple(alone[g] for g in order)
+    assert len({result.blocks for result in alone.values()}) == len(grants)
+
+
 def test_the_owners_own_principals_may_come_through_its_network() -> None:
     result = access(VPCE, grants=(grant(f"arn:aws:iam::{OWNER}:role/etl"),))
     assert not result.blocked
