@@ -87,8 +87,8 @@ class EventReader:
         # Keyed by (text, plain): whether a value was written plain can change what it means.
         self.grantees: dict[tuple[str, bool], Grantee] = {}
         self.dates: dict[tuple[str, bool], dt.date] = {}
-        self.prefix_lists: dict[tuple[str, ...], tuple[str, ...]] = {}
-        self.strings: dict[str, str] = {}
+        self.prefix_lists: dict[tuple[str | bool, ...], tuple[str, ...]] = {}
+        self.texts: dict[tuple[str, bool], str] = {}
 
     def documents(self, text: str, display: str) -> list[Document] | None:
         """The documents of a share file with no problem at all; None when it may have one."""
@@ -167,7 +167,7 @@ class EventReader:
 
     def _owner(self, next_event: Callable[[], Any], _: str) -> str:
         value, plain, _event = _scalar(next_event)
-        return self._shared(_string(value, plain))
+        return self.texts.get((value, plain)) or self._text(value, plain)
 
     def _adopt(self, next_event: Callable[[], Any], display: str) -> tuple[Adoption, ...]:
         _expect(next_event, _SequenceStart)
@@ -213,7 +213,15 @@ class EventReader:
             prefixes: tuple[str, ...] | None = None
             reason: str | None = None
             expires: dt.date | None = None
-            while (key := _key(next_event)) is not None:
+            while True:
+                event = next_event()
+                if type(event) is not _Scalar:
+                    if type(event) is _MappingEnd:
+                        break
+                    raise _GiveUp
+                if event.anchor is not None or event.tag is not None or not event.implicit[0]:
+                    raise _GiveUp  # keys are plain: a quoted one goes to the node reader
+                key = event.value
                 if key == "prefixes":
                     if prefixes is not None:
                         raise _GiveUp
@@ -231,7 +239,7 @@ class EventReader:
                     if access is None:
                         raise _GiveUp
                 elif key == "reason" and reason is None:
-                    reason = self._shared(_string(value, plain))
+                    reason = self.texts.get((value, plain)) or self._text(value, plain)
                 elif key == "expires" and expires is None:
                     expires = self.dates.get((value, plain)) or self._date(value, plain)
                 else:
@@ -254,11 +262,19 @@ class EventReader:
         return grantee
 
     def _prefixes(self, next_event: Callable[[], Any]) -> tuple[str, ...]:
-        _expect(next_event, _SequenceStart)
-        written = []
-        while (item := _item(next_event)) is not None:
-            written.append(_string(item.value, item.implicit[0]))
-        # Each item is a string by now, so the list's meaning no longer depends on how it was quoted.
+        event = next_event()
+        if type(event) is not _SequenceStart or event.anchor is not None or event.tag is not None:
+            raise _GiveUp
+        written: list[str | bool] = []  # each item's value and whether it is plain, in turn
+        while True:
+            event = next_event()
+            if type(event) is not _Scalar:
+                if type(event) is _SequenceEnd:
+                    break
+                raise _GiveUp
+            if event.anchor is not None or event.tag is not None:
+                raise _GiveUp
+            written += (event.value, event.implicit[0])
         key = tuple(written)
         found = self.prefix_lists.get(key)
         if found is None:
@@ -277,9 +293,10 @@ class EventReader:
         self.dates[value, plain] = date
         return date
 
-    def _shared(self, value: str) -> str:
-        """The one copy of a string this load keeps (owners and reasons repeat)."""
-        return self.strings.setdefault(value, value)
+    def _text(self, value: str, plain: bool) -> str:
+        """A string value, the one copy this load keeps (owners and reasons repeat)."""
+        text = self.texts[value, plain] = _string(value, plain)
+        return text
 
 
 _DOCUMENT_FIELDS: dict[str, Callable[[EventReader, Callable[[], Any], str], Any]] = {
@@ -371,11 +388,13 @@ def _string(value: str, plain: bool) -> str:
     return value
 
 
-def _prefixes(written: tuple[str, ...]) -> tuple[str, ...]:
+def _prefixes(written: tuple[str | bool, ...]) -> tuple[str, ...]:
+    """The normalised, sorted prefixes of a list written as (value, plain, value, plain...)."""
     if not written:
         raise _GiveUp
     found: set[str] = set()
-    for prefix in written:
+    for value, plain in zip(written[::2], written[1::2], strict=True):
+        prefix = _string(str(value), bool(plain))
         if check_prefix(prefix):
             raise _GiveUp
         normal = normalize_prefix(prefix)

@@ -256,10 +256,9 @@ def parse_grantee(text: str, partition: str) -> tuple[str | None, Grantee | None
         problem = check_ou_path(path)
         return problem, None if problem else Grantee(GranteeKind.OU, path, org=path.split("/")[0])
     if text.startswith("arn:"):
-        problem = check_iam_arn(text, partition)
         match = IAM_ARN_RE.match(text)
-        if problem or match is None:
-            return problem, None
+        if match is None or match["partition"] != partition:
+            return check_iam_arn(text, partition), None
         if match["root"]:
             return None, Grantee(GranteeKind.ACCOUNT, match["account"], account=match["account"])
         kind = GranteeKind.ROLE if match["kind"] == "role" else GranteeKind.USER
