@@ -204,3 +204,25 @@ def test_a_load_keeps_one_copy_of_what_repeats(tmp_path: Path) -> None:
         assert one.reason is other.reason
         assert one.expires is other.expires
     assert first.owners[0] is second.owners[0]
+
+
+@pytest.mark.parametrize(
+    ("quoted", "plain"),
+    [
+        ("    reason: 'true'\n", "    reason: true\n"),  # a string, then a bool
+        ("owner: 'null'\n", "owner: null\n"),
+        ("    prefixes: ['1', a/]\n", "    prefixes: [1, a/]\n"),
+    ],
+)
+def test_a_value_quoted_in_one_file_and_plain_in_the_next_is_read_as_written(
+    tmp_path: Path, quoted: str, plain: str
+) -> None:
+    """One reader serves every file of a load and keeps what it has checked: what it kept for
+    a quoted value must not stand for the same text written plain, which YAML reads otherwise."""
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text(VALID + quoted)
+    second.write_text(VALID.replace("acme-data", "acme-b") + plain)
+    declarations, problems = load_shares(tmp_path, CONFIG, dt.date(2026, 1, 1))
+    expected = load_text_nodes(second.read_text(), str(second), CONFIG)[1]
+    assert expected and problems == expected
+    assert len(declarations.buckets) == 2
