@@ -282,9 +282,7 @@ class EventReader:
         return found
 
     def _date(self, value: str, plain: bool) -> dt.date:
-        if not _DATE_RE.match(value):
-            raise _GiveUp
-        if plain and _plain_tag(value) != _TIMESTAMP:
+        if not _DATE_RE.match(value) or (plain and _plain_tag(value) != _TIMESTAMP):
             raise _GiveUp
         try:
             date = dt.date.fromisoformat(value)
@@ -381,9 +379,7 @@ def _plain_tag(value: str) -> str:
 
 def _string(value: str, plain: bool) -> str:
     """A non-blank string, as YAML's core schema reads it (a plain `true` is no string)."""
-    if plain and _plain_tag(value) != _STR:
-        raise _GiveUp
-    if not value.strip():
+    if (plain and _plain_tag(value) != _STR) or not value.strip():
         raise _GiveUp
     return value
 
