@@ -5,17 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-from reconciler.declare.config import Config
+from reconciler.declare.config import Config, Guardrails
 from reconciler.declare.model import BucketShare, Declarations, Grant
 from reconciler.errors import Problem, Severity
 from reconciler.policy.access import writes
 
 
 def check_guardrails(declarations: Declarations, config: Config, today: dt.date) -> list[Problem]:
+    # With no guardrail set, only a grant with an end date can be flagged (expired).
+    every_grant = config.guardrails != Guardrails()
     return [
         Problem(grant.location, message, severity)
         for share in declarations.buckets
         for grant in share.grants
+        if every_grant or grant.expires is not None
         for message, severity in _grant_findings(share, grant, config, today)
     ]
 

@@ -22,6 +22,8 @@ IAM_ARN_RE = re.compile(
     re.ASCII,
 )
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
+_IP_LIKE = re.compile(r"^[0-9.]+\Z")
+"""Only digits and dots can spell an IPv4 address: most names need no further look."""
 MAX_PREFIX_BYTES = 1024
 
 
@@ -70,11 +72,12 @@ def _bucket_name_problem(name: str) -> str | None:
         return "use lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit"
     if ".." in name:
         return "it must not contain two adjacent dots"
-    try:
-        ipaddress.IPv4Address(name)
-        return "it must not be formatted as an IP address"
-    except ValueError:
-        pass
+    if _IP_LIKE.match(name):
+        try:
+            ipaddress.IPv4Address(name)
+            return "it must not be formatted as an IP address"
+        except ValueError:
+            pass
     if name.startswith(("xn--", "sthree-", "amzn-s3-demo-")):
         return "it must not start with a reserved prefix (xn--, sthree-, amzn-s3-demo-)"
     if name.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")):

@@ -41,6 +41,7 @@ class Grantee:
     id: str
     """Account id, IAM ARN, org id or OU path."""
     account: str | None = None
+    """Follows from kind and id (as does org), which name the grantee on their own."""
     org: str | None = None
 
     def describe(self) -> str:

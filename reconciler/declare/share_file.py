@@ -59,7 +59,7 @@ from reconciler.declare.model import (
     GranteeKind,
 )
 from reconciler.declare.nodes import NodeReader
-from reconciler.declare.share_events import read_documents
+from reconciler.declare.share_events import EventReader
 from reconciler.declare.yaml_source import compose_documents
 from reconciler.errors import Location, Problem, Severity
 from reconciler.policy.access import Access
@@ -76,13 +76,22 @@ _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _PUBLIC_WORDS = {"*", "everyone", "public", "anonymous", "all", "anyone", "arn:aws:iam::*:root"}
 
 
-def load_text(text: str, display: str, config: Config) -> tuple[list[Document], list[Problem]]:
+def load_text(
+    text: str, display: str, config: Config, reader: EventReader | None = None
+) -> tuple[list[Document], list[Problem]]:
+    """The documents of a share file and its problems; `reader`, made by event_reader for the
+    same config, shares what repeats across the files of one load."""
     # A file with no problem is read straight from its events; any other file is read through
     # its node tree below, which finds and words every problem (share_events.py says why).
-    documents = read_documents(text, display, config, parse_grantee)
+    documents = (reader or event_reader(config)).documents(text, display)
     if documents is not None:
         return documents, []
     return load_text_nodes(text, display, config)
+
+
+def event_reader(config: Config) -> EventReader:
+    """A fast reader for the files of one load with this config."""
+    return EventReader(config, parse_grantee)
 
 
 def load_text_nodes(text: str, display: str, config: Config) -> tuple[list[Document], list[Problem]]:
@@ -247,10 +256,9 @@ def parse_grantee(text: str, partition: str) -> tuple[str | None, Grantee | None
         problem = check_ou_path(path)
         return problem, None if problem else Grantee(GranteeKind.OU, path, org=path.split("/")[0])
     if text.startswith("arn:"):
-        problem = check_iam_arn(text, partition)
         match = IAM_ARN_RE.match(text)
-        if problem or match is None:
-            return problem, None
+        if match is None or match["partition"] != partition:
+            return check_iam_arn(text, partition), None
         if match["root"]:
             return None, Grantee(GranteeKind.ACCOUNT, match["account"], account=match["account"])
         kind = GranteeKind.ROLE if match["kind"] == "role" else GranteeKind.USER

@@ -13,7 +13,8 @@ from reconciler.declare.guardrails import check_guardrails
 from reconciler.declare.index import Declared, index_file
 from reconciler.declare.join import join_documents
 from reconciler.declare.model import Declarations, Document
-from reconciler.declare.share_file import load_text
+from reconciler.declare.share_events import EventReader
+from reconciler.declare.share_file import event_reader, load_text
 from reconciler.declare.yaml_source import read_text
 from reconciler.errors import Location, Problem
 
@@ -51,27 +52,30 @@ def load_shares(
     entries = list(_share_files(shares_dir))
     problems = [Problem(Location(display), refusal) for _, display, refusal in entries if refusal]
     readable = [(path, display) for path, display, refusal in entries if not refusal]
+    reader = event_reader(config)
     if choose is None:
-        documents = _load_files(readable, config, problems)
+        documents = _load_files(readable, reader, problems)
     else:
-        documents = _load_chosen(readable, config, choose, problems)
+        documents = _load_chosen(readable, reader, choose, problems)
     declarations, merge_problems = join_documents(documents)
     problems.extend(merge_problems)
     problems.extend(check_guardrails(declarations, config, today))
     return declarations, sorted(problems)
 
 
-def _load_files(files: list[tuple[Path, str]], config: Config, problems: list[Problem]) -> list[Document]:
+def _load_files(
+    files: list[tuple[Path, str]], reader: EventReader, problems: list[Problem]
+) -> list[Document]:
     documents: list[Document] = []
     for path, display in files:
-        file_documents, file_problems = load_file(path, display, config)
+        file_documents, file_problems = load_file(path, display, reader.config, reader)
         documents.extend(file_documents)
         problems.extend(file_problems)
     return documents
 
 
 def _load_chosen(
-    files: list[tuple[Path, str]], config: Config, choose: Chooser, problems: list[Problem]
+    files: list[tuple[Path, str]], reader: EventReader, choose: Chooser, problems: list[Problem]
 ) -> list[Document]:
     """First the index (files it cannot read are loaded in full), then the files that declare
     the chosen buckets; of all the documents, only those of the chosen buckets."""
@@ -82,7 +86,7 @@ def _load_chosen(
     for path, display in files:
         found = index_file(path, display)
         if found is None:
-            read[path] = _load_files([(path, display)], config, opaque_problems.setdefault(path, []))
+            read[path] = _load_files([(path, display)], reader, opaque_problems.setdefault(path, []))
             declared.extend((Declared(d.bucket, d.account), path) for d in read[path])
         else:
             indexed[path] = found
@@ -95,14 +99,14 @@ def _load_chosen(
     more_problems: list[Problem] = []
     for path, display in files:
         if any(d.bucket in chosen for d in indexed.get(path, ())):
-            read[path] = _load_files([(path, display)], config, more_problems)
+            read[path] = _load_files([(path, display)], reader, more_problems)
             if any(d.bucket not in {i.bucket for i in indexed[path]} for d in read[path]):
                 # The index misread a file (a bug): only a full load is sure to be right.
                 return [
                     d
                     for other, shown in files
                     for d in (
-                        _load_files([(other, shown)], config, problems) if other in indexed else read[other]
+                        _load_files([(other, shown)], reader, problems) if other in indexed else read[other]
                     )
                 ]
     problems.extend(more_problems)
@@ -197,8 +201,10 @@ def _kind(mode: int) -> str:
     return next((name for test, name in _SPECIAL_KINDS if test(mode)), "a special file")
 
 
-def load_file(path: Path, display: str, config: Config) -> tuple[list[Document], list[Problem]]:
+def load_file(
+    path: Path, display: str, config: Config, reader: EventReader | None = None
+) -> tuple[list[Document], list[Problem]]:
     text, problems = read_text(path, display)
     if text is None:
         return [], problems
-    return load_text(text, display, config)
+    return load_text(text, display, config, reader)

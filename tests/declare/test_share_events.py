@@ -8,6 +8,7 @@ plain valid files people write, it must not give up (or the speed is lost in sil
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from reconciler.declare.config import Config
 from reconciler.declare.share_events import read_documents
 from reconciler.declare.share_file import load_text, load_text_nodes, parse_grantee
+from reconciler.declare.tree import load_shares
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CONFIG = Config()
@@ -176,3 +178,51 @@ VALID = (
 )
 def test_what_load_text_returns_is_the_node_readers(text: str) -> None:
     assert load_text(text, "f.yaml", CONFIG) == load_text_nodes(text, "f.yaml", CONFIG)
+
+
+def test_a_load_keeps_one_copy_of_what_repeats(tmp_path: Path) -> None:
+    """100,000 grants name far fewer grantees, prefix lists, reasons and dates than that: a load
+    checks each once and keeps one copy, across its files, not one per grant."""
+    grant = (
+        "  - to: {to}\n    access: read\n    prefixes: [models/, data]\n"
+        "    reason: fraud scoring\n    expires: 2027-03-31\n"
+    )
+    grantees = ["'222222222222'", "arn:aws:iam::222222222222:role/ml/job-1", "org:o-a1b2c3d4e5"]
+    for name in ("a", "b"):
+        grants = "".join(grant.format(to=to) for to in grantees)
+        (tmp_path / f"{name}.yaml").write_text(
+            f"version: 1\nbucket: acme-{name}\naccount: '111111111111'\nowner: ml\ngrants:\n{grants}"
+        )
+    declarations, problems = load_shares(tmp_path, CONFIG, dt.date(2026, 1, 1))
+    assert problems == []
+    first, second = declarations.buckets
+    assert len(first.grants) == len(grantees) and first.owners == ("ml",)
+    for one, other in zip(first.grants, second.grants, strict=True):
+        assert one.location != other.location
+        assert one.grantee is other.grantee
+        assert one.prefixes is other.prefixes
+        assert one.reason is other.reason
+        assert one.expires is other.expires
+    assert first.owners[0] is second.owners[0]
+
+
+@pytest.mark.parametrize(
+    ("quoted", "plain"),
+    [
+        ("    reason: 'true'\n", "    reason: true\n"),  # a string, then a bool
+        ("owner: 'null'\n", "owner: null\n"),
+        ("    prefixes: ['1', a/]\n", "    prefixes: [1, a/]\n"),
+    ],
+)
+def test_a_value_quoted_in_one_file_and_plain_in_the_next_is_read_as_written(
+    tmp_path: Path, quoted: str, plain: str
+) -> None:
+    """One reader serves every file of a load and keeps what it has checked: what it kept for
+    a quoted value must not stand for the same text written plain, which YAML reads otherwise."""
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text(VALID + quoted)
+    second.write_text(VALID.replace("acme-data", "acme-b") + plain)
+    declarations, problems = load_shares(tmp_path, CONFIG, dt.date(2026, 1, 1))
+    expected = load_text_nodes(second.read_text(), str(second), CONFIG)[1]
+    assert expected and problems == expected
+    assert len(declarations.buckets) == 2
