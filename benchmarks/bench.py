@@ -539,6 +539,17 @@ def measure_size(
         [sys.executable, str(HERE / "raw_write.py"), str(writes_file), "--parallelism", str(p)]
     )
     log(f"N={n}: raw write p{p}: {raw_write.seconds:.2f} s ({raw_write.stderr.strip()})")
+    log(f"N={n}: requests: apply {apply.counts}; raw write {raw_write.counts}")
+    size.rows.append(
+        Row(
+            "apply requests per written bucket (not s)",
+            n,
+            f"{sum(apply.counts.values()) / max(1, len(writes)):.2f}",
+            f"{sum(raw_write.counts.values()) / max(1, len(writes)):.2f}",
+            target="the same calls as raw",
+            met=verdict(apply.counts == raw_write.counts),
+        )
+    )
     set_policies(s3, range(n), create=False)
 
     rate = n / (direct.inner_seconds() or direct.seconds)

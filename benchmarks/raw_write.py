@@ -3,10 +3,12 @@
     python benchmarks/raw_write.py WRITES.json [--parallelism 16]
 
 WRITES.json is a list of {"bucket", "account", "policy"} (policy: the text to write).
-Per bucket, in a thread pool, the same four calls apply makes: GetBucketPolicy (the
-stale check's re-read), PutBucketPolicy, GetBucketPolicy (read back), and
-GetBucketPolicyStatus (is it public?), all with ExpectedBucketOwner. No journal, no
-comparison beyond the read back being equal. One line on stderr: "wrote N policies in S s".
+Per bucket, in a thread pool, the same calls apply makes: GetBucketPolicy (the stale
+check's re-read), PutBucketPolicy, GetBucketPolicy (read back), and GetBucketPolicyStatus
+(is it public?), then, once every write is done, GetBucketPolicy of each bucket again in a
+second pool (apply's check that no other writer overwrote it), all with ExpectedBucketOwner.
+No journal, no comparison beyond the read backs being equal. One line on stderr: "wrote N
+policies in S s".
 """
 
 from __future__ import annotations
@@ -49,8 +51,14 @@ def main() -> int:
         s3.get_bucket_policy_status(Bucket=bucket, ExpectedBucketOwner=account)
         return after is not None and json.loads(after) == json.loads(policy)
 
+    def still_written(item: dict[str, Any]) -> bool:
+        after = get(item["bucket"], item["account"])
+        return after is not None and json.loads(after) == json.loads(item["policy"])
+
     with ThreadPoolExecutor(max_workers=args.parallelism) as pool:
-        ok = list(pool.map(write, writes))
+        written = list(pool.map(write, writes))
+    with ThreadPoolExecutor(max_workers=args.parallelism) as pool:
+        ok = [w and still for w, still in zip(written, pool.map(still_written, writes), strict=True)]
     seconds = time.perf_counter() - started
     differing = ok.count(False)
     print(f"wrote {len(ok)} policies in {seconds:.3f} s ({differing} read back differently)", file=sys.stderr)
