@@ -69,13 +69,15 @@ def _key_facts(
     if encryption is None:
         return outcome
     kind = key_kind(encryption)
-    grants = active_grants(desired)
     if kind in (KeyKind.AWS_MANAGED, KeyKind.BY_NAME):
         problem = key_error(kind, encryption, desired.bucket)
-        if problem and any(is_cross_account(g, desired.account) for g in grants):
+        if problem and any(is_cross_account(g, desired.account) for g in desired.active_grants()):
             return replace(outcome, errors=(*outcome.errors, problem))
         return outcome
-    if kind is not KeyKind.CUSTOMER or not grants:
+    if kind is not KeyKind.CUSTOMER:
+        return outcome  # SSE-S3, the common case: no key, so no grant to look at
+    grants = active_grants(desired)
+    if not grants:
         return outcome
     key_arn = str(encryption.kms_key_id)
     statements = tuple(s.statement for s in render_key_statements(grants, key_arn, sid_prefix, partition))

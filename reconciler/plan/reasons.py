@@ -69,8 +69,7 @@ def is_expiry_only(desired: DesiredBucket | None, ours: list[Any], partition: st
     """True when the live statements are exactly what rendered before some grants expired."""
     if desired is None or len(desired.active_grants()) == len(desired.share.grants):
         return False  # nothing expired: no need to render what would have been
-    before = desired.with_expired or ()
     # The canonical form keeps the Sid: different Sids can never be the same statements.
-    if sorted(str(s.get("Sid")) for s in ours) != sorted(w.sid for w in before):
+    if sorted(str(s.get("Sid")) for s in ours) != desired.sids_with_expired():
         return False
-    return same_statements(ours, [w.statement for w in before], partition)
+    return same_statements(ours, [w.statement for w in desired.with_expired or ()], partition)

@@ -125,6 +125,17 @@ class DesiredBucket:
         """Whether owner_acl renders anything, known without rendering: an active grant writes."""
         return not self.acl_required and any(writes(g.access) for g in self.active_grants())
 
+    def sids_with_expired(self) -> list[str]:
+        """The Sids with_expired would have, sorted, worked out without rendering it."""
+        prefix, acl = self.context.sid_prefix, self.acl_required
+        return sorted(
+            {
+                prefix + shape.sid_name
+                for g in self.share.grants
+                for shape in _shapes(g.access, g.access.actions, principal_class(g), g.prefixes, acl)
+            }
+        )
+
     def under_owner_acl(self) -> DesiredBucket:
         """This bucket as rendered when uploads must carry the owner's ACL."""
         if self.owner_acl is None:

@@ -882,3 +882,19 @@ def test_render_json_writes_what_json_dumps_indent_2_writes(value: Any) -> None:
     # C encoder); a reader diffing the output against json.dumps must see no difference.
     assert indented(value, 0) == json.dumps(value, indent=2)
     assert indented({"b": value}, 1) == json.dumps({"b": value}, indent=2).replace("\n", "\n  ")
+
+
+def test_the_sids_with_expired_grants_are_known_without_rendering_them() -> None:
+    # A plan asks which Sids the statements before an expiry had, to rule out an expiry-only
+    # change cheaply; the answer must be the Sids those statements really have.
+    expired = TODAY - dt.timedelta(days=1)
+    share = make_share(
+        make_grant("222222222222", "read-write", ("models/",)),
+        make_grant("333333333333", "write", ("exports/",), expires=expired),
+        make_grant("arn:aws:iam::444444444444:role/reader", "read", expires=expired),
+    )
+    desired = render_bucket(share, Config(), TODAY)
+    for variant in (desired, desired.under_owner_acl()):
+        assert variant.with_expired is not None
+        assert variant.sids_with_expired() == sorted(s.sid for s in variant.with_expired)
+        assert len(variant.sids_with_expired()) > len(variant.statements)
