@@ -18,7 +18,7 @@ import datetime as dt
 import html
 import re
 
-from reconciler.plan.digest import plan_digest
+from reconciler.plan.digest import digest_lines, digest_of
 from reconciler.plan.explain import AccessChange, Direction
 from reconciler.plan.kinds import Target
 from reconciler.plan.model import BucketAction, BucketPlan, ChangeKind, Plan, StatementChange
@@ -61,9 +61,10 @@ def render_markdown(
     today: dt.date | None = None,
 ) -> str:
     """The comment; at most max_chars characters, trimming details first, then table rows."""
-    digest = plan_digest(plan)  # hashes every new policy: once per comment
+    rows = digest_lines(plan)  # hashes every new policy: once per comment
+    digest = digest_of(rows)
     head = [MARKER, review_line(digest, commit)]
-    reviewed = reviewed_line(plan)
+    reviewed = reviewed_line(rows)
     if reviewed is not None and len(reviewed) < max_chars // 4:
         head.append(reviewed)
     head += ["## bucketshare plan", ""]
@@ -216,21 +217,20 @@ def _blocked(rows: tuple[AccessChange, ...], in_table: bool) -> str:
 
 
 def _details(plan: Plan, budget: int, hint: str, max_chars: int) -> list[str]:
-    sections = [
-        _bucket_section(b, plan.partition)
-        for b in plan.policies
-        if b.action is not BucketAction.NOOP or b.warnings
-    ]
-    if not sections:
+    shown = [b for b in plan.policies if b.action is not BucketAction.NOOP or b.warnings]
+    if not shown:
         return []
     kept = ["### Details per bucket" + (" and KMS key" if plan.keys else "")]
     budget -= len(kept[0]) + 300
-    for section in sections:
+    # Rendered one at a time until one does not fit: a large plan's comment keeps a few dozen
+    # sections, and rendering the thousands it trims cost seconds.
+    for bucket in shown:
+        section = _bucket_section(bucket, plan.partition)
         if len(section) + 2 > budget:
             break
         kept.append(section)
         budget -= len(section) + 2
-    trimmed = len(sections) - (len(kept) - 1)
+    trimmed = len(shown) - (len(kept) - 1)
     if trimmed:
         kept.append(
             f"_Details of {summary.plural(trimmed, 'more bucket')} were trimmed to keep this plan "

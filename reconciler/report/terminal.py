@@ -82,7 +82,7 @@ def render_terminal(plan: Plan, console: Console) -> None:
     """Errors, warnings, expiring grants, totals, who gains and loses what; then each bucket."""
     lines = plan_lines(plan, fit_width(console))
     if not console.is_terminal:
-        console.file.write("".join(line.text + "\n" for line in lines))
+        console.file.write("".join([f"{line.text}\n" for line in lines]))
         return
     out = Text()
     for line in lines:
@@ -133,7 +133,9 @@ def _grantee_table(rows: list[access_changes.GranteeRow], width: int | None) -> 
     than the screen becomes one labelled line per row, wrapped like the rest."""
     if not rows:
         return
-    cells = [[inert(cell) for cell in _cells(row)] for row in rows]
+    # inert() keeps a text's length, so the widths are measured on the raw cells and each
+    # whole line is made inert once: a cell at a time was a tenth of a large plan's output.
+    cells = [_cells(row) for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(access_changes.ROW_HEADERS)]
     styles = ["green" if row.change.direction is Direction.GAINS else "red" for row in rows]
     yield Line("")
@@ -146,7 +148,7 @@ def _grantee_table(rows: list[access_changes.GranteeRow], width: int | None) -> 
     yield Line(headers.rstrip(), "bold")
     yield Line("  ".join("-" * w for w in widths))
     for texts, style in zip(cells, styles, strict=True):
-        yield Line("  ".join(t.ljust(w) for t, w in zip(texts, widths, strict=True)).rstrip(), style)
+        yield Line(inert("  ".join(t.ljust(w) for t, w in zip(texts, widths, strict=True))).rstrip(), style)
 
 
 def _cells(row: access_changes.GranteeRow) -> list[str]:
