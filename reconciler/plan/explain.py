@@ -9,7 +9,7 @@ from parsing Sids back.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -214,8 +214,16 @@ def access_changes(desired: DesiredBucket | None, ours: Sequence[Any]) -> tuple[
             expires = grant.expires.isoformat() if grant.expires else None
             reason = grant.reason or ""
             reason = "; ".join(r for r in (administration_note(grant.access), reason) if r)
-            row = AccessChange(Direction.GAINS, *key, sid, expires, str(grant.location), reason=reason)
-            rows.append(replace(row, administration=grant.access.administration))
+            gain = AccessChange(
+                Direction.GAINS,
+                *key,
+                sid,
+                expires,
+                str(grant.location),
+                reason=reason,
+                administration=grant.access.administration,
+            )
+            rows.append(gain)
     for key, sid in live.items():
         if key not in wanted and key[0] not in wanted_by_sid.get(sid, set()):
             why = _why_lost(key, desired, expired)
