@@ -102,8 +102,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 class _Version(argparse.Action):
-    """--version, looked up only when asked: importlib.metadata costs a run about 5 MB and
-    30 ms (validate imports nothing else as large)."""
+    """--version, looked up only when asked: importing importlib.metadata was 2 MB of the
+    24 MB that validate of an empty tree peaked at."""
 
     def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
         super().__init__(

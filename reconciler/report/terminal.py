@@ -73,6 +73,7 @@ def make_console(file: IO[str]) -> Console | PlainConsole:
 
 
 def rich_console(file: IO[str]) -> Console:
+    """rich's console for file: coloured on a terminal unless NO_COLOR, plain elsewhere."""
     from rich.console import Console  # only here: see PlainConsole
 
     tty = file.isatty()
