@@ -148,7 +148,7 @@ def _grantee_tables(plan: Plan, budget: int, hint: str) -> str:
     used = len(lines[0]) + 200
     total = sum(len(access_changes.grantee_changes(b)) for b in buckets)
     shown = 0
-    full_names: dict[str, None] = {}
+    full_names: dict[str, str] = {}
     for bucket in buckets:
         changes = access_changes.grantee_changes(bucket)
         block = ["", *_bucket_heading(bucket, bool(changes))]
@@ -161,13 +161,17 @@ def _grantee_tables(plan: Plan, budget: int, hint: str) -> str:
         used += cost
         for change in changes:
             line = _row(change)
-            if used + len(line) + 1 > budget:
+            # A row that shortens its grantee brings the grantee's line in the list below:
+            # counted with the row, or a table of many roles ran past GitHub's limit.
+            named = _full_name_line(change.grantee) if change.grantee not in full_names else None
+            cost = len(line) + 1 + (len(named) + 1 if named else 0)
+            if used + cost > budget:
                 break
             lines.append(line)
-            used += len(line) + 1
+            used += cost
             shown += 1
-            if short_name(change.grantee) != change.grantee:
-                full_names[change.grantee] = None
+            if named:
+                full_names[change.grantee] = named
         else:
             continue
         break
@@ -175,9 +179,15 @@ def _grantee_tables(plan: Plan, budget: int, hint: str) -> str:
         left = summary.plural(total - shown, "more row")
         lines += ["", f"_{left} left out to fit this comment; see {hint}._"]
     if full_names:
-        lines += ["", "Roles, users and OUs in full:", ""]
-        lines += [f"- {grantee_cell(name)}: {code_span(full_name(name))}" for name in full_names]
+        lines += ["", "Roles, users and OUs in full:", "", *full_names.values()]
     return "\n".join(lines)
+
+
+def _full_name_line(grantee: str) -> str | None:
+    """The grantee in full under the tables, for a row that shows it shortened; else None."""
+    if short_name(grantee) == grantee:
+        return None
+    return f"- {grantee_cell(grantee)}: {code_span(full_name(grantee))}"
 
 
 def _bucket_heading(bucket: BucketPlan, has_rows: bool) -> list[str]:
