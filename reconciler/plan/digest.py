@@ -46,7 +46,13 @@ def new_hash(bucket: BucketPlan) -> str:
 
 
 def plan_digest(plan: Plan) -> str:
-    body = "".join(line + "\n" for line in digest_lines(plan))
+    return digest_of(digest_lines(plan))
+
+
+def digest_of(lines: list[str]) -> str:
+    """The digest of a plan's digest_lines: for a renderer that also encodes them (a comment),
+    as hashing every new policy twice cost a large plan a second."""
+    body = "".join(line + "\n" for line in lines)
     return "sha256:" + hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
@@ -71,9 +77,9 @@ MAX_REVIEWED_CHARS = 16_000
 alone decides, and a refusal names the pull request whose list was too long to keep."""
 
 
-def encode_reviewed(plan: Plan) -> str | None:
-    """The changing buckets, compact and comment-safe: what a later run checks, bucket by bucket."""
-    body = "\n".join(digest_lines(plan)).encode("utf-8")
+def encode_reviewed(lines: list[str]) -> str | None:
+    """A plan's digest_lines, compact and comment-safe: what a later run checks, bucket by bucket."""
+    body = "\n".join(lines).encode("utf-8")
     text = base64.b64encode(zlib.compress(body, 9)).decode("ascii")
     return text if len(text) <= MAX_REVIEWED_CHARS else None
 

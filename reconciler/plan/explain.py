@@ -9,7 +9,7 @@ from parsing Sids back.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -153,19 +153,20 @@ def statement_grantees(statement: Any) -> set[str]:
     return {"account " + r.split(":")[4] for r in roots if r.count(":") >= 5 and r.split(":")[4]}
 
 
-def _live_keys(ours: Sequence[Any], names: _Names) -> dict[_Key, str]:
-    """What each grantee holds through the live statements we own, per prefixes.
+def _live_keys(ours: list[tuple[Any, set[str]]], names: _Names) -> dict[_Key, str]:
+    """What each grantee holds through the live statements we own (each with its grantees),
+    per prefixes.
 
     A level's object actions may span two statements (under BucketOwnerPreferred uploads get
     the owner's ACL condition: read-write renders as a read and a write statement), so the
     actions a grantee holds on the same prefixes are joined before they are named."""
     held: dict[tuple[str, tuple[str, ...]], tuple[set[str], str]] = {}
-    for statement in ours:
+    for statement, grantees in ours:
         scope = object_scope(statement)
         if scope is None:
             continue
         actions, prefixes = scope
-        for grantee in statement_grantees(statement):
+        for grantee in grantees:
             found, _ = held.setdefault((grantee, prefixes), (set(), str(statement.get("Sid"))))
             found.update(actions)
     return {
@@ -192,8 +193,10 @@ def access_changes(desired: DesiredBucket | None, ours: Sequence[Any]) -> tuple[
     hand edit changed that statement's content: that is a restoration, not a gain or loss.
     """
     levels = [*BUILT_IN.values(), *(g.access for g in desired.share.grants)] if desired else BUILT_IN.values()
-    live = _live_keys(ours, _level_names(levels))
-    live_by_sid = {str(s.get("Sid")): statement_grantees(s) for s in ours if isinstance(s, dict)}
+    # Each live statement's grantees, worked out once: both the keys and the Sids need them.
+    read = [(s, statement_grantees(s)) for s in ours if isinstance(s, dict)]
+    live = _live_keys(read, _level_names(levels))
+    live_by_sid = {str(s.get("Sid")): grantees for s, grantees in read}
     wanted: dict[_Key, tuple[Grant, str]] = {}
     expired: dict[_Key, Grant] = {}
     wanted_by_sid: dict[str, set[str]] = {}
@@ -214,8 +217,16 @@ def access_changes(desired: DesiredBucket | None, ours: Sequence[Any]) -> tuple[
             expires = grant.expires.isoformat() if grant.expires else None
             reason = grant.reason or ""
             reason = "; ".join(r for r in (administration_note(grant.access), reason) if r)
-            row = AccessChange(Direction.GAINS, *key, sid, expires, str(grant.location), reason=reason)
-            rows.append(replace(row, administration=grant.access.administration))
+            gain = AccessChange(
+                Direction.GAINS,
+                *key,
+                sid,
+                expires,
+                str(grant.location),
+                reason=reason,
+                administration=grant.access.administration,
+            )
+            rows.append(gain)
     for key, sid in live.items():
         if key not in wanted and key[0] not in wanted_by_sid.get(sid, set()):
             why = _why_lost(key, desired, expired)

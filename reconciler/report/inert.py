@@ -20,7 +20,9 @@ _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 def inert(text: str) -> str:
     """`text` with every control or bidi character shown as `?`."""
-    return _UNSAFE.sub("?", text)
+    # Every character _UNSAFE matches is one isprintable() refuses (Cc, Cf): the common case,
+    # clean text, is answered without the regex, a plan's thousands of lines a tenth the cost.
+    return text if text.isprintable() else _UNSAFE.sub("?", text)
 
 
 def inert_problem(problem: Problem) -> Problem:

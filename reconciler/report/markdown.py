@@ -18,7 +18,7 @@ import datetime as dt
 import html
 import re
 
-from reconciler.plan.digest import plan_digest
+from reconciler.plan.digest import digest_lines, digest_of
 from reconciler.plan.explain import AccessChange, Direction
 from reconciler.plan.kinds import Target
 from reconciler.plan.model import BucketAction, BucketPlan, ChangeKind, Plan, StatementChange
@@ -61,9 +61,10 @@ def render_markdown(
     today: dt.date | None = None,
 ) -> str:
     """The comment; at most max_chars characters, trimming details first, then table rows."""
-    digest = plan_digest(plan)  # hashes every new policy: once per comment
+    rows = digest_lines(plan)  # hashes every new policy: once per comment
+    digest = digest_of(rows)
     head = [MARKER, review_line(digest, commit)]
-    reviewed = reviewed_line(plan)
+    reviewed = reviewed_line(rows)
     if reviewed is not None and len(reviewed) < max_chars // 4:
         head.append(reviewed)
     head += ["## bucketshare plan", ""]
@@ -147,7 +148,7 @@ def _grantee_tables(plan: Plan, budget: int, hint: str) -> str:
     used = len(lines[0]) + 200
     total = sum(len(access_changes.grantee_changes(b)) for b in buckets)
     shown = 0
-    full_names: dict[str, None] = {}
+    full_names: dict[str, str] = {}
     for bucket in buckets:
         changes = access_changes.grantee_changes(bucket)
         block = ["", *_bucket_heading(bucket, bool(changes))]
@@ -160,13 +161,17 @@ def _grantee_tables(plan: Plan, budget: int, hint: str) -> str:
         used += cost
         for change in changes:
             line = _row(change)
-            if used + len(line) + 1 > budget:
+            # A row that shortens its grantee brings the grantee's line in the list below:
+            # counted with the row, or a table of many roles ran past GitHub's limit.
+            named = _full_name_line(change.grantee) if change.grantee not in full_names else None
+            cost = len(line) + 1 + (len(named) + 1 if named else 0)
+            if used + cost > budget:
                 break
             lines.append(line)
-            used += len(line) + 1
+            used += cost
             shown += 1
-            if short_name(change.grantee) != change.grantee:
-                full_names[change.grantee] = None
+            if named:
+                full_names[change.grantee] = named
         else:
             continue
         break
@@ -174,9 +179,15 @@ def _grantee_tables(plan: Plan, budget: int, hint: str) -> str:
         left = summary.plural(total - shown, "more row")
         lines += ["", f"_{left} left out to fit this comment; see {hint}._"]
     if full_names:
-        lines += ["", "Roles, users and OUs in full:", ""]
-        lines += [f"- {grantee_cell(name)}: {code_span(full_name(name))}" for name in full_names]
+        lines += ["", "Roles, users and OUs in full:", "", *full_names.values()]
     return "\n".join(lines)
+
+
+def _full_name_line(grantee: str) -> str | None:
+    """The grantee in full under the tables, for a row that shows it shortened; else None."""
+    if short_name(grantee) == grantee:
+        return None
+    return f"- {grantee_cell(grantee)}: {code_span(full_name(grantee))}"
 
 
 def _bucket_heading(bucket: BucketPlan, has_rows: bool) -> list[str]:
@@ -216,21 +227,20 @@ def _blocked(rows: tuple[AccessChange, ...], in_table: bool) -> str:
 
 
 def _details(plan: Plan, budget: int, hint: str, max_chars: int) -> list[str]:
-    sections = [
-        _bucket_section(b, plan.partition)
-        for b in plan.policies
-        if b.action is not BucketAction.NOOP or b.warnings
-    ]
-    if not sections:
+    shown = [b for b in plan.policies if b.action is not BucketAction.NOOP or b.warnings]
+    if not shown:
         return []
     kept = ["### Details per bucket" + (" and KMS key" if plan.keys else "")]
     budget -= len(kept[0]) + 300
-    for section in sections:
+    # Rendered one at a time until one does not fit: a large plan's comment keeps a few dozen
+    # sections, and rendering the thousands it trims cost seconds.
+    for bucket in shown:
+        section = _bucket_section(bucket, plan.partition)
         if len(section) + 2 > budget:
             break
         kept.append(section)
         budget -= len(section) + 2
-    trimmed = len(sections) - (len(kept) - 1)
+    trimmed = len(shown) - (len(kept) - 1)
     if trimmed:
         kept.append(
             f"_Details of {summary.plural(trimmed, 'more bucket')} were trimmed to keep this plan "

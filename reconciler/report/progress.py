@@ -5,11 +5,13 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-
-from rich.progress import Progress as RichProgress
+from typing import TYPE_CHECKING
 
 from reconciler.report.summary import plural
-from reconciler.report.terminal import make_console
+from reconciler.report.terminal import rich_console
+
+if TYPE_CHECKING:
+    from rich.progress import Progress as RichProgress
 
 
 class ReadProgress:
@@ -23,7 +25,10 @@ class ReadProgress:
     def __call__(self, total: int) -> Callable[[], None]:
         self._total = total
         if sys.stderr.isatty() and total > 1:
-            self._bar = RichProgress(transient=True, console=make_console(sys.stderr))
+            # Imported only for a bar: a CI run's plan never loads rich.
+            from rich.progress import Progress as RichProgress
+
+            self._bar = RichProgress(transient=True, console=rich_console(sys.stderr))
             self._bar.start()
             task = self._bar.add_task("reading bucket policies", total=total)
             bar = self._bar

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from reconciler.plan.digest import decode_reviewed, encode_reviewed
-from reconciler.plan.model import Plan
 
 MARKER = "<!-- bucketshare-plan -->"
 """First line of every plan comment: how the workflows find the one comment per PR."""
@@ -24,9 +23,10 @@ def review_line(digest: str, commit: str | None) -> str:
     return f"<!-- bucketshare-review digest={digest} commit={commit or 'none'} -->"
 
 
-def reviewed_line(plan: Plan) -> str | None:
-    """The hidden third line: the changing buckets, so apply can say what moved since review."""
-    encoded = encode_reviewed(plan)
+def reviewed_line(digest_lines: list[str]) -> str | None:
+    """The hidden third line: the changing buckets (a plan's digest_lines), so apply can say
+    what moved since review."""
+    encoded = encode_reviewed(digest_lines)
     return None if encoded is None else f"<!-- bucketshare-reviewed-buckets {encoded} -->"
 
 

@@ -17,13 +17,15 @@ def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count:,} {word if count == 1 else (many or word + 's')}"
 
 
+_LINE = json.JSONEncoder(ensure_ascii=False).encode
+"""json.dumps(value, ensure_ascii=False) without a new encoder per call: a plan renders
+tens of thousands of statements."""
+
+
 def json_lines(document: dict[str, object] | list[dict[str, object]]) -> list[str]:
     """A policy, or a list of statements, as valid JSON to paste: one line per statement, so
     a plan comment stays short."""
-
-    def line(value: object) -> str:
-        return json.dumps(value, ensure_ascii=False)
-
+    line = _LINE
     if isinstance(document, list):
         items = [f"  {line(s)}," for s in document]
         return ["[", *items[:-1], items[-1][:-1], "]"] if items else ["[]"]

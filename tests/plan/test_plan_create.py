@@ -115,7 +115,7 @@ def test_the_digest_covers_the_creation() -> None:
 
 
 def test_a_creation_someone_did_meanwhile_is_named_since_review() -> None:
-    reviewed = decode_reviewed(encode_reviewed(plan_of(desired())) or "")
+    reviewed = decode_reviewed(encode_reviewed(digest_lines(plan_of(desired()))) or "")
     assert reviewed is not None
     now = plan_of(desired(), LivePolicy(BUCKET, OWNER, None))
     assert unreviewed_changes([reviewed], now) == [

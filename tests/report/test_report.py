@@ -465,6 +465,26 @@ def test_every_bucket_changing_keeps_summary_and_errors_and_cuts_the_table_with_
     assert markdown.count("<details>") + trimmed_count(markdown) == 2000
 
 
+def test_a_table_of_many_roles_stays_within_the_comment_limit() -> None:
+    # Each row shortens a role ARN and lists it in full below the tables; those lines count too
+    # (600 such rows made a comment of 95,617 characters, which GitHub refuses over 65,536).
+    role = grant("arn:aws:iam::222222222222:role/" + "data-platform/" * 4 + "reader")
+    template = plan_bucket(
+        desired("acme-bucket", role), LivePolicy("acme-bucket", OWNER, None), PREFIX, "aws"
+    )
+    buckets = []
+    for i in range(600):
+        rows = tuple(dataclasses.replace(r, grantee=f"{r.grantee}-{i}") for r in template.access)
+        buckets.append(dataclasses.replace(template, bucket=f"acme-bucket-{i:04d}", access=rows))
+    markdown = render_markdown(Plan(tuple(buckets), PREFIX, "aws"))
+    assert len(markdown) <= 65_536
+    shown = table_rows(markdown)
+    assert 0 < len(shown) < 600
+    # Every role a shown row shortens is still named in full, and only those.
+    listed = markdown.split("Roles, users and OUs in full:")[1].split("###")[0]
+    assert listed.count("\n- ") == len(shown)
+
+
 def test_full_plan_without_limit_keeps_everything() -> None:
     markdown = render_markdown(estate(300, 300), max_chars=10_000_000)
     assert len(table_rows(markdown)) == 300
