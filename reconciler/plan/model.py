@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from reconciler.declare.expiry import ExpiringGrant
@@ -126,8 +127,9 @@ class BucketPlan:
     def size_limit(self) -> int:
         return self.target.rules.size_limit
 
-    @property
+    @cached_property
     def new_policy_text(self) -> str | None:
+        """Worked out once: the digest, the plan file and apply each ask for it."""
         return None if self.new_policy is None else minified(self.new_policy)
 
     @property

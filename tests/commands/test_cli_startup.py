@@ -40,3 +40,26 @@ def test_a_plan_shown_off_a_terminal_does_not_load_rich(tmp_path: Path) -> None:
         ]
     )
     assert "rich" not in loaded_after(script, tmp_path)
+
+
+def test_planning_statements_that_are_only_added_does_not_load_deepdiff(tmp_path: Path) -> None:
+    # deepdiff is about 11 MB of a plan process: only a changed statement's field diff needs it.
+    script = "\n".join(
+        [
+            "import datetime as dt",
+            "from reconciler.declare.config import Config",
+            "from reconciler.declare.model import BucketShare, Grant, Grantee, GranteeKind",
+            "from reconciler.errors import Location",
+            "from reconciler.live.policy import LivePolicy",
+            "from reconciler.plan.bucket import plan_bucket",
+            "from reconciler.policy.access import Access",
+            "from reconciler.policy.render import render_bucket",
+            "grant = Grant(Grantee(GranteeKind.ACCOUNT, '222222222222', '222222222222'), Access.READ, (),"
+            " Location('shares/a.yaml', 5, 5))",
+            "share = BucketShare('a-bucket', '111111111111', (grant,), (Location('shares/a.yaml', 2, 9),))",
+            "desired = render_bucket(share, Config(), dt.date(2026, 1, 1))",
+            "plan = plan_bucket(desired, LivePolicy('a-bucket', '111111111111', None), 'BucketShare', 'aws')",
+            "assert plan.changes and not any(c.field_diff for c in plan.changes), plan",
+        ]
+    )
+    assert "deepdiff" not in loaded_after(script, tmp_path)
