@@ -29,6 +29,7 @@ from reconciler.policy.access import (
     S3Action,
     expand,
     key_actions_for,
+    level_sid_name,
     lookup,
     s3_actions,
 )
@@ -56,6 +57,14 @@ def read_access_levels(reader: NodeReader, node: yaml.Node) -> dict[str, Access]
             )
         elif name in levels:
             reader.fail(key_node, f"access level {name!r} is defined twice; keep one")
+        elif same_sids := [other for other in levels if level_sid_name(other) == level_sid_name(name)]:
+            # x1 and x-1 both render Sids ...X1...: their statements would share Sids, and a
+            # policy holding both could never plan as unchanged.
+            reader.fail(
+                key_node,
+                f"access level {name!r} would name its statements like {same_sids[0]!r} "
+                f"(Sid part {level_sid_name(name)}); rename one of them",
+            )
         else:
             level = _read_level(reader, name, value_node)
             if level is not None:

@@ -155,6 +155,11 @@ def key_actions_for(objects: tuple[str, ...]) -> tuple[str, ...]:
     return ()
 
 
+def level_sid_name(level: str) -> str:
+    """A level's part of a Sid: read-write -> ReadWrite, read-delete -> ReadDelete."""
+    return "".join(word.capitalize() for word in level.split("-"))
+
+
 def writes(access: Access) -> bool:
     """The level may change the bucket or its objects, not only read them: a protected bucket
     refuses it, and its uploads need the owner's ACL under BucketOwnerPreferred."""

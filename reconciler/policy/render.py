@@ -19,7 +19,7 @@ from typing import Any
 from reconciler.declare.config import Config
 from reconciler.declare.model import BucketShare, Declarations, Grant, Grantee, GranteeKind
 from reconciler.errors import Problem
-from reconciler.policy.access import Access, Actions, uploads, writes
+from reconciler.policy.access import Access, Actions, level_sid_name, uploads, writes
 from reconciler.policy.documents import POLICY_SIZE_LIMIT, policy_document, policy_size
 from reconciler.policy.normalize import canonical
 
@@ -33,11 +33,6 @@ _PRINCIPAL_CLASS = {
     GranteeKind.OU: "Ou",
 }
 OWNER_FULL_CONTROL = "bucket-owner-full-control"
-
-
-def level_sid_name(access: Access) -> str:
-    """A level's part of a Sid: read-write -> ReadWrite, read-delete -> ReadDelete."""
-    return "".join(word.capitalize() for word in str(access).split("-"))
 
 
 @dataclass(frozen=True)
@@ -127,14 +122,14 @@ class DesiredBucket:
 
     def sids_with_expired(self) -> list[str]:
         """The Sids with_expired would have, sorted, worked out without rendering it."""
-        prefix, acl = self.context.sid_prefix, self.acl_required
-        return sorted(
-            {
-                prefix + shape.sid_name
-                for g in self.share.grants
-                for shape in _shapes(g.access, g.access.actions, principal_class(g), g.prefixes, acl)
-            }
-        )
+        acl = self.acl_required
+        # One Sid per shape, as a render groups them: two shapes may share a Sid name.
+        shapes = {
+            shape
+            for g in self.share.grants
+            for shape in _shapes(g.access, g.access.actions, principal_class(g), g.prefixes, acl)
+        }
+        return sorted(self.context.sid_prefix + shape.sid_name for shape in shapes)
 
     def under_owner_acl(self) -> DesiredBucket:
         """This bucket as rendered when uploads must carry the owner's ACL."""

@@ -141,6 +141,12 @@ def test_an_undefined_level_is_refused_naming_the_defined_ones(tmp_path: Path) -
             id="bad-name",
         ),
         pytest.param(
+            "  x1:\n    actions: [s3:GetObject]\n  x-1:\n    actions: [s3:GetObjectVersion]\n",
+            "reconciler.yaml:4:3: access level 'x-1' would name its statements like 'x1' (Sid part X1); "
+            "rename one of them",
+            id="same-sid-part",
+        ),
+        pytest.param(
             "  r:\n    action: [s3:GetObject]\n",
             "reconciler.yaml:3:5: unknown key 'action' in access_levels.r; did you mean 'actions'?",
             id="unknown-key",

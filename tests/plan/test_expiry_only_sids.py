@@ -1,5 +1,6 @@
-"""Regressions found reviewing the lean-core performance work (issue 17): each input here got
-a different answer from the code before it (b7dde8f), which that work meant to keep."""
+"""An expiry-only change is recognised even where two statement shapes share a Sid: the Sids
+the expired grants would have are counted per shape, as a render groups them. (reconciler.yaml
+now refuses levels whose Sids collide, as x1 and x-1 do; the levels here are built directly.)"""
 
 from __future__ import annotations
 
