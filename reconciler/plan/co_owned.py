@@ -131,6 +131,10 @@ def _change(
         # Normalised only here: an added or removed statement has no fields to compare.
         old = normalize_statement(before, ctx.partition)
         new = normalize_statement(after, ctx.partition)
-        field_diff = tuple(DeepDiff(old, new, ignore_order=True, verbose_level=2).pretty().splitlines())
+        # Sorted: with ignore_order, DeepDiff lists its findings in set order, which changes
+        # with the interpreter's hash seed, so the same plan printed differently run to run.
+        field_diff = tuple(
+            sorted(DeepDiff(old, new, ignore_order=True, verbose_level=2).pretty().splitlines())
+        )
     sources = tuple(sorted({str(g.location) for g in desired.grants})) if desired else ()
     return StatementChange(sid, kind, before, after, field_diff, (), sources)

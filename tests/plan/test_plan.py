@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import random
+import subprocess
+import sys
 from typing import Any
 
 import aws_replay
@@ -773,3 +776,31 @@ def test_what_discovery_skips_is_decided_by_the_error_kind_not_its_wording(
     assert (result.buckets == ()) is skipped
     warned = any(w.startswith("discovery could not read bucket acme-foreign") for w in result.warnings)
     assert warned is skipped
+
+
+def test_a_changed_statements_field_diff_reads_the_same_in_every_run() -> None:
+    # DeepDiff lists findings in set order, which follows the interpreter's hash seed: the same
+    # plan file and comment came out in a different order from run to run.
+    probe = "\n".join(
+        [
+            "from reconciler.plan.co_owned import PlanContext, _change",
+            "from reconciler.plan.model import ChangeKind",
+            "old = {'Sid': 'S', 'Action': ['s3:GetObject', 's3:ListBucket', 's3:PutObject'],",
+            "       'Resource': ['arn:aws:s3:::b/a/*', 'arn:aws:s3:::b/c/*']}",
+            "new = {'Sid': 'S', 'Action': ['s3:GetObjectVersion', 's3:DeleteObject'],",
+            "       'Resource': ['arn:aws:s3:::b/d/*', 'arn:aws:s3:::b/e/*']}",
+            "ctx = PlanContext('BucketShare', 'aws', True)",
+            "print(_change('S', ChangeKind.CHANGE, old, new, None, ctx).field_diff)",
+        ]
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", probe],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outputs) == 1, outputs
