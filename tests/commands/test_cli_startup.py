@@ -9,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 HEAVY = ("rich", "boto3", "deepdiff", "importlib.metadata")
+# Each test starts an interpreter: kept out of the fast suite, which is near its 2 minutes.
+pytestmark = pytest.mark.slow
 
 
 def loaded_after(script: str, cwd: Path) -> list[str]:

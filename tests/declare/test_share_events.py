@@ -21,7 +21,7 @@ from reconciler.declare.share_events import read_documents
 from reconciler.declare.share_file import load_text, load_text_nodes, parse_grantee
 from reconciler.declare.tree import load_shares
 
-SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CONFIG = Config()
 
 GOOD_GRANTEES = [

@@ -778,6 +778,7 @@ def test_what_discovery_skips_is_decided_by_the_error_kind_not_its_wording(
     assert warned is skipped
 
 
+@pytest.mark.slow  # three interpreters
 def test_a_changed_statements_field_diff_reads_the_same_in_every_run() -> None:
     # DeepDiff lists findings in set order, which follows the interpreter's hash seed: the same
     # plan file and comment came out in a different order from run to run.
