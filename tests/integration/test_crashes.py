@@ -79,7 +79,9 @@ def report(line: dict[str, Any]) -> None:
             handle.write(json.dumps(line) + "\n")
 
 
-@pytest.mark.parametrize("seed", range(20))
+# 12 kill moments spread over the 1.2 s window (20 before): .ci/run must stay under 15
+# minutes on these 2 cores, and each seed is a whole plan, apply, kill and converge.
+@pytest.mark.parametrize("seed", range(12))
 def test_apply_killed_at_a_random_moment_loses_nothing_and_converges(
     ws: Workspace, fault_proxy: FaultProxy, seed: int
 ) -> None:
