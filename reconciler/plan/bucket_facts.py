@@ -38,8 +38,9 @@ def check_bucket_facts(
     errors = list(facts.errors)
     acl_sids: frozenset[str] = frozenset()
     ownership = facts.ownership
-    acl_checked = ownership is not None and desired.has_owner_acl_variant()
-    if ownership is not None and acl_checked:
+    acl_checked = False
+    if ownership is not None and desired.has_owner_acl_variant():
+        acl_checked = True
         if ownership is Ownership.PREFERRED:
             acl_sids = acl_differences(desired)
             desired = desired.under_owner_acl()

@@ -67,7 +67,7 @@ def explained_changes(
 
 def is_expiry_only(desired: DesiredBucket | None, ours: list[Any], partition: str) -> bool:
     """True when the live statements are exactly what rendered before some grants expired."""
-    if desired is None or len(desired.active_grants()) == len(desired.share.grants):
+    if desired is None or not desired.has_expired():
         return False  # nothing expired: no need to render what would have been
     # The canonical form keeps the Sid: different Sids can never be the same statements.
     if sorted(str(s.get("Sid")) for s in ours) != desired.sids_with_expired():

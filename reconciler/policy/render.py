@@ -90,6 +90,9 @@ class DesiredBucket:
         today = self.context.today
         return [g for g in self.share.grants if g.active(today)]
 
+    def has_expired(self) -> bool:
+        return len(self.active_grants()) < len(self.share.grants)
+
     def render_statements(self) -> tuple[DesiredStatement, ...]:
         """The statements, rendered anew (not kept): what validate checks and drops."""
         return _render_statements(self.share, self.active_grants(), self.context, self.acl_required)
@@ -103,7 +106,7 @@ class DesiredBucket:
         """What would render if the expired grants were still active; None when none expired.
 
         A live policy equal to this lost only expired grants, which the scheduled run may remove."""
-        if len(self.active_grants()) == len(self.share.grants):
+        if not self.has_expired():
             return None
         return _render_statements(self.share, list(self.share.grants), self.context, self.acl_required)
 
@@ -122,13 +125,8 @@ class DesiredBucket:
 
     def sids_with_expired(self) -> list[str]:
         """The Sids with_expired would have, sorted, worked out without rendering it."""
-        acl = self.acl_required
         # One Sid per shape, as a render groups them: two shapes may share a Sid name.
-        shapes = {
-            shape
-            for g in self.share.grants
-            for shape in _shapes(g.access, g.access.actions, principal_class(g), g.prefixes, acl)
-        }
+        shapes = {shape for g in self.share.grants for shape in _grant_shapes(g, self.acl_required)}
         return sorted(self.context.sid_prefix + shape.sid_name for shape in shapes)
 
     def under_owner_acl(self) -> DesiredBucket:
@@ -201,8 +199,7 @@ def _render_statements(
 ) -> tuple[DesiredStatement, ...]:
     groups: dict[_Shape, list[Grant]] = {}
     for grant in grants:
-        kind = _PRINCIPAL_CLASS[grant.grantee.kind]
-        for shape in _shapes(grant.access, grant.access.actions, kind, grant.prefixes, owner_acl):
+        for shape in _grant_shapes(grant, owner_acl):
             groups.setdefault(shape, []).append(grant)
     statements = []
     for shape, members in groups.items():
@@ -211,6 +208,11 @@ def _render_statements(
         statements.append(DesiredStatement(sid, statement, tuple(members)))
     statements.sort(key=lambda s: s.sid)
     return tuple(statements)
+
+
+def _grant_shapes(grant: Grant, owner_acl: bool) -> tuple[_Shape, ...]:
+    access = grant.access
+    return _shapes(access, access.actions, principal_class(grant), grant.prefixes, owner_acl)
 
 
 @lru_cache(maxsize=4096)
